@@ -1,0 +1,113 @@
+"""`codelens.json`: what an adapter folder says about itself. Shared by runtime and training.
+
+An adapter folder holds:
+  adapter_config.json, adapter_model.safetensors   PEFT LoRA weights (peft's own format)
+  heads.safetensors                                task heads (see heads.py)
+  codelens.json                                    this metadata
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from codelens.errors import ModelError
+
+METADATA_FILE = "codelens.json"
+HEADS_FILE = "heads.safetensors"
+FORMAT_VERSION = 1
+TASKS = ("defect", "clone", "summary")
+
+
+@dataclass
+class PromptFormat:
+    """How a function is turned into model input; the summary is generated after ``template``."""
+
+    template: str = "{code}\n# summary:"
+    """Format string with one ``{code}`` field; the pooled state is taken over this text."""
+    max_code_tokens: int = 384
+    """Code is cut to this many tokens (from the end) before the template suffix is added."""
+    max_summary_tokens: int = 24
+    """Longest summary generated, in tokens; generation also stops at a newline or EOS."""
+
+
+@dataclass
+class Thresholds:
+    """Decision points, chosen on the validation split when training."""
+
+    defect: float = 0.5
+    """Defect probability at or above which CL100 is reported."""
+    clone: float = 0.9
+    """Cosine similarity at or above which two embeddings are a clone pair (types 3-4)."""
+
+
+@dataclass
+class Calibration:
+    """Temperature scaling of the defect logit, fitted on validation (confidence = calibrated prob)."""
+
+    defect_temperature: float = 1.0
+    clone_scale: float = 1.0
+    """Slope of a logistic map from (similarity - clone threshold) to clone confidence."""
+
+
+@dataclass
+class AdapterMetadata:
+    """Everything needed to rebuild and to trust an adapter."""
+
+    base_model: str
+    """Hub id or local path the adapter was trained on (as given)."""
+    base_fingerprint: str
+    """See fingerprint.py: architecture + tokenizer + weight sample; must match at load time."""
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    prompt: PromptFormat = field(default_factory=PromptFormat)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    calibration: Calibration = field(default_factory=Calibration)
+    pooled_dim: int = 0
+    """Input size of the heads (2 x hidden size: mean-pool and last-token states concatenated)."""
+    clone_dim: int = 128
+    """Size of the clone embedding."""
+    head_hidden: int = 256
+    """Hidden size of the task heads."""
+    training: dict = field(default_factory=dict)
+    """Resolved training config, data hash, seed, steps, trainable parameter share."""
+    metrics: dict = field(default_factory=dict)
+    """Validation / test scores, by task."""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    def save(self, folder: Path) -> None:
+        (Path(folder) / METADATA_FILE).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AdapterMetadata":
+        data = dict(data)
+        data["prompt"] = PromptFormat(**data.get("prompt", {}))
+        data["thresholds"] = Thresholds(**data.get("thresholds", {}))
+        data["calibration"] = Calibration(**data.get("calibration", {}))
+        return cls(**data)
+
+    @classmethod
+    def load(cls, folder: Path) -> "AdapterMetadata":
+        path = Path(folder) / METADATA_FILE
+        if not path.is_file():
+            raise ModelError(
+                f"{folder} is not a codelens adapter: {METADATA_FILE} is missing",
+                hint="pass the folder written by `codelens train --out`, or omit --adapter for the default model",
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            meta = cls.from_dict(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ModelError(
+                f"{path} is corrupt: {exc}",
+                hint="re-create the adapter with `codelens train`",
+            ) from exc
+        if meta.format_version != FORMAT_VERSION:
+            raise ModelError(
+                f"{path} has adapter format {meta.format_version}; this codelens reads format {FORMAT_VERSION}",
+                hint="retrain the adapter with this version of codelens",
+            )
+        return meta
