@@ -1,0 +1,86 @@
+"""`codelens` entry point: the typer app, and one place that maps errors to exit codes.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage / config / model errors,
+130 interrupted, 3 an unexpected crash (with a hint to report it).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from codelens import __version__
+from codelens.cli import eval_cmd, explain_cmd, scan_cmd, train_cmd
+from codelens.cli.console import error_console
+from codelens.errors import CodelensError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_CRASH = 3
+
+app = typer.Typer(
+    name="codelens",
+    help="Static analysis with one small code model: likely defects, clones and missing docstrings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"codelens {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Static analysis with one small code model: likely defects, clones and missing docstrings."""
+
+
+app.command("scan")(scan_cmd.scan)
+app.command("explain")(explain_cmd.explain)
+app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.evaluate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; library errors become messages and exit code 2, never tracebacks."""
+    try:
+        app(args=argv, prog_name="codelens", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except CodelensError as exc:
+        error_console().print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            error_console().print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        error_console().print("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # click's usage errors and genuine crashes
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            error_console().print("interrupted")
+            return EXIT_INTERRUPTED
+        if isinstance(exc, click.ClickException):
+            exc.show(file=sys.stderr)
+            return EXIT_USAGE
+        import traceback
+
+        traceback.print_exc()
+        error_console().print(
+            "[bold red]codelens crashed.[/] This is a bug; please report it with the traceback above.",
+            highlight=False,
+        )
+        return EXIT_CRASH
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

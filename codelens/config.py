@@ -1,0 +1,198 @@
+"""Scan settings: one dataclass, one source of defaults for the CLI and `[tool.codelens]`.
+
+Precedence: built-in defaults < `[tool.codelens]` in the nearest pyproject.toml (or codelens.toml)
+< command-line options. Adapter metadata supplies the thresholds unless a setting overrides them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from codelens.errors import ConfigError
+from codelens.findings import Severity
+
+FORMATS = ("text", "json", "sarif")
+SUMMARY_MODES = ("missing", "all", "none")
+QUANTIZE_MODES = ("none", "int8", "nf4")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+FAIL_ON = ("never", "info", "low", "medium", "high")
+CONFIG_FILES = ("codelens.toml", "pyproject.toml")
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} = {value!r} is not allowed", hint=f"use one of: {', '.join(allowed)}")
+
+
+@dataclass
+class ScanConfig:
+    """Everything `codelens scan` needs to know; every field can be set in `[tool.codelens]`."""
+
+    model: str | None = None
+    """Base model: a local folder or a Hugging Face hub id; None = the embedded codelens-nano."""
+    adapter: str | None = None
+    """Adapter folder written by `codelens train`; None = the default model's own adapter."""
+    device: str = "auto"
+    """auto, cpu, cuda or cuda:N."""
+    quantize: str = "none"
+    """Weight quantisation through bitsandbytes: none, int8 or nf4."""
+    dtype: str = "auto"
+    """Compute dtype: auto (bf16 where the hardware supports it), float32, bfloat16, float16."""
+    trust_remote_code: bool = False
+    """Allow a hub model's own Python code to run; off unless you trust the model's authors."""
+    include: tuple[str, ...] = ()
+    """Gitignore-style globs relative to the scan root; empty = every supported file."""
+    exclude: tuple[str, ...] = ()
+    """Gitignore-style globs to leave out, on top of the default excludes and .gitignore."""
+    max_file_bytes: int = 1_000_000
+    """Files larger than this are skipped with a warning (generated code, data dumps)."""
+    format: str = "text"
+    """Output format: text, json or sarif."""
+    all_functions: bool = False
+    """List every analysed function in the output, not only those with findings."""
+    neighbours: int = 0
+    """How many most-similar functions to list for each function (0 = none)."""
+    summaries: str = "missing"
+    """Which functions get a generated summary: missing (no docstring), all, none."""
+    fail_on: str = "low"
+    """Exit with 1 when a finding has at least this severity: info, low, medium, high, never."""
+    min_confidence: float = 0.0
+    """Drop findings whose confidence is below this (0..1)."""
+    defect_threshold: float | None = None
+    """Override the adapter's defect probability threshold (0..1)."""
+    clone_threshold: float | None = None
+    """Override the adapter's clone similarity threshold (-1..1)."""
+    cache: bool = True
+    """Reuse results of unchanged functions from the SQLite cache."""
+    cache_dir: str | None = None
+    """Where the cache lives; default <scan root>/.codelens-cache."""
+    jobs: int = 0
+    """Parser processes and model threads; 0 = chosen from the machine."""
+    token_budget: int = 8192
+    """Most padded tokens in one model batch: bounds memory, trades against throughput."""
+    source: str = field(default="defaults", compare=False)
+    """Where the file-level settings came from (for `codelens config show`)."""
+
+    def __post_init__(self) -> None:
+        self.include = tuple(self.include)
+        self.exclude = tuple(self.exclude)
+        _check_choice("format", self.format, FORMATS)
+        _check_choice("summaries", self.summaries, SUMMARY_MODES)
+        _check_choice("quantize", self.quantize, QUANTIZE_MODES)
+        _check_choice("dtype", self.dtype, DTYPES)
+        _check_choice("fail-on", self.fail_on, FAIL_ON)
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ConfigError(f"device = {self.device!r} is not allowed", hint="use auto, cpu, cuda or cuda:N")
+        if self.neighbours < 0:
+            raise ConfigError(f"neighbours = {self.neighbours} must be 0 or more")
+        if self.max_file_bytes <= 0:
+            raise ConfigError(f"max-file-bytes = {self.max_file_bytes} must be positive")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"min-confidence = {self.min_confidence} must be between 0 and 1")
+        if self.defect_threshold is not None and not 0.0 <= self.defect_threshold <= 1.0:
+            raise ConfigError(f"defect-threshold = {self.defect_threshold} must be between 0 and 1")
+        if self.clone_threshold is not None and not -1.0 <= self.clone_threshold <= 1.0:
+            raise ConfigError(f"clone-threshold = {self.clone_threshold} must be between -1 and 1")
+        if self.jobs < 0:
+            raise ConfigError(f"jobs = {self.jobs} must be 0 (auto) or more")
+        if self.token_budget < 64:
+            raise ConfigError(f"token-budget = {self.token_budget} must be at least 64")
+
+    @property
+    def fail_severity(self) -> Severity | None:
+        return None if self.fail_on == "never" else Severity(self.fail_on)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _field_names() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in fields(ScanConfig) if f.name != "source"}
+
+
+def find_config_file(start: Path) -> tuple[Path, dict] | None:
+    """The nearest codelens.toml, or pyproject.toml with a [tool.codelens] table, at or above ``start``."""
+    import tomllib
+
+    here = start.resolve()
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        for name in CONFIG_FILES:
+            path = folder / name
+            if not path.is_file():
+                continue
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{path} cannot be read: {exc}", hint="fix the TOML syntax") from exc
+            if name == "codelens.toml":
+                return path, data.get("tool", {}).get("codelens", data)
+            table = data.get("tool", {}).get("codelens")
+            if table is not None:
+                return path, table
+        if (folder / ".git").exists():
+            break  # never read settings from outside the repository being scanned
+    return None
+
+
+def _coerce(key: str, value: Any, f: dataclasses.Field, path: Path | str) -> Any:
+    """Check a file value's type against the field's default, naming the key and file on error."""
+    default = f.default
+    expected: tuple[type, ...]
+    if isinstance(default, bool):
+        expected = (bool,)
+    elif isinstance(default, int):
+        expected = (int,)
+    elif isinstance(default, float) or key in ("defect_threshold", "clone_threshold"):
+        expected = (int, float)
+    elif isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {key.replace('_', '-')} must be a list of strings, got {value!r}")
+        return tuple(value)
+    else:
+        expected = (str,)
+    if value is None or isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+        names = " or ".join(t.__name__ for t in expected)
+        raise ConfigError(f"{path}: {key.replace('_', '-')} must be {names}, got {value!r}")
+    return value
+
+
+def settings_from_table(table: dict, path: Path | str) -> dict[str, Any]:
+    """Validate a `[tool.codelens]` table into ScanConfig keyword arguments (kebab or snake case keys)."""
+    known = _field_names()
+    out: dict[str, Any] = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("-", "_")
+        if key == "all":
+            key = "all_functions"
+        if key not in known:
+            allowed = ", ".join(sorted(k.replace("_", "-") for k in known))
+            raise ConfigError(f"{path}: unknown setting '{raw_key}' in [tool.codelens]", hint=f"known settings: {allowed}")
+        out[key] = _coerce(key, value, known[key], path)
+    return out
+
+
+def resolve_config(root: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:
+    """Defaults, then the config file nearest ``root``, then the CLI values that were given (not None)."""
+    values: dict[str, Any] = {}
+    source = "defaults"
+    if use_file:
+        found = find_config_file(root)
+        if found is not None:
+            path, table = found
+            values.update(settings_from_table(table, path))
+            source = str(path)
+    values.update({k: v for k, v in cli.items() if v is not None})
+    try:
+        return ScanConfig(**values, source=source)
+    except ConfigError as exc:
+        if source != "defaults":
+            exc.message = f"{exc.message} (settings from {source} and the command line)"
+        raise
+

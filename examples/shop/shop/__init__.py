@@ -1,0 +1,1 @@
+"""A toy shop: pricing, inventory and orders."""
