@@ -198,3 +198,47 @@ def build_tiny_model(folder: Path, arch: str = "llama", seed: int = 0) -> Path:
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int = 4) -> Path:
+    """Wrap the base in an untrained LoRA (all linear projections) + TaskHeads and save an adapter folder.
+
+    The LoRA B matrices are random rather than zero (peft's default), so the adapter visibly changes the
+    model's outputs: tests can tell whether it is active. The folder is what the runtime loads:
+    adapter_config.json + adapter_model.safetensors, heads.safetensors and codelens.json.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from codelens.model.adapter_meta import AdapterMetadata
+    from codelens.model.fingerprint import base_fingerprint
+    from codelens.model.heads import TaskHeads
+
+    base_dir, out_dir = Path(base_dir), Path(out_dir)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    fingerprint = base_fingerprint(model, tokenizer)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        config = LoraConfig(
+            r=rank, lora_alpha=2 * rank, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"
+        )
+        peft_model = get_peft_model(model, config)
+        pooled_dim = 2 * model.config.hidden_size
+        heads = TaskHeads(pooled_dim, head_hidden=32, clone_dim=16)
+    finally:
+        torch.random.set_rng_state(state)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(out_dir)
+    save_file({k: v.contiguous() for k, v in heads.state_dict().items()}, str(out_dir / "heads.safetensors"))
+    AdapterMetadata(
+        base_model=str(base_dir),
+        base_fingerprint=fingerprint,
+        pooled_dim=pooled_dim,
+        clone_dim=16,
+        head_hidden=32,
+    ).save(out_dir)
+    return out_dir

@@ -1,0 +1,46 @@
+"""Shared fixtures: tiny local base models of each supported architecture, and adapters for them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The package is not necessarily installed in the test environment, and tests import the shared
+# helper as ``tests.tinymodels``: both need the repository root on sys.path, whatever pytest's cwd.
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A ~100k-parameter Llama (the DeepSeek-Coder architecture) in a local folder."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), arch="llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2(tmp_path_factory) -> Path:
+    """A ~70k-parameter Qwen2 (the Qwen2.5-Coder architecture) in a local folder."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"), arch="qwen2")
+
+
+@pytest.fixture(scope="session")
+def tiny_starcoder2(tmp_path_factory) -> Path:
+    """A ~60k-parameter Starcoder2 in a local folder."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-starcoder2"), arch="starcoder2")
+
+
+@pytest.fixture(scope="session")
+def make_adapter():
+    """``make_adapter(base_dir, out_dir, seed=0) -> out_dir``: an untrained but valid adapter folder."""
+    return build_tiny_adapter
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_adapter(tiny_llama, tmp_path_factory) -> Path:
+    """An adapter folder made for ``tiny_llama``."""
+    return build_tiny_adapter(tiny_llama, tmp_path_factory.mktemp("tiny-llama-adapter"))
