@@ -1,0 +1,1 @@
+"""What rebuilds codelens models: corpus, tokenizer and pretraining recipes, adapter training and evaluation."""
