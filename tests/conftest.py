@@ -18,19 +18,19 @@ from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
 
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory) -> Path:
-    """A ~100k-parameter Llama (the DeepSeek-Coder architecture) in a local folder."""
+    """A ~160k-parameter Llama (the DeepSeek-Coder architecture) in a local folder."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), arch="llama")
 
 
 @pytest.fixture(scope="session")
 def tiny_qwen2(tmp_path_factory) -> Path:
-    """A ~70k-parameter Qwen2 (the Qwen2.5-Coder architecture) in a local folder."""
+    """A ~120k-parameter Qwen2 (the Qwen2.5-Coder architecture) in a local folder."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"), arch="qwen2")
 
 
 @pytest.fixture(scope="session")
 def tiny_starcoder2(tmp_path_factory) -> Path:
-    """A ~60k-parameter Starcoder2 in a local folder."""
+    """A ~110k-parameter Starcoder2 in a local folder."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-starcoder2"), arch="starcoder2")
 
 

@@ -156,8 +156,9 @@ def _config(arch: str, tokenizer):
 
     common = dict(
         vocab_size=len(tokenizer),
-        hidden_size=48,
-        intermediate_size=96,
+        # bitsandbytes' CPU NF4 kernels need output sizes divisible by 32 and input sizes by 64.
+        hidden_size=64,
+        intermediate_size=128,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
@@ -179,7 +180,7 @@ def _config(arch: str, tokenizer):
 
 
 def build_tiny_model(folder: Path, arch: str = "llama", seed: int = 0) -> Path:
-    """Write config, safetensors weights and tokenizer of a ~100k-parameter ``arch`` model to ``folder``.
+    """Write config, safetensors weights and tokenizer of a ~100k-parameter (hidden 64, 2 layers) ``arch`` model to ``folder``.
 
     The same (arch, seed) always gives the same weights, hence the same base fingerprint.
     """
@@ -207,6 +208,8 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
     model's outputs: tests can tell whether it is active. The folder is what the runtime loads:
     adapter_config.json + adapter_model.safetensors, heads.safetensors and codelens.json.
     """
+    import warnings
+
     import torch
     from peft import LoraConfig, get_peft_model
     from safetensors.torch import save_file
@@ -226,7 +229,9 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
         config = LoraConfig(
             r=rank, lora_alpha=2 * rank, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"
         )
-        peft_model = get_peft_model(model, config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # peft vs transformers 5 deprecations
+            peft_model = get_peft_model(model, config)
         pooled_dim = 2 * model.config.hidden_size
         heads = TaskHeads(pooled_dim, head_hidden=32, clone_dim=16)
     finally:
@@ -242,3 +247,24 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
         head_hidden=32,
     ).save(out_dir)
     return out_dir
+
+
+def make_unit(body: str, docstring: str | None = None, path: str = "sample.py", qualname: str = "f"):
+    """A CodeUnit for ``body`` whose hash is the sha256 of the body (no parser needed)."""
+    import hashlib
+
+    from codelens.units import CodeUnit, Span
+
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    lines = body.count("\n") + 1
+    return CodeUnit(
+        path=path, language="python", qualname=qualname, span=Span(1, lines, 0, len(body.encode("utf-8"))),
+        source=body, docstring=docstring, body=body, hash=digest, normalized_hash=digest,
+    )
+
+
+def sample_bodies() -> list[str]:
+    """The top-level functions / classes of SAMPLE_CODE, one string each, of varied lengths (13 of them)."""
+    import re
+
+    return [chunk.strip("\n") for chunk in re.split(r"\n\n+(?=\S)", SAMPLE_CODE) if chunk.strip()]
