@@ -1,0 +1,185 @@
+"""The result cache: model outputs per (function hash, model key) in one SQLite file.
+
+An unchanged function is never run twice: the key covers everything that changes a result (base
+fingerprint, adapter hash, prompt format, calibration, precision), so a new model or a retrained
+adapter simply misses. The default location, <scan root>/.codelens-cache/results.sqlite, is the
+caller's choice. A corrupt file is moved aside to <name>.corrupt and a fresh cache started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from codelens.engine.results import UnitResult
+from codelens.errors import CodelensError
+
+CACHE_DIR = ".codelens-cache"
+CACHE_FILE = "results.sqlite"
+_SCHEMA_VERSION = 1
+# SQLite limits the number of bound parameters per statement (999 in older builds).
+_CHUNK = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    unit_hash TEXT NOT NULL,
+    key TEXT NOT NULL,
+    defect_logit REAL NOT NULL,
+    defect_probability REAL NOT NULL,
+    embedding BLOB NOT NULL,
+    summary TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (unit_hash, key)
+) WITHOUT ROWID
+"""
+
+
+def default_cache_path(root: Path) -> Path:
+    """Where a scan of ``root`` keeps its cache unless told otherwise."""
+    return Path(root) / CACHE_DIR / CACHE_FILE
+
+
+def result_key(base_fingerprint: str, adapter_hash: str, prompt, calibration, precision: str = "") -> str:
+    """sha256 over everything besides the function itself that changes a result.
+
+    prompt / calibration are the adapter's PromptFormat / Calibration dataclasses; precision names the
+    dtype and quantisation (an NF4 result is not an fp32 result).
+    """
+    payload = {
+        "base": base_fingerprint,
+        "adapter": adapter_hash,
+        "prompt": asdict(prompt),
+        "calibration": asdict(calibration),
+        "precision": precision,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+class ResultCache:
+    """SQLite-backed store of UnitResults; safe for several processes (WAL, busy timeout)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.warnings: list[str] = []
+        """Things the caller may want to tell the user (a corrupt cache moved aside); never raised."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CodelensError(
+                f"cannot create the result cache folder {self.path.parent}: {exc.strerror or exc}",
+                hint="make the folder writable, or point the cache elsewhere",
+            ) from exc
+        self._conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                raise CodelensError(f"the result cache {self.path} is locked by another process",
+                                    hint="wait for the other codelens run to finish") from exc
+            self._move_aside(exc)
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=30.0)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, _SCHEMA_VERSION):
+                # Written by another codelens version: results are cheap to recompute, so start over.
+                conn.execute("DROP TABLE IF EXISTS results")
+            conn.execute(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            conn.commit()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, exc: Exception) -> None:
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        try:
+            self.path.replace(aside)
+        except OSError:
+            self.path.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        self.warnings.append(f"the result cache {self.path} was corrupt ({exc}); moved it to {aside} and started afresh")
+
+    def _reset(self, exc: Exception) -> None:
+        self._conn.close()
+        self._move_aside(exc)
+        self._conn = self._connect()
+
+    def get_many(self, hashes: Iterable[str], key: str) -> dict[str, UnitResult]:
+        """Cached results for those of ``hashes`` stored under ``key`` (cached=True); misses are absent."""
+        import numpy as np
+
+        wanted = list(dict.fromkeys(hashes))
+        found: dict[str, UnitResult] = {}
+        try:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                rows = self._conn.execute(
+                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary FROM results "
+                    f"WHERE key = ? AND unit_hash IN ({','.join('?' * len(chunk))})",
+                    [key, *chunk],
+                ).fetchall()
+                for unit_hash, logit, prob, blob, summary in rows:
+                    if not isinstance(blob, bytes) or len(blob) % 4:
+                        continue  # a damaged row is a miss: it will be recomputed and overwritten
+                    found[unit_hash] = UnitResult(
+                        hash=unit_hash,
+                        defect_probability=float(prob),
+                        defect_logit=float(logit),
+                        embedding=np.frombuffer(blob, dtype=np.float32).copy(),
+                        summary=summary,
+                        cached=True,
+                    )
+        except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                return found  # another process holds the lock for too long: recompute rather than wait
+            self._reset(exc)
+            return {}
+        return found
+
+    def put_many(self, results: Iterable[UnitResult], key: str) -> None:
+        """Store (or replace) results under ``key``."""
+        import numpy as np
+
+        now = time.time()
+        rows = [
+            (r.hash, key, float(r.defect_logit), float(r.defect_probability),
+             np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary, now)
+            for r in results
+        ]
+        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)"
+        try:
+            with self._conn:
+                self._conn.executemany(sql, rows)
+        except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                return  # the results are still returned to the caller; only the caching is lost
+            self._reset(exc)
+            with self._conn:
+                self._conn.executemany(sql, rows)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "ResultCache":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _is_busy(exc: Exception) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()

@@ -1,0 +1,348 @@
+"""Loading a base model and its codelens adapter (LoRA + task heads + codelens.json), offline and checked.
+
+    loaded = load_model(ModelSpec())                       # the shipped codelens-nano, zero flags
+    loaded = load_model(ModelSpec(model="Qwen/Qwen2.5-Coder-0.5B", adapter="./my-adapter", quantize="nf4"))
+
+Nothing here reaches the network unless a hub id is given that is not in the local Hugging Face cache,
+and even then only with short timeouts; HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are honoured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codelens.errors import ModelError
+from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
+
+DEFAULT_MODEL = "codelens-nano"
+QUANTIZE_CHOICES = ("none", "int8", "nf4")
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+_HUB_TIMEOUT_S = "10"
+
+
+@dataclass
+class ModelSpec:
+    """Which model to load and how; the CLI's --model / --adapter / --device / --quantize / --dtype."""
+
+    model: str | None = None
+    """Base model: a local folder or a Hugging Face hub id. None = the shipped codelens-nano base,
+    or, when only ``adapter`` is given, the base recorded in the adapter's codelens.json."""
+    adapter: str | None = None
+    """Adapter folder written by `codelens train`. None = the shipped codelens-nano adapter."""
+    device: str = "auto"
+    """auto (first GPU if any, else CPU), cpu, cuda or cuda:N."""
+    quantize: str = "none"
+    """Weight quantisation through bitsandbytes: none, int8 or nf4 (4-bit NormalFloat)."""
+    dtype: str = "auto"
+    """Compute dtype: auto (bf16 where the hardware has it, else fp32), float32, bfloat16, float16."""
+    trust_remote_code: bool = False
+    """Run Python code shipped with a hub model; off unless asked, since it executes foreign code."""
+
+    def __post_init__(self) -> None:
+        if not _DEVICE_RE.match(self.device):
+            raise ModelError(f"unknown device {self.device!r}", hint="use auto, cpu, cuda or cuda:N")
+        if self.quantize not in QUANTIZE_CHOICES:
+            raise ModelError(f"unknown quantisation {self.quantize!r}", hint=f"use one of {', '.join(QUANTIZE_CHOICES)}")
+        if self.dtype not in DTYPE_CHOICES:
+            raise ModelError(f"unknown dtype {self.dtype!r}", hint=f"use one of {', '.join(DTYPE_CHOICES)}")
+
+
+@dataclass
+class LoadedModel:
+    """A base model carrying its adapter, ready for the engine."""
+
+    model: Any
+    """peft.PeftModel around the base causal LM, in eval mode."""
+    tokenizer: Any
+    """The base's tokenizer; always has a pad token (EOS when the base defines none)."""
+    heads: Any
+    """TaskHeads in fp32, eval mode, on ``device``."""
+    meta: AdapterMetadata
+    device: Any
+    """torch.device the model runs on."""
+    dtype: Any
+    """torch.dtype of the computation (bf16 autocast when bfloat16)."""
+    base_fingerprint: str
+    adapter_hash: str
+    """sha256 over the adapter folder's files: any retrained adapter gets a new hash (cache key)."""
+    model_id: str
+    """The base as resolved: a local folder path or a hub id."""
+    quantize: str = "none"
+
+
+def default_model_dir() -> Path:
+    """The shipped codelens-nano folder (with base/ and adapter/), in the repository or the installed package."""
+    import codelens
+
+    package = Path(codelens.__file__).resolve().parent
+    candidates = (
+        package.parent / "models" / DEFAULT_MODEL,
+        package / "_models" / DEFAULT_MODEL,
+        package / "models" / DEFAULT_MODEL,
+    )
+    for folder in candidates:
+        if (folder / "base").is_dir() and (folder / "adapter").is_dir():
+            return folder
+    raise ModelError(
+        f"the default model {DEFAULT_MODEL} is not installed (looked in {', '.join(str(c) for c in candidates)})",
+        hint="pass a base model and an adapter with --model and --adapter, or reinstall codelens with its models",
+    )
+
+
+def resolve_device(device: str):
+    """torch.device for 'auto' / 'cpu' / 'cuda' / 'cuda:N'; a missing GPU is a ModelError."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ModelError(f"device {device} was asked for, but no CUDA GPU is available", hint="use --device cpu")
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index >= torch.cuda.device_count():
+        raise ModelError(
+            f"device {device} does not exist: {torch.cuda.device_count()} GPU(s) visible",
+            hint=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or --device cpu",
+        )
+    return torch.device("cuda", index)
+
+
+def _cpu_has_bf16() -> bool:
+    # Without AVX512-BF16 or AMX, bf16 matmuls on CPU are emulated and slower than fp32.
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[-1].split())
+            break
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_dtype(dtype: str, device):
+    """torch.dtype for a dtype name; 'auto' picks bf16 where the hardware runs it natively, else fp32."""
+    import torch
+
+    if dtype != "auto":
+        return getattr(torch, dtype)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    if device.type == "cpu" and _cpu_has_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _offline() -> bool:
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+               for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _looks_like_path(model: str) -> bool:
+    # A hub id is "name" or "owner/name": anything else with a separator was meant as a folder.
+    return model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1 or Path(model).exists()
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """Silence transformers' progress bars and info logging: library code never writes to the terminal."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _quantization_config(quantize: str, dtype):
+    if quantize == "none":
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ModelError(
+            f"--quantize {quantize} needs the bitsandbytes package, which is not installed",
+            hint="pip install bitsandbytes, or use --quantize none",
+        ) from exc
+    from transformers import BitsAndBytesConfig
+
+    if quantize == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
+
+
+def load_base(model: str, device: str = "auto", dtype: str = "auto", quantize: str = "none",
+              trust_remote_code: bool = False):
+    """Load a causal LM and its tokenizer from a local folder or the Hugging Face cache: (model, tokenizer).
+
+    The model is in eval mode on the resolved device; the tokenizer always has a pad token.
+    Raises ModelError for anything that cannot be loaded, with the fix in the hint.
+    """
+    # huggingface_hub reads these when first imported: set them before transformers pulls it in, so an
+    # unreachable hub costs seconds, never minutes.
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", _HUB_TIMEOUT_S)
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", _HUB_TIMEOUT_S)
+    ModelSpec(model=model, device=device, quantize=quantize, dtype=dtype)  # validates the choices
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    local = Path(model).expanduser()
+    is_local = local.is_dir()
+    if not is_local and _looks_like_path(model):
+        raise ModelError(f"model folder {model} does not exist", hint="pass an existing folder or a hub id with --model")
+    source = str(local) if is_local else model
+    common = dict(trust_remote_code=trust_remote_code, local_files_only=(not is_local and _offline()))
+    kwargs: dict[str, Any] = dict(common, dtype=torch_dtype, use_safetensors=True)
+    quant = _quantization_config(quantize, torch_dtype)
+    if quant is not None:
+        kwargs.update(quantization_config=quant, device_map={"": str(torch_device)})
+    try:
+        with _quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(source, **common)
+            lm = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - hub, network and format errors have no common base class
+        if is_local:
+            raise ModelError(
+                f"cannot load the model in {source}: {_first_line(exc)}",
+                hint="the folder needs config.json, safetensors weights and tokenizer files "
+                     "(as written by save_pretrained); pickle (.bin) weights are refused",
+            ) from exc
+        raise ModelError(
+            f"model '{model}' is not a local folder and is not in the Hugging Face cache; {_first_line(exc)}",
+            hint=f"download it on a connected machine (huggingface-cli download {model}) "
+                 "or pass a local folder with --model",
+        ) from exc
+    if quant is None:
+        lm.to(torch_device)
+    lm.eval()
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        else:
+            # Any id will do: padded positions are masked out. Adding a new token would change the vocabulary
+            # and with it the base fingerprint.
+            tokenizer.pad_token = tokenizer.convert_ids_to_tokens(0)
+    return lm, tokenizer
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def adapter_hash(folder: Path) -> str:
+    """sha256 over the relative paths and contents of every file in the adapter folder."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _resolve_paths(spec: ModelSpec) -> tuple[str, Path]:
+    """(base model, adapter folder) for a spec, filling in the shipped defaults."""
+    if spec.adapter is not None:
+        adapter = Path(spec.adapter).expanduser()
+        if not adapter.is_dir():
+            raise ModelError(f"adapter folder {spec.adapter} does not exist",
+                             hint="pass the folder written by `codelens train --out`, or omit --adapter")
+        if spec.model is not None:
+            return _named_base(spec.model), adapter
+        return _named_base(AdapterMetadata.load(adapter).base_model), adapter
+    if spec.model is None or spec.model == DEFAULT_MODEL:
+        folder = default_model_dir()
+        return str(folder / "base"), folder / "adapter"
+    raise ModelError(
+        f"no adapter given for the base model {spec.model}",
+        hint=f"pass --adapter FOLDER trained on it (`codelens train --model {spec.model} --out FOLDER`), "
+             "or omit --model to use the default",
+    )
+
+
+def _named_base(model: str) -> str:
+    """The default model's short name stands for its shipped base folder."""
+    return str(default_model_dir() / "base") if model == DEFAULT_MODEL else model
+
+
+def _load_heads(adapter: Path, meta: AdapterMetadata, device):
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from codelens.model.heads import TaskHeads
+
+    path = adapter / HEADS_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: the adapter has no task heads", hint="re-create the adapter with `codelens train`")
+    try:
+        heads = TaskHeads(meta.pooled_dim, head_hidden=meta.head_hidden, clone_dim=meta.clone_dim)
+        heads.load_state_dict(load_file(str(path)), strict=True)
+    except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
+        raise ModelError(f"{path} is corrupt or does not match codelens.json: {_first_line(exc)}",
+                         hint="re-create the adapter with `codelens train`") from exc
+    return heads.float().to(device).eval()
+
+
+def load_model(spec: ModelSpec) -> LoadedModel:
+    """Load base + adapter + heads, refusing an adapter that was trained on another base."""
+    from peft import PeftModel
+
+    from codelens.model.fingerprint import base_fingerprint
+
+    model_id, adapter = _resolve_paths(spec)
+    meta = AdapterMetadata.load(adapter)
+    lm, tokenizer = load_base(model_id, spec.device, spec.dtype, spec.quantize, spec.trust_remote_code)
+    fingerprint = base_fingerprint(lm, tokenizer)
+    if fingerprint != meta.base_fingerprint:
+        raise ModelError(
+            f"adapter {adapter} was trained on base {meta.base_model} (fingerprint {meta.base_fingerprint}), "
+            f"but the model given is {model_id} (fingerprint {fingerprint})",
+            hint=f"pass --model {meta.base_model}",
+        )
+    try:
+        with _quiet_transformers(), warnings.catch_warnings():
+            # peft calls transformers APIs that transformers 5 marks deprecated: not the user's concern.
+            warnings.simplefilter("ignore", FutureWarning)
+            model = PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"cannot load the LoRA weights in {adapter}: {_first_line(exc)}",
+                         hint="re-create the adapter with `codelens train`") from exc
+    model.eval()
+    device = resolve_device(spec.device)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        heads=_load_heads(adapter, meta, device),
+        meta=meta,
+        device=device,
+        dtype=resolve_dtype(spec.dtype, device),
+        base_fingerprint=fingerprint,
+        adapter_hash=adapter_hash(adapter),
+        model_id=model_id,
+        quantize=spec.quantize,
+    )
