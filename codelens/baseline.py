@@ -1,0 +1,198 @@
+"""Baselines: accept today's findings so a scan reports only the ones that are new.
+
+``codelens baseline create`` writes the current findings to a JSON file; later scans drop the findings
+the baseline already holds. A finding is identified by ``(code, qualname, unit_hash)`` - the rule, the
+function's qualified name, and the hash of its normalised source - never by path or line, so a function
+that moves (lines shift above it, or it goes to another file) stays baselined, while editing its body
+makes its findings new again. Path and line are stored only to help a reader of the file and to decide
+which of several identical findings is the old one. Each key carries a count: two identical findings
+(the same function copied into two files) need two entries, and a third copy is new.
+
+The file is deterministic (sorted entries and keys, two-space indent, trailing newline, no
+timestamp) so that it diffs cleanly under version control::
+
+    {
+      "entries": [
+        {"code": "CL100", "count": 1, "locations": [{"line": 3, "path": "a.py"}],
+         "qualname": "parse", "unit_hash": "9f2c..."}
+      ],
+      "schema_version": 1,
+      "tool": "codelens",
+      "tool_version": "0.1.0"
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from codelens.errors import CodelensError
+from codelens.findings import Finding
+
+SCHEMA_VERSION = 1
+"""The baseline format this codelens reads and writes."""
+
+_RECREATE = "recreate it with `codelens baseline create`"
+
+BaselineKey = tuple[str, str, str]
+"""(code, qualname, unit_hash)."""
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """How many findings of one key the baseline accepts, and where they were."""
+
+    count: int
+    locations: tuple[tuple[str, int], ...] = ()
+    """(path, start line) of each accepted finding when the baseline was made; informational."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A loaded baseline file."""
+
+    entries: dict[BaselineKey, BaselineEntry]
+    tool_version: str
+    """The codelens version that wrote it."""
+    path: Path | None = None
+    """Where it was read from, for messages."""
+
+    def __len__(self) -> int:
+        return sum(entry.count for entry in self.entries.values())
+
+
+def finding_key(finding: Finding) -> BaselineKey:
+    """The identity of a finding in a baseline."""
+    return finding.code, finding.qualname, finding.unit_hash
+
+
+def create_baseline(findings: Iterable[Finding], tool_version: str) -> dict:
+    """The JSON-ready baseline document for ``findings``."""
+    grouped: dict[BaselineKey, list[tuple[str, int]]] = defaultdict(list)
+    for finding in findings:
+        grouped[finding_key(finding)].append((finding.path, finding.start_line))
+    entries = [
+        {
+            "code": code,
+            "qualname": qualname,
+            "unit_hash": unit_hash,
+            "count": len(locations),
+            "locations": [{"path": path, "line": line} for path, line in sorted(locations)],
+        }
+        for (code, qualname, unit_hash), locations in sorted(grouped.items())
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "codelens",
+        "tool_version": tool_version,
+        "entries": entries,
+    }
+
+
+def dump_baseline(data: dict) -> str:
+    """The exact text ``save_baseline`` writes."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def save_baseline(data: dict, path: str | os.PathLike) -> None:
+    """Write a baseline document atomically (a crash never leaves half a file behind)."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(dump_baseline(data))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CodelensError(
+            f"cannot write the baseline file {target}: {exc.strerror or exc}",
+            hint="choose a writable path with --baseline",
+        ) from exc
+
+
+def _bad(path: Path, problem: str) -> CodelensError:
+    return CodelensError(f"baseline file {path} {problem}", hint=_RECREATE)
+
+
+def _entry(raw: object, path: Path, index: int) -> tuple[BaselineKey, BaselineEntry]:
+    fields = ("code", "qualname", "unit_hash")
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(f), str) for f in fields):
+        raise _bad(path, f"has a malformed entry #{index + 1} (needs code, qualname and unit_hash strings)")
+    count = raw.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise _bad(path, f"has a malformed entry #{index + 1} (count must be a positive integer)")
+    locations = tuple(
+        (loc["path"], loc["line"])
+        for loc in raw.get("locations") or ()
+        if isinstance(loc, dict) and isinstance(loc.get("path"), str) and isinstance(loc.get("line"), int)
+    )
+    return (raw["code"], raw["qualname"], raw["unit_hash"]), BaselineEntry(count, locations)
+
+
+def load_baseline(path: str | os.PathLike) -> Baseline:
+    """Read a baseline file; a missing, unreadable, corrupt or other-version file is a CodelensError."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CodelensError(
+            f"baseline file {source} does not exist", hint="create it with `codelens baseline create`"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad(source, f"cannot be read ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad(source, f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise _bad(source, "is not a codelens baseline (no schema_version)")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise _bad(
+            source, f"has schema_version {data['schema_version']!r}; this codelens reads {SCHEMA_VERSION}"
+        )
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list):
+        raise _bad(source, "has no 'entries' list")
+    entries: dict[BaselineKey, BaselineEntry] = {}
+    for index, raw in enumerate(raw_entries):
+        key, entry = _entry(raw, source, index)
+        if key in entries:  # hand-merged files may repeat a key: the counts add up
+            old = entries[key]
+            entry = BaselineEntry(old.count + entry.count, old.locations + entry.locations)
+        entries[key] = entry
+    return Baseline(entries, str(data.get("tool_version", "")), source)
+
+
+def filter_new(findings: Iterable[Finding], baseline: Baseline) -> tuple[list[Finding], list[Finding]]:
+    """``(new, baselined)``, each in input order.
+
+    Each baseline entry absorbs up to ``count`` findings of its key. When more findings share a key
+    than the baseline accepts, the ones still at a recorded (path, line) are the old ones; the rest
+    are taken in input order.
+    """
+    findings = list(findings)
+    remaining = {key: entry.count for key, entry in baseline.entries.items()}
+    accepted = [False] * len(findings)
+    for at_recorded_place_only in (True, False):
+        for i, finding in enumerate(findings):
+            key = finding_key(finding)
+            if accepted[i] or remaining.get(key, 0) == 0:
+                continue
+            place = (finding.path, finding.start_line)
+            if at_recorded_place_only and place not in baseline.entries[key].locations:
+                continue
+            accepted[i] = True
+            remaining[key] -= 1
+    new = [f for f, ok in zip(findings, accepted) if not ok]
+    baselined = [f for f, ok in zip(findings, accepted) if ok]
+    return new, baselined
