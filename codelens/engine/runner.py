@@ -81,7 +81,8 @@ def analyse(
     """Results for every distinct unit (keyed by CodeUnit.hash) and the run's counters.
 
     ``progress(done, total)`` is called with counts of distinct functions: first after the cache
-    lookup, then after every batch.
+    lookup, then after every batch. Summaries are generated only when the adapter was trained for
+    them ("summary" in its codelens.json tasks) and the settings ask for them.
     """
     started = time.perf_counter()
     stats = EngineStats(functions=len(units))

@@ -209,7 +209,8 @@ def load_base(model: str, device: str = "auto", dtype: str = "auto", quantize: s
     local = Path(model).expanduser()
     is_local = local.is_dir()
     if not is_local and _looks_like_path(model):
-        raise ModelError(f"model folder {model} does not exist", hint="pass an existing folder or a hub id with --model")
+        what = "is a file, not a model folder" if local.exists() else "does not exist"
+        raise ModelError(f"model folder {model} {what}", hint="pass an existing folder or a hub id with --model")
     source = str(local) if is_local else model
     common = dict(trust_remote_code=trust_remote_code, local_files_only=(not is_local and _offline()))
     kwargs: dict[str, Any] = dict(common, dtype=torch_dtype, use_safetensors=True)
@@ -323,6 +324,13 @@ def load_model(spec: ModelSpec) -> LoadedModel:
             f"adapter {adapter} was trained on base {meta.base_model} (fingerprint {meta.base_fingerprint}), "
             f"but the model given is {model_id} (fingerprint {fingerprint})",
             hint=f"pass --model {meta.base_model}",
+        )
+    hidden = getattr(lm.config, "hidden_size", None)
+    if hidden is not None and meta.pooled_dim != 2 * hidden:
+        raise ModelError(
+            f"{adapter}: codelens.json says the heads read {meta.pooled_dim} features, "
+            f"but this base gives {2 * hidden} (2 x hidden size {hidden})",
+            hint="re-create the adapter with `codelens train`",
         )
     try:
         with _quiet_transformers(), warnings.catch_warnings():

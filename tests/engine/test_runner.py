@@ -99,6 +99,14 @@ def test_which_units_get_summaries(loaded, units):
     assert all(r.summary is None for r in none.values()) and stats.summaries_generated == 0
     no_task, _ = analyse(units, loaded, _settings(summaries="all", tasks=frozenset({"defect", "clone"})))
     assert all(r.summary is None for r in no_task.values())
+    untrained = dataclasses.replace(loaded, meta=dataclasses.replace(loaded.meta, tasks=["defect", "clone"]))
+    no_head, _ = analyse(units, untrained, _settings(summaries="all"))
+    assert all(r.summary is None for r in no_head.values())
+
+
+def test_precision_is_part_of_the_cache_key(loaded):
+    assert cache_key(dataclasses.replace(loaded, dtype=torch.bfloat16)) != cache_key(loaded)
+    assert cache_key(dataclasses.replace(loaded, quantize="nf4")) != cache_key(loaded)
 
 
 def test_probability_is_calibrated_logit(loaded, units):

@@ -142,6 +142,21 @@ def test_heads_that_do_not_match_metadata(tiny_llama, llama_adapter, tmp_path):
         load_model(ModelSpec(model=str(tiny_llama), adapter=str(adapter), device="cpu"))
 
 
+def test_heads_width_must_fit_the_base(tiny_llama, llama_adapter, tmp_path):
+    adapter = _copy(llama_adapter, tmp_path)
+    data = json.loads((adapter / "codelens.json").read_text(encoding="utf-8"))
+    data["pooled_dim"] = 64
+    (adapter / "codelens.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match="the heads read 64 features, but this base gives 128"):
+        load_model(ModelSpec(model=str(tiny_llama), adapter=str(adapter), device="cpu"))
+
+
+def test_model_path_that_is_a_file(tmp_path):
+    (tmp_path / "weights.safetensors").write_bytes(b"")
+    with pytest.raises(ModelError, match="is a file, not a model folder"):
+        load_base(str(tmp_path / "weights.safetensors"), device="cpu")
+
+
 def test_missing_lora_weights(tiny_llama, llama_adapter, tmp_path):
     adapter = _copy(llama_adapter, tmp_path)
     (adapter / "adapter_model.safetensors").unlink()
