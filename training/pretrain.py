@@ -320,11 +320,17 @@ def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
         window_loss, window_n, window_tok = window_loss + loss.item(), window_n + 1, window_tok + cfg.tokens_per_step
         state["elapsed"] = time.perf_counter() - start
 
-        if budget_s and not state["total_steps"] and state["step"] >= cfg.calib_steps:
-            # Turn the time budget into a step count so the cosine schedule ends when the time does;
-            # each evaluation costs about eval_batches / 3 training steps.
-            per_step = state["elapsed"] / state["step"]
-            eval_share = 1 + cfg.eval_batches / 3 / cfg.eval_every
+        if budget_s and state["step"] == cfg.calib_steps // 2:
+            state["calib"] = [state["step"], state["elapsed"]]  # the first steps are slow; time from here
+        if budget_s and state["step"] >= cfg.calib_steps and (
+            not state["total_steps"] or (state["step"] % cfg.eval_every == 0 and state["step"] < state["total_steps"] / 2)
+        ):
+            # Turn the time budget into a step count so the cosine schedule ends when the time does
+            # (re-estimated in the first half, as the machine is shared). Until an evaluation has been
+            # timed, one is taken to cost about eval_batches / 3 training steps.
+            per_step = (state["elapsed"] - state["calib"][1]) / (state["step"] - state["calib"][0])
+            evals_timed = state["step"] // cfg.eval_every - state["calib"][0] // cfg.eval_every
+            eval_share = 1 if evals_timed else 1 + cfg.eval_batches / 3 / cfg.eval_every
             state["total_steps"] = state["step"] + int((budget_s - state["elapsed"]) / (per_step * eval_share))
 
         is_eval = state["step"] % cfg.eval_every == 0 or done()
