@@ -1,0 +1,337 @@
+"""Find the source files to analyse under a root, read them, and say why any were left out.
+
+Works on any folder; inside a git work tree it also honours ``.gitignore`` files (nested ones too,
+and those between the repository root and the scan root) and ``.git/info/exclude``, read with
+``pathspec`` so git itself is never needed. Files with an unsupported extension are ignored silently;
+every other file that is not analysed is reported as ``Skipped`` with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from codelens.errors import CodelensError
+from codelens.parsing.registry import language_for_path
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git", ".hg", ".svn", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "__pycache__",
+    "build", "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".codelens-cache", "site-packages",
+    "*.egg-info", "target",
+)  # fmt: skip
+"""Directory names never descended into, at any depth (tool caches, environments, build output)."""
+
+SKIP_REASONS = ("binary", "not-utf8", "too-large", "minified", "generated", "unreadable", "symlink-loop")
+"""Every ``Skipped.reason``."""
+
+BINARY_SNIFF_BYTES = 8192
+"""A NUL byte this early means the file is binary."""
+GENERATED_MARKERS = ("@generated", "DO NOT EDIT")
+"""Markers of generated code, looked for in the first ``GENERATED_HEAD_LINES`` lines."""
+GENERATED_HEAD_LINES = 5
+MINIFIED_MEAN_LINE = 300
+"""JS/TS whose mean line length exceeds this is minified."""
+MINIFIED_MAX_LINE = 5000
+"""JS/TS with any line longer than this is minified (or bundled)."""
+_MINIFIABLE = frozenset({"javascript", "typescript"})
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A readable, supported source file."""
+
+    path: Path
+    """Where to read it (as found: symlinks are not resolved)."""
+    rel: str
+    """Path relative to the scan root, with forward slashes (what reports show)."""
+    language: str
+    """Language key from the parsing registry."""
+    text: str
+    """The decoded contents (a UTF-8 byte-order mark is dropped)."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A supported file (or a directory link) left out, and why: one of ``SKIP_REASONS``."""
+
+    rel: str
+    reason: str
+
+
+@dataclass
+class DiscoveryResult:
+    """Files to analyse and files left out, each sorted by ``rel``."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def skipped_counts(self) -> dict[str, int]:
+        """How many were skipped per reason, in ``SKIP_REASONS`` order."""
+        counts = Counter(s.reason for s in self.skipped)
+        return {reason: counts[reason] for reason in SKIP_REASONS if counts[reason]}
+
+
+def _spec(lines: Sequence[str]) -> GitIgnoreSpec:
+    from pathspec import GitIgnoreSpec
+
+    return GitIgnoreSpec.from_lines(lines)
+
+
+def _find_git_dir(start: Path) -> tuple[Path, Path] | None:
+    """``(work tree root, git dir)`` of the repository containing ``start``, if any."""
+    for directory in (start, *start.parents):
+        dot_git = directory / ".git"
+        if dot_git.is_dir():
+            return directory, dot_git
+        if dot_git.is_file():  # worktrees and submodules: "gitdir: <path>"
+            try:
+                content = dot_git.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                return directory, dot_git
+            target = Path(content.removeprefix("gitdir:").strip())
+            return directory, (directory / target if not target.is_absolute() else target)
+    return None
+
+
+def _read_ignore_file(path: str) -> GitIgnoreSpec | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    return _spec(lines) if lines else None
+
+
+class _IgnoreRules:
+    """Git's ignore rules for paths under the scan root, evaluated without git.
+
+    Paths are matched relative to the repository top (or the scan root outside a repository); the
+    deepest ``.gitignore`` with a matching pattern decides, as in git.
+    """
+
+    def __init__(self, root: Path) -> None:
+        root = root.resolve()  # "." has no parents to search for the repository
+        found = _find_git_dir(root)
+        self.top = found[0] if found else root
+        prefix = os.path.relpath(root, self.top).replace(os.sep, "/")
+        self.prefix = "" if prefix == "." else prefix + "/"
+        self.base: list[tuple[str, GitIgnoreSpec]] = []
+        if found is not None:
+            git_dir = found[1]
+            common = git_dir / "commondir"  # linked worktrees keep info/ in the main git dir
+            if common.is_file():
+                try:
+                    git_dir = git_dir / common.read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError):
+                    pass
+            exclude = _read_ignore_file(str(git_dir / "info" / "exclude"))
+            if exclude is not None:
+                self.base.append(("", exclude))
+        self._chains: dict[str, list[tuple[str, GitIgnoreSpec]]] = {}
+
+    def _chain(self, directory: str) -> list[tuple[str, GitIgnoreSpec]]:
+        """Specs that apply inside ``directory`` (relative to the top, "" for the top), outermost first."""
+        if directory not in self._chains:
+            parent = self._chain(directory.rpartition("/")[0]) if directory else list(self.base)
+            spec = _read_ignore_file(str(self.top / directory / ".gitignore"))
+            self._chains[directory] = parent + [(directory, spec)] if spec is not None else parent
+        return self._chains[directory]
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        """Whether git would ignore ``rel`` (relative to the scan root) itself (ancestors not checked)."""
+        full = self.prefix + rel
+        decision = False
+        for directory, spec in self._chain(full.rpartition("/")[0]):
+            sub = full[len(directory) + 1 :] if directory else full
+            result = spec.check_file(sub + "/" if is_dir else sub)
+            if result.include is not None:
+                decision = result.include
+        return decision
+
+    def ignored_with_parents(self, rel: str) -> bool:
+        """Whether a file or any of its parent directories is ignored (git cannot re-include below)."""
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            if self.ignored("/".join(parts[:depth]), is_dir=True):
+                return True
+        return self.ignored(rel, is_dir=False)
+
+
+class _Filters:
+    """Default excludes, user globs and (optionally) git ignore rules, applied to relative paths."""
+
+    def __init__(self, root: Path, include: Sequence[str], exclude: Sequence[str], respect_gitignore: bool) -> None:
+        self.defaults = _spec([f"{name}/" for name in DEFAULT_EXCLUDES])
+        self.include = _spec(include) if include else None
+        self.exclude = _spec(exclude) if exclude else None
+        self.git = _IgnoreRules(root) if respect_gitignore else None
+
+    def skip_dir(self, rel: str) -> bool:
+        if self.defaults.match_file(rel + "/"):
+            return True
+        if self.exclude is not None and self.exclude.match_file(rel + "/"):
+            return True
+        return self.git is not None and self.git.ignored(rel, is_dir=True)
+
+    def skip_file(self, rel: str, check_parents: bool = False) -> bool:
+        if self.include is not None and not self.include.match_file(rel):
+            return True
+        if self.exclude is not None and self.exclude.match_file(rel):
+            return True
+        if check_parents:
+            parents = rel.split("/")[:-1]
+            if any(self.skip_dir("/".join(parents[: i + 1])) for i in range(len(parents))):
+                return True
+            return self.git is not None and self.git.ignored_with_parents(rel)
+        return self.git is not None and self.git.ignored(rel, is_dir=False)
+
+
+@dataclass
+class _Candidate:
+    rel: str
+    path: Path
+    language: str
+    via_link: bool
+
+
+def _walk(root: Path, filters: _Filters, skipped: list[Skipped]) -> list[_Candidate]:
+    """Supported files under ``root``, following symlinks but never around a loop."""
+    found: list[_Candidate] = []
+    saw_link = False
+    stack: list[tuple[Path, str, frozenset[str], bool]] = [(root, "", frozenset({os.path.realpath(root)}), False)]
+    while stack:
+        directory, rel_dir, ancestors, via_link = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            skipped.append(Skipped(rel_dir or ".", "unreadable"))
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            is_link = entry.is_symlink()
+            saw_link = saw_link or is_link
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if filters.skip_dir(rel):
+                    continue
+                real = os.path.realpath(entry.path)
+                if real in ancestors:
+                    skipped.append(Skipped(rel, "symlink-loop"))
+                    continue
+                subdirs.append((Path(entry.path), rel, ancestors | {real}, via_link or is_link))
+                continue
+            language = language_for_path(entry.name)
+            if language is not None and not filters.skip_file(rel):
+                found.append(_Candidate(rel, Path(entry.path), language, via_link or is_link))
+        stack.extend(reversed(subdirs))
+    return _dedupe(found) if saw_link else found
+
+
+def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
+    """One candidate per real file, preferring the path that goes through no symlink."""
+    best: dict[str, _Candidate] = {}
+    for candidate in candidates:
+        key = os.path.realpath(candidate.path)
+        current = best.get(key)
+        if current is None or (candidate.via_link, candidate.rel) < (current.via_link, current.rel):
+            best[key] = candidate
+    return list(best.values())
+
+
+def _only(root: Path, only: Sequence[Path], filters: _Filters) -> list[_Candidate]:
+    """Candidates from an explicit file list (relative paths are relative to the working directory)."""
+    found: dict[str, _Candidate] = {}
+    base = os.path.abspath(root)
+    for item in only:
+        absolute = os.path.abspath(item)
+        rel = os.path.relpath(absolute, base).replace(os.sep, "/")
+        if rel == ".." or rel.startswith("../"):
+            raise CodelensError(
+                f"{item} is outside the scan root {root}",
+                hint="scan from a folder that contains every file passed, e.g. the repository root",
+            )
+        language = language_for_path(rel)
+        if language is not None and rel not in found and not filters.skip_file(rel, check_parents=True):
+            found[rel] = _Candidate(rel, Path(absolute), language, via_link=False)
+    return list(found.values())
+
+
+def _skip_reason(text: str, rel: str, language: str) -> str | None:
+    """Why a decoded file should not be analysed (generated or minified), or None."""
+    head = text[:4096].splitlines()[:GENERATED_HEAD_LINES]
+    if any(marker in line for line in head for marker in GENERATED_MARKERS):
+        return "generated"
+    if language in _MINIFIABLE:
+        if ".min." in rel.rpartition("/")[2]:
+            return "minified"
+        lines = text.splitlines() or [""]
+        if max(map(len, lines)) > MINIFIED_MAX_LINE or len(text) / len(lines) > MINIFIED_MEAN_LINE:
+            return "minified"
+    return None
+
+
+def _read(candidate: _Candidate, max_file_bytes: int) -> SourceFile | Skipped:
+    rel = candidate.rel
+    try:
+        if candidate.path.stat().st_size > max_file_bytes:
+            return Skipped(rel, "too-large")
+        data = candidate.path.read_bytes()
+    except OSError:
+        return Skipped(rel, "unreadable")
+    if len(data) > max_file_bytes:  # it grew since stat
+        return Skipped(rel, "too-large")
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        return Skipped(rel, "binary")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Skipped(rel, "not-utf8")
+    text = text.removeprefix("\ufeff")
+    reason = _skip_reason(text, rel, candidate.language)
+    if reason is not None:
+        return Skipped(rel, reason)
+    return SourceFile(path=candidate.path, rel=rel, language=candidate.language, text=text)
+
+
+def discover(
+    root: Path,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_file_bytes: int = 1_000_000,
+    respect_gitignore: bool = True,
+    only: Sequence[Path] | None = None,
+) -> DiscoveryResult:
+    """Supported source files under ``root`` (a folder or one file), sorted by relative path.
+
+    ``include`` / ``exclude`` are gitignore-style globs relative to ``root`` (no ``include``: every
+    supported file). ``only`` restricts the result to those files (as a pre-commit hook passes them);
+    they still go through every filter and keep paths relative to ``root``.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise CodelensError(f"{root} does not exist", hint="pass a folder or file to scan")
+    skipped: list[Skipped] = []
+    if root.is_file():
+        language = language_for_path(root.name)
+        candidates = [_Candidate(root.name, root, language, False)] if language else []
+    else:
+        filters = _Filters(root, include, exclude, respect_gitignore)
+        candidates = _only(root, only, filters) if only is not None else _walk(root, filters, skipped)
+    files: list[SourceFile] = []
+    for candidate in candidates:
+        outcome = _read(candidate, max_file_bytes)
+        (files if isinstance(outcome, SourceFile) else skipped).append(outcome)
+    files.sort(key=lambda f: f.rel)
+    skipped.sort(key=lambda s: (s.rel, s.reason))
+    return DiscoveryResult(files=files, skipped=skipped)

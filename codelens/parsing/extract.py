@@ -1,0 +1,205 @@
+"""Cut source files into CodeUnits with tree-sitter: one per function or method that parsed cleanly."""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_left
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+from codelens.parsing import docs
+from codelens.parsing.nodes import last_line
+from codelens.parsing.normalize import (
+    Token,
+    _categories,
+    atom_query,
+    atoms_of,
+    content_hashes,
+    count_error_regions,
+    leaf_tokens,
+)
+from codelens.parsing.registry import get_parser, get_spec, grammar_name
+from codelens.parsing.spec import LanguageSpec
+from codelens.units import CodeUnit, Span
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+    from codelens.discovery import SourceFile
+
+PARALLEL_MIN_CHARS = 200_000
+"""Below this much source, starting worker processes costs more than it saves."""
+
+
+@dataclass
+class ParseResult:
+    """What one file gave: its units, and how many syntax-error regions tree-sitter recovered from."""
+
+    units: list[CodeUnit] = field(default_factory=list)
+    error_count: int = 0
+
+
+class _FileContext:
+    """Per-file state shared by the units of one file: names of enclosing scopes, token streams."""
+
+    def __init__(self, spec: LanguageSpec, src: bytes, categories: tuple[int, ...], atoms: list) -> None:
+        self.spec = spec
+        self.src = src
+        self.categories = categories
+        self.atoms = atoms
+        self._names: dict[int, str | None] = {}
+        self._tokens: dict[int, list[Token]] = {}
+
+    def name(self, node: Node) -> str | None:
+        """The name a function or container contributes to qualified names (memoised by node id)."""
+        if node.id not in self._names:
+            spec = self.spec
+            namer = spec.function_name if node.type in spec.function_kinds else spec.container_name
+            self._names[node.id] = namer(node)
+        return self._names[node.id]
+
+    def qualname(self, function: Node, own_name: str) -> str:
+        parts = [own_name]
+        spec = self.spec
+        node = function.parent
+        while node is not None:
+            if node.type in spec.function_kinds or node.type in spec.container_kinds:
+                name = self.name(node)
+                if name:
+                    parts.append(name)
+            node = node.parent
+        return ".".join(reversed(parts))
+
+    def tokens(self, outermost: Node) -> list[Token]:
+        """Tokens of an outermost function, computed once and sliced for the functions inside it."""
+        if outermost.id not in self._tokens:
+            lines = self.spec.significant_indentation
+            self._tokens[outermost.id] = leaf_tokens(outermost, self.src, self.categories, self.atoms, lines)
+        return self._tokens[outermost.id]
+
+
+def _anchors(function: Node, spec: LanguageSpec) -> list[Node]:
+    """Wrappers that carry the function's doc comment and decorators, innermost first."""
+    chain = []
+    node = function.parent
+    while node is not None and node.type in spec.anchor_kinds:
+        chain.append(node)
+        node = node.parent
+    return chain
+
+
+def _slice(tokens: list[Token], start: int, end: int, cut: tuple[int, int] | None) -> list[Token]:
+    """Tokens inside ``[start, end)`` that are not inside ``cut`` (the docstring)."""
+    lo = bisect_left(tokens, (start, -1, -1))
+    hi = bisect_left(tokens, (end, -1, -1))
+    picked = tokens[lo:hi]
+    if cut is not None:
+        picked = [t for t in picked if not (cut[0] <= t[0] < cut[1])]
+    return picked
+
+
+def _unit(rel: str, node: Node, qualname: str, outermost: Node, ctx: _FileContext) -> CodeUnit:
+    spec, src = ctx.spec, ctx.src
+    start, end = node.start_byte, node.end_byte
+    source_bytes = src[start:end]
+    anchors = _anchors(node, spec)
+    cut: tuple[int, int] | None = None
+    if spec.docstring is not None:
+        statement = spec.docstring(node)
+        docstring = docs.python_docstring(statement) if statement is not None else None
+        if statement is not None and docstring is not None:
+            body_bytes, (cut_start, cut_end) = docs.remove_span(
+                source_bytes, statement.start_byte - start, statement.end_byte - start
+            )
+            cut = (start + cut_start, start + cut_end)
+        else:
+            body_bytes = source_bytes
+    else:
+        docstring = docs.leading_comment(anchors[-1] if anchors else node, spec)
+        body_bytes = source_bytes
+    plain_hash, abstract_hash = content_hashes(_slice(ctx.tokens(outermost), start, end, cut), src)
+    decode = lambda b: b.decode("utf-8", "surrogatepass")  # noqa: E731 - the input came from a str
+    return CodeUnit(
+        path=rel,
+        language=spec.name,
+        qualname=qualname,
+        span=Span(node.start_point[0] + 1, last_line(node) + 1, start, end),
+        source=decode(source_bytes),
+        docstring=docstring,
+        body=decode(body_bytes),
+        hash=plain_hash,
+        normalized_hash=abstract_hash,
+        decorator_lines=docs.decorator_lines(node, anchors, spec),
+    )
+
+
+def extract_units(rel: str, text: str, language: str) -> ParseResult:
+    """Every named function and method of one file, in source order.
+
+    Functions whose own text contains a syntax error, bodiless declarations and anonymous functions
+    (callbacks, lambdas, closures) are skipped; the rest of a broken file is still extracted.
+    """
+    from tree_sitter import QueryCursor
+
+    spec = get_spec(language)
+    grammar = grammar_name(spec, rel)
+    src = text.encode("utf-8", "surrogatepass")
+    tree = get_parser(spec.module, grammar).parse(src)
+    root = tree.root_node
+    captures = QueryCursor(atom_query(spec.module, grammar, spec.name)).captures(root)
+    functions = sorted(captures.get("fn", []), key=lambda n: (n.start_byte, -n.end_byte))
+    ctx = _FileContext(spec, src, _categories(spec.module, grammar, spec.name), atoms_of(captures))
+    units: list[CodeUnit] = []
+    outermost: Node | None = None
+    for node in functions:
+        if outermost is None or node.start_byte >= outermost.end_byte:
+            outermost = node
+        name = ctx.name(node)
+        if not name or node.has_error or node.child_by_field_name("body") is None:
+            continue
+        units.append(_unit(rel, node, ctx.qualname(node, name), outermost, ctx))
+    return ParseResult(units=units, error_count=count_error_regions(root))
+
+
+def _extract_many(jobs: Sequence[tuple[str, str, str]]) -> list[ParseResult]:
+    return [extract_units(rel, text, language) for rel, text, language in jobs]
+
+
+def _chunks(jobs: list[tuple[str, str, str]], count: int) -> list[list[tuple[str, str, str]]]:
+    """Consecutive runs of jobs of roughly equal total size (order is kept for the results)."""
+    target = max(1, sum(len(job[1]) for job in jobs) // count)
+    chunks: list[list[tuple[str, str, str]]] = [[]]
+    size = 0
+    for job in jobs:
+        if size >= target and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(job)
+        size += len(job[1])
+    return chunks
+
+
+def parse_files(files: list[SourceFile], workers: int = 0) -> tuple[list[CodeUnit], dict[str, int]]:
+    """Units of all files (file order, then source order) and syntax-error counts of files that had any.
+
+    ``workers`` processes parse in parallel (0: ``min(cpu_count, 4)``); small inputs stay serial.
+    A process pool that cannot start falls back to parsing here.
+    """
+    jobs = [(f.rel, f.text, f.language) for f in files]
+    count = workers if workers > 0 else min(os.cpu_count() or 1, 4)
+    total = sum(len(job[1]) for job in jobs)
+    results: list[ParseResult] | None = None
+    if count > 1 and len(jobs) > 1 and total >= PARALLEL_MIN_CHARS:
+        chunks = _chunks(jobs, count * 4)
+        try:
+            with ProcessPoolExecutor(max_workers=min(count, len(chunks))) as pool:
+                results = [r for chunk_results in pool.map(_extract_many, chunks) for r in chunk_results]
+        except (BrokenProcessPool, OSError):
+            results = None
+    if results is None:
+        results = _extract_many(jobs)
+    units = [unit for result in results for unit in result.units]
+    errors = {job[0]: result.error_count for job, result in zip(jobs, results) if result.error_count}
+    return units, errors

@@ -1,0 +1,1 @@
+"""One module per language, each defining ``SPEC``; collected by ``codelens.parsing.registry``."""

@@ -1,0 +1,54 @@
+"""``LanguageSpec``: what extraction needs to know about one language (filled in by ``languages/*``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """How to cut one language into functions; the per-language modules fill one in each."""
+
+    name: str
+    """Registry key, also ``CodeUnit.language``."""
+    module: str
+    """Importable grammar package, e.g. ``tree_sitter_python``."""
+    extensions: tuple[str, ...]
+    """Lower-case file suffixes (with the dot) that belong to this language."""
+    function_kinds: frozenset[str]
+    """Node kinds that are functions or methods; each one with a body becomes a CodeUnit."""
+    function_name: Callable[[Node], str | None]
+    """Name of a function node (may be dotted, e.g. ``Recv.Method``); None means anonymous: skip it."""
+    container_kinds: frozenset[str] = frozenset()
+    """Non-function node kinds whose name prefixes the qualified names of functions inside them."""
+    container_name: Callable[[Node], str | None] = lambda node: None
+    """Name of a container node; None means it adds nothing to the qualified name."""
+    comment_prefix: str = "//"
+    """Line-comment marker, used to recognise ``codelens: ignore[...]`` suppressions."""
+    comment_kinds: frozenset[str] = frozenset({"comment"})
+    """Node kinds that are comments: dropped from hashes, read as doc comments above functions."""
+    literal_kinds: frozenset[str] = frozenset()
+    """Node kinds that are literals: one token each, abstracted to ``LIT`` for the clone key."""
+    extra_identifier_kinds: frozenset[str] = frozenset()
+    """Leaf kinds abstracted like identifiers besides every kind whose name ends in ``identifier``."""
+    ignored_kinds: frozenset[str] = frozenset()
+    """Leaf kinds that are layout only (e.g. Python's backslash continuation)."""
+    anchor_kinds: frozenset[str] = frozenset()
+    """Parents that wrap a function and own its doc comment and decorators (export, template, …)."""
+    decorator_kinds: frozenset[str] = frozenset()
+    """Decorator / annotation / attribute kinds, found as children or preceding siblings."""
+    docstring: Callable[[Node], Node | None] | None = None
+    """In-body docstring finder (Python): the statement node holding it. None: use doc comments."""
+    fragment_wrappers: tuple[tuple[str, str], ...] = ()
+    """``(prefix, suffix)`` pairs to retry a standalone fragment in when it does not parse alone
+    (a method needs a class around it); used by ``normalized_source`` on function bodies."""
+    significant_indentation: bool = False
+    """Keep line breaks and indentation in hashes because they change meaning (Python)."""
+    grammar_by_suffix: dict[str, str] = field(default_factory=dict)
+    """Grammar function per file suffix when one language has several grammars (``.tsx``)."""
+    default_grammar: str = "language"
+    """Grammar function of ``module`` used for every other suffix."""
