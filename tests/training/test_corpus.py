@@ -39,7 +39,8 @@ def test_licence_filter():
                 "Python Software Foundation License"):
         assert is_permissive(lic), lic
     for lic in ("GPL-3.0-or-later", "LGPL-2.1", "MPL-2.0", "MPL-2.0 AND MIT", "Mozilla Public License 2.0 (MPL 2.0)",
-                "GNU General Public License v3 (GPLv3)", "", "UNKNOWN", "Other/Proprietary License"):
+                "GNU General Public License v3 (GPLv3)", "", "UNKNOWN", "Other/Proprietary License",
+                "Limited use licence", "Commercial"):
         assert not is_permissive(lic), lic
     assert is_permissive("MIT OR GPL-3.0")  # one permissive alternative is enough
 
