@@ -73,6 +73,14 @@ class ScanConfig:
     """Parser processes and model threads; 0 = chosen from the machine."""
     token_budget: int = 8192
     """Most padded tokens in one model batch: bounds memory, trades against throughput."""
+    staged: bool = False
+    """Analyse only functions touched by staged changes (index vs HEAD)."""
+    diff_base: str | None = None
+    """Analyse only functions changed since this git revision (merge base with HEAD)."""
+    baseline: str | None = None
+    """A baseline file from `codelens baseline create`: findings recorded there are not reported."""
+    ignore_suppressions: bool = False
+    """Report findings even where a `codelens: ignore[...]` comment suppresses them (for audits)."""
     source: str = field(default="defaults", compare=False)
     """Where the file-level settings came from (for `codelens config show`)."""
 

@@ -6,6 +6,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage / config / model 
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -50,8 +51,10 @@ app.command("eval")(eval_cmd.evaluate)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; library errors become messages and exit code 2, never tracebacks."""
+    # bitsandbytes warns on import about optional CPU kernels; it is not the user's concern.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:
-        app(args=argv, prog_name="codelens", standalone_mode=False)
+        code = app(args=argv, prog_name="codelens", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except CodelensError as exc:
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             highlight=False,
         )
         return EXIT_CRASH
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,15 +69,15 @@ def scan(
 
     if bar is not None:
         with bar:
-            report = run_scan(path, config, only=files, progress=progress)
+            outcome = run_scan(path, config, only=files, progress=progress)
     else:
-        report = run_scan(path, config, only=files)
+        outcome = run_scan(path, config, only=files)
 
     if not quiet:
         console = error_console()
-        for warning in report.warnings:
+        for warning in outcome.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    text = render(config.format, report)
+    text = render(outcome.report, config.format)
     if output is not None:
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
@@ -86,4 +86,4 @@ def scan(
             raise CodelensError(f"cannot write {output}: {exc.strerror}", hint="choose a writable --output path") from exc
     else:
         typer.echo(text, nl=not text.endswith("\n"))
-    raise typer.Exit(exit_code_for(report, config))
+    raise typer.Exit(exit_code_for(outcome, config))

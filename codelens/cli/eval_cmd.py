@@ -1,0 +1,35 @@
+"""`codelens eval`: score an adapter on held-out data (training is imported lazily)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+Opt = typer.Option
+
+
+def evaluate(
+    adapter: Annotated[str, Opt(help="Adapter folder from `codelens train`.")],
+    data: Annotated[list[str], Opt(help="Corpus folder or CodeXGLUE file (repeatable).")],
+    model: Annotated[Optional[str], Opt(help="Base model (default: the one recorded in the adapter).")] = None,
+    split: Annotated[str, Opt(help="train, val or test.")] = "test",
+    split_by: Annotated[Optional[str], Opt(help="Override the adapter's repository split rule: dir or subdir.")] = None,
+    manifest: Annotated[Optional[str], Opt(help="JSON mapping repository -> split.")] = None,
+    device: Annotated[str, Opt(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    dtype: Annotated[str, Opt(help="auto, float32, bfloat16 or float16.")] = "auto",
+    quantize: Annotated[str, Opt(help="none, int8 or nf4.")] = "none",
+    max_summaries: Annotated[int, Opt(help="Generate at most this many summaries (BLEU / ROUGE-L sample).")] = 200,
+    output: Annotated[Optional[Path], Opt("--output", "-o", help="Also write the scores as JSON here.")] = None,
+) -> None:
+    """Score an adapter: defect accuracy / F1 / ROC-AUC, clone F1 / MAP@R, summary BLEU-4 / ROUGE-L."""
+    from training.evaluate import evaluate as run_eval
+
+    scores = run_eval(adapter, model=model, data=data, split=split, device=device, dtype=dtype, quantize=quantize,
+                      split_by=split_by, manifest=manifest, max_summaries=max_summaries)
+    text = json.dumps(scores, indent=2, sort_keys=True, default=str) + "\n"
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    typer.echo(text, nl=False)

@@ -1,0 +1,244 @@
+"""The scan pipeline, one direction: discover -> parse -> (cache | model) -> tasks -> ScanReport.
+
+Library code: returns data and warnings, never prints. The CLI renders the report and picks the exit code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from codelens.config import ScanConfig
+from codelens.errors import CodelensError
+from codelens.findings import Finding
+from codelens.units import CodeUnit
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total)."""
+
+SKIP_ADVICE = {
+    "binary": "not text",
+    "not-utf8": "re-save as UTF-8 to analyse it",
+    "too-large": "raise --max-file-bytes to analyse it",
+    "minified": "minified code is not analysed",
+    "generated": "generated code is not analysed",
+    "unreadable": "check its permissions",
+    "symlink-loop": "a symbolic link points back into its own folder",
+}
+
+
+@dataclass
+class ScanOutcome:
+    """A scan's report plus what the user should be told about on the side."""
+
+    report: "object"
+    """codelens.report.model.ScanReport."""
+    warnings: list[str] = field(default_factory=list)
+    """Skipped files, syntax errors, unused suppressions, cache trouble: one line each."""
+    suppressed: int = 0
+    baselined: int = 0
+
+
+def _skip_warnings(skipped) -> list[str]:
+    by_reason: dict[str, list[str]] = {}
+    for item in skipped:
+        by_reason.setdefault(item.reason, []).append(item.rel)
+    lines = []
+    for reason, paths in sorted(by_reason.items()):
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        lines.append(f"skipped {len(paths)} file(s) ({reason}; {SKIP_ADVICE.get(reason, '')}): {shown}")
+    return lines
+
+
+def _model_spec(config: ScanConfig):
+    from codelens.model.loading import ModelSpec
+
+    return ModelSpec(
+        model=config.model, adapter=config.adapter, device=config.device, quantize=config.quantize,
+        dtype=config.dtype, trust_remote_code=config.trust_remote_code,
+    )
+
+
+def _select_scope(root: Path, units: list[CodeUnit], config: ScanConfig, only: Sequence[Path] | None):
+    """The units to analyse and report on (a subset when files / --staged / --diff-base narrow it)."""
+    selected = units
+    if only is not None:
+        root_abs = root.resolve()
+        wanted = set()
+        for item in only:
+            resolved = Path(item).resolve()
+            try:
+                wanted.add(resolved.relative_to(root_abs).as_posix())
+            except ValueError:
+                continue  # a file outside the scan root cannot be reported relative to it
+        selected = [u for u in selected if u.path in wanted]
+    if config.staged or config.diff_base:
+        from codelens.gitscope import changed_lines, select_changed_units
+
+        changed = changed_lines(root, config.diff_base, config.staged)
+        selected = select_changed_units(selected, changed)
+    return selected
+
+
+def run_scan(
+    root: Path,
+    config: ScanConfig,
+    only: Sequence[Path] | None = None,
+    progress: Progress | None = None,
+    loaded=None,
+) -> ScanOutcome:
+    """Scan ``root`` with ``config``. ``only`` limits analysis to those files; clone search still
+    compares them with every other function of the repository whose result is in the cache.
+    ``loaded`` reuses an already loaded model (a hook process scanning several file lists)."""
+    from codelens.discovery import discover
+    from codelens.parsing import parse_files
+    from codelens.report.model import ReportOptions, ScanReport
+
+    started = time.perf_counter()
+    root = Path(root)
+    if root.is_dir() and only is None and not (config.staged or config.diff_base) and not any(root.iterdir()):
+        return ScanOutcome(ScanReport(units=[], results={}, findings=[], stats=_empty_stats()),
+                           [f"{root} is empty: nothing to scan"])
+    found = discover(root, config.include, config.exclude, config.max_file_bytes)
+    warnings = _skip_warnings(found.skipped)
+    if not found.files:
+        warnings.append(f"no supported source files under {root} (python, javascript, typescript, java, go, c, cpp, rust)")
+    if progress:
+        progress("parsing", 0, len(found.files))
+    units, syntax_errors = parse_files(found.files, workers=config.jobs)
+    if progress:
+        progress("parsing", len(found.files), len(found.files))
+    for rel, count in sorted(syntax_errors.items()):
+        warnings.append(f"{rel}: {count} syntax error region(s); the functions that parsed were analysed")
+
+    selected = _select_scope(root, units, config, only)
+    stats = _empty_stats()
+    stats.update(files=len(found.files), skipped_files=len(found.skipped), functions_found=len(units),
+                 functions=len(selected), syntax_error_files=len(syntax_errors))
+    if not selected:
+        stats["elapsed_s"] = time.perf_counter() - started
+        return ScanOutcome(ScanReport(units=[], results={}, findings=[], stats=stats), warnings)
+
+    outcome = _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings)
+    outcome.report.stats["elapsed_s"] = time.perf_counter() - started
+    outcome.report.options = ReportOptions(all=config.all_functions)
+    return outcome
+
+
+def _empty_stats() -> dict:
+    return {"files": 0, "skipped_files": 0, "functions_found": 0, "functions": 0, "unique": 0,
+            "cache_hits": 0, "computed": 0, "summaries_generated": 0, "syntax_error_files": 0}
+
+
+def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
+    if not config.cache:
+        return None
+    from codelens.cache import ResultCache, default_cache_path
+
+    path = Path(config.cache_dir) / "results.sqlite" if config.cache_dir else default_cache_path(root if root.is_dir() else root.parent)
+    try:
+        cache = ResultCache(path)
+    except CodelensError as exc:
+        warnings.append(f"result cache disabled: {exc.message}")
+        return None
+    warnings.extend(cache.warnings)
+    return cache
+
+
+def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings) -> ScanOutcome:
+    from codelens.engine import EngineSettings, analyse
+    from codelens.engine.runner import cache_key
+    from codelens.model.loading import load_model
+    from codelens.report.model import ScanReport
+    from codelens.tasks import all_findings
+    from codelens.tasks.clone import find_clones
+
+    if loaded is None:
+        if progress:
+            progress("loading model", 0, 1)
+        loaded = load_model(_model_spec(config))
+    meta = loaded.meta
+    thresholds = type(meta.thresholds)(
+        defect=config.defect_threshold if config.defect_threshold is not None else meta.thresholds.defect,
+        clone=config.clone_threshold if config.clone_threshold is not None else meta.thresholds.clone,
+    )
+    settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs)
+    cache = _open_cache(root, config, warnings)
+    try:
+        engine_progress = (lambda done, total: progress("analysing", done, total)) if progress else None
+        results, engine_stats = analyse(selected, loaded, settings, cache, engine_progress)
+        context = [u for u in units if u.hash not in results]
+        if context and cache is not None:
+            # Partial scans: compare the selected functions with the rest of the repository's cached results.
+            for unit_hash, hit in cache.get_many({u.hash for u in context}, cache_key(loaded)).items():
+                hit.summary = None
+                results.setdefault(unit_hash, hit)
+    finally:
+        if cache is not None:
+            cache.close()
+    pool = [u for u in units if u.hash in results] if len(selected) < len(units) else selected
+    clones = find_clones(pool, results, thresholds.clone, config.neighbours)
+    selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
+    tasks = [t for t in meta.tasks if t in ("defect", "clone", "summary")]
+    findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
+                            tasks=tasks, clones=clones, min_confidence=config.min_confidence)
+    findings = [f for f in findings if (f.path, f.qualname, f.start_line) in selected_keys]
+    if len(selected) < len(units):
+        # Pairs and neighbours are reported for the functions analysed in this run only.
+        clones.pairs = [p for p in clones.pairs if (p.a.path, p.a.qualname, p.a.start_line) in selected_keys
+                        or (p.b.path, p.b.qualname, p.b.start_line) in selected_keys]
+        clones.neighbours = {u: n for u, n in clones.neighbours.items() if u in set(selected)}
+
+    findings, suppressed, baselined = _filter_findings(root, findings, selected, units, config, warnings)
+    stats.update(
+        unique=engine_stats.unique, cache_hits=engine_stats.cache_hits, computed=engine_stats.computed,
+        summaries_generated=engine_stats.summaries_generated, tokens=engine_stats.tokens,
+        model_seconds=round(engine_stats.seconds, 3), suppressed=suppressed, baselined=baselined,
+    )
+    model_info = {
+        "id": loaded.model_id, "adapter": config.adapter or "default", "base_fingerprint": loaded.base_fingerprint,
+        "adapter_hash": loaded.adapter_hash, "quantize": loaded.quantize, "device": str(loaded.device),
+        "dtype": str(loaded.dtype).replace("torch.", ""), "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone},
+    }
+    report = ScanReport(units=selected, results=results, findings=findings, clones=clones.pairs,
+                        neighbours=clones.neighbours, model=model_info, stats=stats)
+    return ScanOutcome(report, warnings, suppressed, baselined)
+
+
+def _filter_findings(root, findings, selected, units, config, warnings) -> tuple[list[Finding], int, int]:
+    """Drop suppressed and baselined findings; report unused suppressions on full scans."""
+    suppressed = baselined = 0
+    if not config.ignore_suppressions:
+        from codelens.rules import RULES
+        from codelens.suppressions import apply_suppressions, parse_suppressions
+
+        paths = {u.path: u.language for u in selected}
+        by_path = {}
+        base = root if root.is_dir() else root.parent
+        for rel, language in paths.items():
+            try:
+                text = (base / rel).read_text(encoding="utf-8") if root.is_dir() else root.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            by_path[rel] = parse_suppressions(rel, text, language)
+        outcome = apply_suppressions(findings, selected, by_path, {code: rule.name for code, rule in RULES.items()})
+        findings, suppressed = outcome.kept, len(outcome.suppressed)
+        if len(selected) == len(units):  # partial scans cannot tell an unused marker from an unchecked one
+            for item in outcome.unused:
+                warnings.append(f"{item.path}:{item.line}: unused suppression '{item.marker}' (nothing to ignore here; remove it)")
+    if config.baseline:
+        from codelens.baseline import filter_new, load_baseline
+
+        findings, old = filter_new(findings, load_baseline(config.baseline))
+        baselined = len(old)
+    return findings, suppressed, baselined
+
+
+def exit_code_for(outcome: ScanOutcome, config: ScanConfig) -> int:
+    """0 when no finding reaches --fail-on, else 1."""
+    threshold = config.fail_severity
+    if threshold is None:
+        return 0
+    return 1 if any(f.severity.rank >= threshold.rank for f in outcome.report.findings) else 0
