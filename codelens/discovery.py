@@ -8,7 +8,9 @@ every other file that is not analysed is reported as ``Skipped`` with a reason.
 
 from __future__ import annotations
 
+import io
 import os
+import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,6 +283,20 @@ def _skip_reason(text: str, rel: str, language: str) -> str | None:
     return None
 
 
+def _decode(data: bytes, language: str) -> str | None:
+    """UTF-8 text without a byte-order mark; Python files may declare another encoding (PEP 263)."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        if language != "python":
+            return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding) if encoding not in ("utf-8", "utf-8-sig") else None
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return None
+
+
 def _read(candidate: _Candidate, max_file_bytes: int) -> SourceFile | Skipped:
     rel = candidate.rel
     try:
@@ -293,11 +309,9 @@ def _read(candidate: _Candidate, max_file_bytes: int) -> SourceFile | Skipped:
         return Skipped(rel, "too-large")
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         return Skipped(rel, "binary")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = _decode(data, candidate.language)
+    if text is None:
         return Skipped(rel, "not-utf8")
-    text = text.removeprefix("\ufeff")
     reason = _skip_reason(text, rel, candidate.language)
     if reason is not None:
         return Skipped(rel, reason)
@@ -315,8 +329,9 @@ def discover(
     """Supported source files under ``root`` (a folder or one file), sorted by relative path.
 
     ``include`` / ``exclude`` are gitignore-style globs relative to ``root`` (no ``include``: every
-    supported file). ``only`` restricts the result to those files (as a pre-commit hook passes them);
-    they still go through every filter and keep paths relative to ``root``.
+    supported file). ``only`` restricts the result to those files (as a pre-commit hook passes them;
+    relative ones are taken from the working directory, like command-line paths): they still go
+    through every filter, keep paths relative to ``root``, and one outside ``root`` is an error.
     """
     root = Path(root)
     if not root.exists():

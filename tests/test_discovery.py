@@ -125,22 +125,26 @@ def test_skip_reasons(tmp_path):
             "long_py.py": "x = '" + "y" * 6000 + "'\n",  # long lines only mark JS/TS as minified
             "ok.js": "function ok() { return 1; }\n",
             "bom.py": "\ufeffdef f():\n    pass\n",
+            "cookie.py": "# -*- coding: latin-1 -*-\nname = 'café'\n".encode("latin-1"),
+            "latin.c": "/* café */\n".encode("latin-1"),
         },
     )
     result = discover(tmp_path)
-    assert rels(result) == ["bom.py", "long_py.py", "ok.js"]
+    assert rels(result) == ["bom.py", "cookie.py", "long_py.py", "ok.js"]
+    assert result.files[1].text == "# -*- coding: latin-1 -*-\nname = 'café'\n"  # PEP 263 is honoured
     assert result.files[0].text == "def f():\n    pass\n"  # the byte-order mark is dropped
     assert result.skipped == [
         Skipped("app.min.js", "minified"),
         Skipped("big.py", "too-large"),
         Skipped("bin.py", "binary"),
         Skipped("bundle.js", "minified"),
+        Skipped("latin.c", "not-utf8"),
         Skipped("latin.py", "not-utf8"),
         Skipped("proto_pb.go", "generated"),
         Skipped("schema.py", "generated"),
         Skipped("wide.ts", "minified"),
     ]
-    assert result.skipped_counts() == {"binary": 1, "not-utf8": 1, "too-large": 1, "minified": 3, "generated": 2}
+    assert result.skipped_counts() == {"binary": 1, "not-utf8": 2, "too-large": 1, "minified": 3, "generated": 2}
     assert rels(discover(tmp_path, max_file_bytes=10)) == []
 
 

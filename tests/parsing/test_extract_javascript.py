@@ -56,3 +56,18 @@ def test_blank_line_or_trailing_comment_is_not_a_doc_comment():
         ("a", None),
         ("b", None),
     ]
+
+
+def test_assignment_targets_name_function_values():
+    source = (
+        "Foo.prototype.bar = function () { return 1; };\n"
+        "this.handler = () => 2;\n"
+        "obj[key] = function () {};\n"
+        "items[0].run = () => 3;\n"
+        "const named = function inner() {};\n"
+        "[1].map(function visit(x) { return x; });\n"
+        "const Klass = class { method() {} };\n"
+    )
+    assert [u.qualname for u in extract_units("m.js", source, "javascript").units] == [
+        "Foo.prototype.bar", "this.handler", "run", "named", "visit", "Klass.method",
+    ]  # fmt: skip

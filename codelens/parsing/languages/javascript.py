@@ -44,16 +44,18 @@ _PLAIN_CHAIN = frozenset({"identifier", "property_identifier", "this", "member_e
 
 
 def _member_chain(node: Node) -> str | None:
-    """``a.b.c`` for a member expression made only of names, else None."""
-    if node.type in ("identifier", "property_identifier", "this"):
-        return text(node)
-    if node.type != "member_expression":
+    """``a.b.c`` for a member expression made only of names (and ``this``), else None."""
+    parts: list[str] = []
+    while node.type == "member_expression":
+        obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
+        if obj is None or prop is None or obj.type not in _PLAIN_CHAIN:
+            return None
+        parts.append(text(prop))
+        node = obj
+    if node.type not in ("identifier", "property_identifier", "this"):
         return None
-    obj, prop = node.child_by_field_name("object"), node.child_by_field_name("property")
-    if obj is None or prop is None or obj.type not in _PLAIN_CHAIN:
-        return None
-    head = _member_chain(obj)
-    return f"{head}.{text(prop)}" if head else None
+    parts.append(text(node))
+    return ".".join(reversed(parts))
 
 
 def _bound_name(node: Node) -> str | None:
