@@ -1,0 +1,72 @@
+"""JSON report, schema version 1: stable keys, stable order, floats rounded to 4 decimals.
+
+Shape: {"schema_version", "tool": {name, version}, "model": {...}, "functions": [...],
+"clones": [...], "findings": [...], "stats": {...}}. ``functions`` lists only functions with
+findings unless ``options.all``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from codelens.report.model import ScanReport, finding_unit_key, rounded, sorted_mapping, unit_finding_key
+from codelens.tasks import finding_order
+from codelens.tasks.clone import unit_key
+from codelens.tasks.summary import pep257_summary
+from codelens.units import CodeUnit
+
+SCHEMA_VERSION = 1
+
+
+def render(report: ScanReport) -> str:
+    """The report as JSON text (2-space indent, trailing newline)."""
+    return json.dumps(rounded(report_dict(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_dict(report: ScanReport) -> dict:
+    """The report as plain data, keys in schema order (floats not yet rounded)."""
+    with_findings = {finding_unit_key(f) for f in report.findings}
+    units = [u for u in report.sorted_units() if report.options.all or unit_finding_key(u) in with_findings]
+    clones = sorted(report.clones, key=lambda p: (unit_key(p.a), unit_key(p.b)))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": report.tool_name, "version": report.tool_version},
+        "model": sorted_mapping(report.model),
+        "functions": [_function(report, unit) for unit in units],
+        "clones": [
+            {"a": _place(p.a), "b": _place(p.b), "similarity": p.similarity, "kind": p.kind} for p in clones
+        ],
+        "findings": [
+            {
+                "code": f.code, "rule": f.rule, "path": f.path, "start_line": f.start_line,
+                "end_line": f.end_line, "message": f.message, "severity": f.severity.value,
+                "confidence": f.confidence,
+            }
+            for f in sorted(report.findings, key=finding_order)
+        ],
+        "stats": sorted_mapping(report.stats),
+    }
+
+
+def _function(report: ScanReport, unit: CodeUnit) -> dict:
+    result = report.results.get(unit.hash)
+    return {
+        "path": unit.path,
+        "qualname": unit.qualname,
+        "language": unit.language,
+        "start_line": unit.start_line,
+        "end_line": unit.end_line,
+        "hash": unit.hash,
+        "defect_probability": None if result is None else float(result.defect_probability),
+        "summary": None if result is None else pep257_summary(result.summary),
+        "has_docstring": unit.has_docstring,
+        "neighbours": [
+            {"path": n.unit.path, "qualname": n.unit.qualname, "start_line": n.unit.start_line,
+             "similarity": n.similarity}
+            for n in report.neighbours.get(unit, ())
+        ],
+    }
+
+
+def _place(unit: CodeUnit) -> dict:
+    return {"path": unit.path, "qualname": unit.qualname, "start_line": unit.start_line, "end_line": unit.end_line}

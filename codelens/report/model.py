@@ -1,0 +1,94 @@
+"""ScanReport: everything a reporter renders, as plain data. Reporters never compute findings."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from codelens import __version__
+from codelens.findings import Finding
+from codelens.tasks.clone import ClonePair, Neighbour, unit_key
+from codelens.units import CodeUnit
+
+if TYPE_CHECKING:
+    from codelens.engine import UnitResult
+
+PROJECT_URL = "https://github.com/codelens/codelens"
+"""Where the tool is documented (SARIF ``informationUri``)."""
+FLOAT_DIGITS = 4
+"""Decimals floats are rounded to in machine-readable reports, so outputs compare byte for byte."""
+
+
+@dataclass
+class ReportOptions:
+    """How much a reporter shows."""
+
+    all: bool = False
+    """List every function (JSON ``functions``), not only those with findings."""
+
+
+@dataclass
+class ScanReport:
+    """One scan's outcome, ready to render."""
+
+    units: list[CodeUnit]
+    """Every function scanned."""
+    results: Mapping[str, "UnitResult"]
+    """Model results keyed by ``CodeUnit.hash`` (a function may have none)."""
+    findings: list[Finding]
+    """Findings of all tasks, in report order (see ``codelens.tasks.all_findings``)."""
+    clones: list[ClonePair] = field(default_factory=list)
+    """Clone pairs, each with its kind (``CloneReport.pairs``)."""
+    neighbours: Mapping[CodeUnit, tuple[Neighbour, ...]] = field(default_factory=dict)
+    """Most similar other functions per function (``CloneReport.neighbours``)."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """Model identity: model id, adapter path, fingerprints, quantize, device, dtype."""
+    stats: dict[str, Any] = field(default_factory=dict)
+    """Numbers about the run (EngineStats fields plus what the scan adds); the text footer reads
+    ``elapsed_s`` (else ``seconds``) and ``cache_hits`` when present."""
+    options: ReportOptions = field(default_factory=ReportOptions)
+    tool_name: str = "codelens"
+    tool_version: str = __version__
+    tool_uri: str = PROJECT_URL
+
+    def sorted_units(self) -> list[CodeUnit]:
+        """Functions in report order (file, then position)."""
+        return sorted(self.units, key=unit_key)
+
+
+def finding_unit_key(finding: Finding) -> tuple[str, str, int]:
+    """What ties a finding to its function."""
+    return (finding.path, finding.qualname, finding.start_line)
+
+
+def unit_finding_key(unit: CodeUnit) -> tuple[str, str, int]:
+    return (unit.path, unit.qualname, unit.start_line)
+
+
+def rounded(value: Any, digits: int = FLOAT_DIGITS) -> Any:
+    """``value`` made JSON-ready: floats rounded (NaN / inf become None), numpy scalars and paths
+    turned into plain numbers and strings, containers converted recursively."""
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return round(number, digits) if math.isfinite(number) else None
+    if isinstance(value, Mapping):
+        return {str(k): rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, os.PathLike):
+        return Path(value).as_posix()
+    return str(value)
+
+
+def sorted_mapping(value: Mapping) -> dict:
+    """A dict with keys sorted at every level, so free-form sections serialise deterministically."""
+    return {k: sorted_mapping(v) if isinstance(v, Mapping) else v
+            for k, v in sorted(value.items(), key=lambda item: str(item[0]))}

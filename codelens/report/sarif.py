@@ -1,0 +1,141 @@
+"""SARIF 2.1.0, in the subset GitHub code scanning reads.
+
+What GitHub relies on, and how it is met here:
+- ``tool.driver.rules`` describe every rule once (help from the rule's markdown doc); each result
+  points at its rule by ``ruleId`` and by ``ruleIndex`` into that list.
+- Locations are relative POSIX paths under ``uriBaseId`` ``%SRCROOT%`` (the repository root), so
+  alerts match across runs and machines.
+- ``partialFingerprints`` come from content (rule, path, function name, function hash), never from
+  line numbers: an alert survives code moving up or down its file.
+- A clone's twins are ``relatedLocations`` with ids, linked from the message as ``[name](id)``,
+  which is how GitHub shows them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from urllib.parse import quote
+
+from codelens.findings import Finding, Location, Severity
+from codelens.report.model import ScanReport, rounded, sorted_mapping
+from codelens.rules import RULES, Rule
+from codelens.tasks import finding_order
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "codelens/v1"
+
+LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note", Severity.INFO: "note"}
+"""SARIF result level for each severity."""
+_PRECISION = {"CL100": "medium", "CL200": "high", "CL300": "very-high"}
+"""How often each rule's findings are right (GitHub sorts and filters alerts by it)."""
+
+
+def render(report: ScanReport) -> str:
+    """The report as a SARIF 2.1.0 log (JSON text, 2-space indent, trailing newline)."""
+    return json.dumps(rounded(sarif_log(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_log(report: ScanReport) -> dict:
+    """The SARIF log as plain data."""
+    rules = list(RULES.values())
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    seen: dict[str, int] = {}
+    results = [_result(f, index, seen) for f in sorted(report.findings, key=finding_order)]
+    run = {
+        "tool": {
+            "driver": {
+                "name": report.tool_name,
+                "version": report.tool_version,
+                "semanticVersion": report.tool_version,
+                "informationUri": report.tool_uri,
+                "rules": [_rule(rule) for rule in rules],
+            }
+        },
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "properties": {"model": sorted_mapping(report.model), "stats": sorted_mapping(report.stats)},
+    }
+    return {"$schema": SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+
+
+def fingerprint(finding: Finding, occurrence: int = 0) -> str:
+    """Content fingerprint of a finding: stable when lines shift, distinct per function.
+
+    ``occurrence`` separates findings that would otherwise collide (the same rule on two functions
+    with the same name and the same code in one file).
+    """
+    parts = [finding.code, finding.path, finding.qualname, finding.unit_hash]
+    if occurrence:
+        parts.append(str(occurrence))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def _rule(rule: Rule) -> dict:
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.description},
+        "fullDescription": {"text": _first_paragraph(rule.section("What it does"))},
+        "help": {"text": rule.doc, "markdown": rule.doc},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"tags": list(rule.tags), "precision": _PRECISION.get(rule.code, "medium")},
+    }
+
+
+def _result(finding: Finding, index: dict[str, int], seen: dict[str, int]) -> dict:
+    base = fingerprint(finding)
+    occurrence = seen.get(base, 0)
+    seen[base] = occurrence + 1
+    message = finding.message
+    if finding.related:
+        links = ", ".join(f"[{loc.qualname or loc.path}]({i})" for i, loc in enumerate(finding.related, start=1))
+        message += f". {'Clones' if finding.code == 'CL200' else 'Related'}: {links}"
+    result = {
+        "ruleId": finding.code,
+        "ruleIndex": index[finding.code],
+        "level": LEVELS[finding.severity],
+        "message": {"text": message},
+        "locations": [_location(finding.path, finding.start_line, finding.end_line, finding.qualname)],
+    }
+    if finding.related:
+        result["relatedLocations"] = [_related(i, loc, finding.code) for i, loc in enumerate(finding.related, start=1)]
+    result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(finding, occurrence)}
+    result["properties"] = {"confidence": finding.confidence, "severity": finding.severity.value}
+    if finding.fix:
+        result["properties"]["suggestion"] = finding.fix
+    return result
+
+
+def _location(path: str, start_line: int, end_line: int, qualname: str = "") -> dict:
+    location: dict = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(path), "uriBaseId": SRCROOT},
+            "region": {"startLine": max(1, start_line), "endLine": max(start_line, end_line, 1)},
+        }
+    }
+    if qualname:
+        location["logicalLocations"] = [{"fullyQualifiedName": qualname, "kind": "function"}]
+    return location
+
+
+def _related(ident: int, loc: Location, code: str) -> dict:
+    related = {"id": ident, **_location(loc.path, loc.start_line, loc.end_line)}
+    label = "clone" if code == "CL200" else "related"
+    related["message"] = {"text": f"{label}: {loc.qualname or loc.path}"}
+    return related
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference: forward slashes, no leading ./, special characters percent-encoded."""
+    posix = path.replace("\\", "/")
+    while posix.startswith("./"):
+        posix = posix[2:]
+    return quote(posix.lstrip("/"), safe="/-._~")
+
+
+def _first_paragraph(text: str) -> str:
+    paragraph = text.split("\n\n", 1)[0]
+    return " ".join(paragraph.split())

@@ -1,0 +1,282 @@
+"""Clone detection: pairs of duplicated functions, clone classes, nearest neighbours, CL200 findings.
+
+Three kinds of pair, each found only where the stronger kind does not already hold:
+  type-1    equal ``CodeUnit.hash`` (same code up to whitespace and comments)
+  type-2    equal ``normalized_hash``, different ``hash`` (renamed identifiers, changed literals)
+  semantic  clone-embedding cosine >= threshold, different ``normalized_hash`` (types 3-4)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from codelens.findings import Finding, Location, Severity
+from codelens.tasks.neighbours import top_k_similar
+from codelens.units import CodeUnit
+
+if TYPE_CHECKING:
+    from codelens.engine import UnitResult
+
+CLONE_KINDS = ("type-1", "type-2", "semantic")
+MIN_CLONE_LINES = 3
+"""Functions with fewer non-blank lines (docstring excluded) never form clone pairs."""
+MIN_CLONE_TOKENS = 16
+"""Functions with fewer tokens never form clone pairs: getters and one-line wrappers."""
+SEMANTIC_CANDIDATES = 10
+"""Most similar functions kept per function when searching semantic clones."""
+FULL_LINK_MAX = 16
+"""Groups of equal functions up to this size get every pair; bigger ones are linked to their first
+member only (a star), which gives the same clone class without a quadratic number of pairs."""
+MAX_RELATED = 10
+"""Twins listed as related locations on one CL200 finding."""
+
+logger = logging.getLogger(__name__)
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class ClonePair:
+    """Two functions that duplicate each other; ``a`` sorts before ``b``."""
+
+    a: CodeUnit
+    b: CodeUnit
+    similarity: float
+    """Cosine similarity of the clone embeddings; 1.0 for type-1 and type-2 pairs."""
+    kind: str
+    """One of ``CLONE_KINDS``."""
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One of a function's most similar other functions."""
+
+    unit: CodeUnit
+    similarity: float
+
+
+@dataclass
+class CloneReport:
+    """Everything clone detection found in one scan."""
+
+    pairs: list[ClonePair]
+    """Unique pairs, sorted by (a, b) position."""
+    classes: list[tuple[CodeUnit, ...]]
+    """Connected groups of paired functions, each sorted, sorted by their first member."""
+    threshold: float
+    """The cosine threshold used for semantic pairs."""
+    neighbours: dict[CodeUnit, tuple[Neighbour, ...]] = field(default_factory=dict)
+    """Top-K most similar other functions per function (empty unless asked for)."""
+
+
+def unit_key(unit: CodeUnit) -> tuple:
+    """The order functions are listed in everywhere: by file, then position."""
+    return (unit.path, unit.start_line, unit.end_line, unit.qualname, unit.hash)
+
+
+def is_trivial(unit: CodeUnit, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS) -> bool:
+    """True for functions too small for a clone of them to be worth reporting."""
+    lines = [line for line in unit.body.splitlines() if line.strip()]
+    return len(lines) < min_lines or len(_TOKEN.findall(unit.body)) < min_tokens
+
+
+def find_clones(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], threshold: float,
+                neighbours_k: int = 0, *, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS,
+                semantic_k: int = SEMANTIC_CANDIDATES, block_size: int = 2048) -> CloneReport:
+    """Clone pairs of all three kinds, clone classes and (when ``neighbours_k`` > 0) neighbours.
+
+    ``results`` is keyed by ``CodeUnit.hash``; a function without a result or with an unusable
+    embedding still takes part in type-1 and type-2 pairs, which need no model.
+    """
+    neighbours_k = int(neighbours_k or 0)
+    ordered = sorted({unit_key(u): u for u in units}.values(), key=unit_key)
+    eligible = [u for u in ordered if not is_trivial(u, min_lines, min_tokens)]
+    pairs: dict[tuple, ClonePair] = {}
+    by_hash = _group(eligible, lambda u: u.hash)
+    for members in by_hash.values():
+        _link(pairs, members, "type-1", 1.0)
+    for members in _group(eligible, lambda u: u.normalized_hash).values():
+        hash_groups = list(_group(members, lambda u: u.hash).values())
+        if len(hash_groups) > 1:
+            _link_groups(pairs, hash_groups, "type-2", 1.0)
+    _semantic_pairs(pairs, by_hash, results, threshold, semantic_k, block_size)
+    pair_list = sorted(pairs.values(), key=lambda p: (unit_key(p.a), unit_key(p.b)))
+    neighbours = nearest_neighbours(ordered, results, neighbours_k, block_size) if neighbours_k > 0 else {}
+    return CloneReport(pair_list, clone_classes(pair_list), threshold, neighbours)
+
+
+def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], k: int,
+                       block_size: int = 2048) -> dict[CodeUnit, tuple[Neighbour, ...]]:
+    """The k most similar other functions of each function that has a usable embedding."""
+    kept, matrix = _usable([(u, results[u.hash].embedding) for u in units if u.hash in results])
+    if matrix is None or k <= 0:
+        return {u: () for u in kept}
+    idx, sims = top_k_similar(matrix, k, block_size=block_size)
+    return {unit: tuple(Neighbour(kept[j], _clip(s)) for j, s in zip(idx[row], sims[row]) if j >= 0)
+            for row, unit in enumerate(kept)}
+
+
+def clone_classes(pairs: Iterable[ClonePair]) -> list[tuple[CodeUnit, ...]]:
+    """Connected components of the pair graph (union-find), each sorted, sorted by first member."""
+    parent: dict[tuple, tuple] = {}
+    units: dict[tuple, CodeUnit] = {}
+
+    def find(key: tuple) -> tuple:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]  # path halving keeps the trees shallow
+            key = parent[key]
+        return key
+
+    for pair in pairs:
+        ka, kb = unit_key(pair.a), unit_key(pair.b)
+        units[ka], units[kb] = pair.a, pair.b
+        ra, rb = find(ka), find(kb)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[tuple, list[CodeUnit]] = defaultdict(list)
+    for key, unit in units.items():
+        groups[find(key)].append(unit)
+    classes = [tuple(sorted(members, key=unit_key)) for members in groups.values()]
+    return sorted(classes, key=lambda c: unit_key(c[0]))
+
+
+def clone_confidence(pair: ClonePair, threshold: float, scale: float = 1.0) -> float:
+    """1.0 for type-1 / type-2; for semantic pairs a logistic map of (similarity - threshold).
+
+    ``scale`` is ``Calibration.clone_scale``, fitted on validation data; at the threshold the
+    confidence is 0.5 by construction.
+    """
+    if pair.kind != "semantic":
+        return 1.0
+    return 1.0 / (1.0 + math.exp(-scale * (pair.similarity - threshold)))
+
+
+def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
+    """One CL200 finding per function in a clone class, naming its twins."""
+    best: dict[tuple, ClonePair] = {}
+    for pair in report.pairs:
+        for unit in (pair.a, pair.b):
+            key = unit_key(unit)
+            if key not in best or _pair_rank(pair) > _pair_rank(best[key]):
+                best[key] = pair
+    findings = []
+    for members in report.classes:
+        for unit in members:
+            twins = [m for m in members if unit_key(m) != unit_key(unit)]
+            top = best[unit_key(unit)]
+            confidence = clone_confidence(top, report.threshold, scale)
+            findings.append(Finding(
+                code="CL200", rule="clone", path=unit.path, start_line=unit.start_line, end_line=unit.end_line,
+                qualname=unit.qualname, message=_message(unit, twins, top), severity=Severity.LOW,
+                confidence=confidence, unit_hash=unit.hash,
+                related=tuple(Location(t.path, t.start_line, t.end_line, t.qualname) for t in twins[:MAX_RELATED]),
+                extra={"similarity": top.similarity, "kind": top.kind, "class_size": len(members)},
+            ))
+    return findings
+
+
+def _message(unit: CodeUnit, twins: list[CodeUnit], top: ClonePair) -> str:
+    shown = ", ".join(f"{t.qualname} ({t.path}:{t.start_line})" for t in twins[:3])
+    more = f" and {len(twins) - 3} more" if len(twins) > 3 else ""
+    return f"{unit.qualname} duplicates {shown}{more} ({top.kind}, similarity {top.similarity:.2f})"
+
+
+def _pair_rank(pair: ClonePair) -> tuple:
+    # Exact kinds outrank semantic ones, then higher similarity; on a tie the first pair in
+    # sorted order stays, so the choice is deterministic.
+    return (-CLONE_KINDS.index(pair.kind), pair.similarity)
+
+
+def _group(units: Iterable[CodeUnit], key) -> dict[str, list[CodeUnit]]:
+    groups: dict[str, list[CodeUnit]] = defaultdict(list)
+    for unit in units:
+        groups[key(unit)].append(unit)
+    return {k: v for k, v in groups.items()}
+
+
+def _add(pairs: dict, a: CodeUnit, b: CodeUnit, kind: str, similarity: float) -> None:
+    ka, kb = unit_key(a), unit_key(b)
+    if ka == kb:
+        return
+    if kb < ka:
+        a, b, ka, kb = b, a, kb, ka
+    pairs.setdefault((ka, kb), ClonePair(a, b, similarity, kind))
+
+
+def _link(pairs: dict, members: list[CodeUnit], kind: str, similarity: float) -> None:
+    """All pairs within a small group, a star from the first member within a big one."""
+    if len(members) <= FULL_LINK_MAX:
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                _add(pairs, a, b, kind, similarity)
+    else:
+        for b in members[1:]:
+            _add(pairs, members[0], b, kind, similarity)
+
+
+def _link_groups(pairs: dict, groups: list[list[CodeUnit]], kind: str, similarity: float) -> None:
+    """Pairs across groups (never within one): every cross pair when few, else group heads only."""
+    if sum(len(g) for g in groups) <= FULL_LINK_MAX:
+        for i, group_a in enumerate(groups):
+            for group_b in groups[i + 1:]:
+                for a in group_a:
+                    for b in group_b:
+                        _add(pairs, a, b, kind, similarity)
+    else:
+        _link(pairs, [g[0] for g in groups], kind, similarity)
+
+
+def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Mapping[str, "UnitResult"],
+                    threshold: float, semantic_k: int, block_size: int) -> None:
+    # Search over distinct hashes: copies share one result, so one row stands for all of them.
+    hashes, matrix = _usable([(d, results[d].embedding) for d in by_hash if d in results])
+    if matrix is None or len(hashes) < 2 or semantic_k <= 0:
+        return
+    idx, sims = top_k_similar(matrix, semantic_k, min_similarity=threshold, block_size=block_size)
+    for row, cols in enumerate(idx):
+        for col, sim in zip(cols, sims[row]):
+            if col < 0:
+                continue  # fewer than semantic_k functions above the threshold
+            group_a, group_b = by_hash[hashes[row]], by_hash[hashes[int(col)]]
+            if group_a[0].normalized_hash == group_b[0].normalized_hash:
+                continue  # already a type-2 pair
+            _link_groups(pairs, [group_a, group_b], "semantic", _clip(sim))
+
+
+def _usable(items: list[tuple]) -> tuple[list, np.ndarray | None]:
+    """Keys and a matrix of unit vectors, for the embeddings that can be compared.
+
+    Missing, empty, non-finite or zero embeddings are left out, and so are any whose size differs
+    from the most common one (results of another adapter mixed in through a cache).
+    """
+    keys, vectors = [], []
+    for key, embedding in items:
+        if embedding is None:
+            continue
+        vec = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(vec)) if vec.size else 0.0
+        if vec.size and math.isfinite(norm) and norm > 0.0:
+            keys.append(key)
+            # The engine returns unit vectors already; renormalising guards hand-made or cached ones.
+            vectors.append(vec / norm)
+    if not vectors:
+        return [], None
+    sizes = Counter(v.size for v in vectors)
+    size = max(sizes, key=lambda s: (sizes[s], s))
+    if len(sizes) > 1:
+        logger.warning("clone embeddings of sizes %s are mixed (results from another adapter?); "
+                       "only those of size %d are compared", sorted(sizes), size)
+        keys = [key for key, v in zip(keys, vectors) if v.size == size]
+        vectors = [v for v in vectors if v.size == size]
+    return keys, np.stack(vectors)
+
+
+def _clip(similarity: float) -> float:
+    return float(min(1.0, max(-1.0, float(similarity))))

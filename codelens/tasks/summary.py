@@ -1,0 +1,113 @@
+"""CL300 missing-docstring, with the model's one-line summary rewritten into PEP 257 form."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from codelens.findings import Finding, Severity
+from codelens.units import CodeUnit
+
+if TYPE_CHECKING:
+    from codelens.engine import UnitResult
+
+MIN_DOC_LINES = 3
+"""Functions with fewer non-blank lines are not asked for a docstring: the body says it all."""
+
+_WRAPPERS = re.compile(r'^(?:"""|\'\'\'|/\*\*|/\*|//+|#+|\*|["\'`])\s*|\s*(?:"""|\'\'\'|\*/|["\'`])$')
+_LABEL = re.compile(r"^(?:summary|docstring|description)\s*:\s*", re.I)
+_FILLER = re.compile(
+    r"^(?:(?:this|the|a)\s+(?:function|method|helper|routine)\s+(?:that\s+|which\s+)?"
+    r"|(?:function|method|helper)\s+(?:that|which|to)\s+)", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_ADVERBS = {"always", "also", "only", "just", "simply", "then", "first", "recursively"}
+_IRREGULAR = {"has": "have", "does": "do", "goes": "go", "caches": "cache"}
+_NOT_VERBS = {"is", "was", "its", "this", "thus", "unless", "always", "yes", "us", "as", "plus", "minus",
+              "class", "status", "process", "access", "address", "progress", "success", "analysis", "alias",
+              "bytes", "series", "various", "previous", "news", "canvas", "basis", "bonus", "radius"}
+
+
+def pep257_summary(text: str | None) -> str | None:
+    """The model's summary as a PEP 257 summary line, or None when nothing usable is left.
+
+    One sentence, whitespace folded, quote or comment markers and filler ("This function ...")
+    removed, the first verb in the imperative ("Returns x" -> "Return x"), capitalised, ending
+    with a period.
+    """
+    if not text:
+        return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    line = " ".join(lines[0].split())
+    for _ in range(3):  # markers can nest: '# "Return x."'
+        line = _WRAPPERS.sub("", line).strip()
+    line = _LABEL.sub("", line)
+    line = _SENTENCE_END.split(line, maxsplit=1)[0]
+    line = _FILLER.sub("", line).strip()
+    line = _imperative(line)
+    line = line.rstrip(" ,;:-")
+    if not line or not any(ch.isalnum() for ch in line):
+        return None
+    line = line[0].upper() + line[1:]
+    return line if line.endswith((".", "!", "?")) else line + "."
+
+
+def _imperative(line: str) -> str:
+    """Turn a third-person first verb into the imperative, skipping a leading adverb; a second
+    verb joined by "and" ("Reads and parses") follows the first."""
+    words = line.split(" ")
+    at = 1 if len(words) > 1 and words[0].lower() in _ADVERBS else 0
+    base = _verb_base(words[at])
+    if base != words[at] and len(words) > at + 2 and words[at + 1].lower() == "and":
+        words[at + 2] = _verb_base(words[at + 2])
+    words[at] = base
+    return " ".join(words)
+
+
+def _verb_base(word: str) -> str:
+    lower = word.lower()
+    if not lower.isalpha() or lower in _NOT_VERBS or len(lower) <= 3 and lower not in _IRREGULAR:
+        return word
+    if lower in _IRREGULAR:
+        base = _IRREGULAR[lower]
+    elif lower.endswith(("ss", "us", "is")) or not lower.endswith("s"):
+        return word
+    elif lower.endswith("ies") and len(lower) > 4:
+        base = lower[:-3] + "y"
+    elif lower.endswith(("sses", "shes", "ches", "xes", "zzes", "oes")):
+        base = lower[:-2]
+    else:
+        base = lower[:-1]
+    return word[0] + base[1:] if word[0].isupper() else base
+
+
+def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"],
+                       min_lines: int = MIN_DOC_LINES) -> list[Finding]:
+    """One CL300 finding per public function without a docstring, suggesting the model's summary.
+
+    Skipped: functions whose name starts with an underscore (private helpers and dunder methods,
+    ``__init__`` included) and functions with fewer than ``min_lines`` non-blank lines. A function
+    without a summary (the summary task did not run) is still reported, without a fix.
+    """
+    findings = []
+    for unit in units:
+        if unit.has_docstring or _is_private(unit.qualname):
+            continue
+        if sum(1 for line in unit.body.splitlines() if line.strip()) < min_lines:
+            continue
+        result = results.get(unit.hash)
+        summary = pep257_summary(result.summary if result is not None else None)
+        message = f"{unit.qualname} has no docstring"
+        if summary:
+            message += f'; suggested: "{summary}"'
+        findings.append(Finding(
+            code="CL300", rule="missing-docstring", path=unit.path, start_line=unit.start_line,
+            end_line=unit.end_line, qualname=unit.qualname, message=message, severity=Severity.INFO,
+            confidence=1.0, unit_hash=unit.hash, fix=summary,
+        ))
+    return findings
+
+
+def _is_private(qualname: str) -> bool:
+    return re.split(r"[.:]+", qualname)[-1].startswith("_")

@@ -1,0 +1,54 @@
+"""CL100: threshold, severity bands, confidence and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from codelens.errors import ConfigError
+from codelens.findings import Severity
+from codelens.tasks.defect import defect_findings, defect_severity
+from tests.tasks.factory import result, unit
+
+
+def _findings(probabilities, threshold=0.5, min_confidence=0.0):
+    units = [unit(f"f{i}", "pkg/a.py", 10 * i + 1) for i in range(len(probabilities))]
+    results = {u.hash: result(u, p) for u, p in zip(units, probabilities)}
+    return defect_findings(units, results, threshold, min_confidence)
+
+
+def test_reports_functions_at_or_above_the_threshold_only():
+    findings = _findings([0.49, 0.5, 0.8])
+    assert [(f.qualname, f.start_line) for f in findings] == [("f1", 11), ("f2", 21)]
+
+
+@pytest.mark.parametrize("probability, severity", [
+    (0.5, Severity.LOW), (0.6999, Severity.LOW), (0.7, Severity.MEDIUM), (0.8999, Severity.MEDIUM),
+    (0.9, Severity.HIGH), (1.0, Severity.HIGH)])
+def test_severity_follows_probability_bands(probability, severity):
+    assert defect_severity(probability) == severity
+    assert _findings([probability])[0].severity == severity
+
+
+def test_finding_carries_code_name_confidence_and_a_message_naming_function_and_probability():
+    (finding,) = _findings([0.873])
+    assert (finding.code, finding.rule, finding.path, finding.end_line) == ("CL100", "likely-defect", "pkg/a.py", 5)
+    assert finding.confidence == 0.873
+    assert finding.message == "f0 is likely to contain a defect (probability 0.87)"
+    assert finding.unit_hash == unit("f0", "pkg/a.py", 1).hash
+
+
+def test_min_confidence_drops_less_sure_findings():
+    assert [f.qualname for f in _findings([0.6, 0.75], min_confidence=0.7)] == ["f1"]
+
+
+def test_functions_without_a_usable_result_are_skipped():
+    good, missing, nan = unit("good"), unit("missing", start=20), unit("nan", start=40)
+    results = {good.hash: result(good, 0.95), nan.hash: result(nan, 0.5)}
+    results[nan.hash].defect_probability = float("nan")
+    assert [f.qualname for f in defect_findings([good, missing, nan], results, 0.5)] == ["good"]
+
+
+@pytest.mark.parametrize("threshold, min_confidence", [(1.5, 0.0), (-0.1, 0.0), (0.5, 2.0)])
+def test_out_of_range_settings_are_config_errors(threshold, min_confidence):
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        _findings([0.9], threshold, min_confidence)
