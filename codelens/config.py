@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from codelens.errors import ConfigError
 from codelens.findings import Severity
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "jsonl")
+"""Report formats (the keys of ``codelens.report.REPORTERS``, kept here so config stays import-light)."""
 SUMMARY_MODES = ("missing", "all", "none")
 QUANTIZE_MODES = ("none", "int8", "nf4")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -25,6 +27,42 @@ CONFIG_FILES = ("codelens.toml", "pyproject.toml")
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name} = {value!r} is not allowed", hint=f"use one of: {', '.join(allowed)}")
+
+
+@dataclass(frozen=True)
+class PathOverride:
+    """Settings for the files one glob matches: ``[tool.codelens.per-path."tests/**"]``.
+
+    Globs are gitignore-style and relative to the scan root (``tests/**``, ``*_test.go``); when several
+    match a file, later tables win key by key and ``disable`` lists add up.
+    """
+
+    pattern: str
+    """Gitignore-style glob relative to the scan root."""
+    fail_on: str | None = None
+    """fail-on for findings in these files (info, low, medium, high, never); None keeps the global one."""
+    min_confidence: float | None = None
+    """min-confidence for findings in these files (0..1); None keeps the global one."""
+    disable: tuple[str, ...] = ()
+    """Rule codes or names never reported in these files, e.g. ["CL300", "clone"]."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "disable", tuple(self.disable))
+        if self.fail_on is not None:
+            _check_choice(f'per-path."{self.pattern}".fail-on', self.fail_on, FAIL_ON)
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f'per-path."{self.pattern}".min-confidence = {self.min_confidence} must be between 0 and 1')
+
+    def matches(self, path: str) -> bool:
+        """True when the glob matches ``path`` (relative to the scan root, forward slashes)."""
+        return _glob(self.pattern).match_file(path)
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str):
+    from pathspec import GitIgnoreSpec
+
+    return GitIgnoreSpec.from_lines([pattern])
 
 
 @dataclass
@@ -50,7 +88,7 @@ class ScanConfig:
     max_file_bytes: int = 1_000_000
     """Files larger than this are skipped with a warning (generated code, data dumps)."""
     format: str = "text"
-    """Output format: text, json or sarif."""
+    """Output format: text, json, sarif, github, gitlab, junit or jsonl."""
     all_functions: bool = False
     """List every analysed function in the output, not only those with findings."""
     neighbours: int = 0
@@ -81,12 +119,15 @@ class ScanConfig:
     """A baseline file from `codelens baseline create`: findings recorded there are not reported."""
     ignore_suppressions: bool = False
     """Report findings even where a `codelens: ignore[...]` comment suppresses them (for audits)."""
+    per_path: tuple[PathOverride, ...] = ()
+    """Overrides of fail-on, min-confidence and disabled rules for files matching a glob (tests/**)."""
     source: str = field(default="defaults", compare=False)
     """Where the file-level settings came from (for `codelens config show`)."""
 
     def __post_init__(self) -> None:
         self.include = tuple(self.include)
         self.exclude = tuple(self.exclude)
+        self.per_path = tuple(self.per_path)
         _check_choice("format", self.format, FORMATS)
         _check_choice("summaries", self.summaries, SUMMARY_MODES)
         _check_choice("quantize", self.quantize, QUANTIZE_MODES)
@@ -112,6 +153,25 @@ class ScanConfig:
     @property
     def fail_severity(self) -> Severity | None:
         return None if self.fail_on == "never" else Severity(self.fail_on)
+
+    def _matching(self, path: str) -> list[PathOverride]:
+        return [o for o in self.per_path if o.matches(path)]
+
+    def fail_on_for(self, path: str) -> str:
+        """fail-on for a finding in ``path``, per-path overrides applied."""
+        values = [o.fail_on for o in self._matching(path) if o.fail_on is not None]
+        return values[-1] if values else self.fail_on
+
+    def reports(self, finding) -> bool:
+        """False when a per-path override disables the finding's rule or wants more confidence."""
+        matching = self._matching(finding.path)
+        if not matching:
+            return True
+        disabled = {name.casefold() for o in matching for name in o.disable}
+        if finding.code.casefold() in disabled or finding.rule.casefold() in disabled:
+            return False
+        floors = [o.min_confidence for o in matching if o.min_confidence is not None]
+        return not floors or finding.confidence >= floors[-1]
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -179,11 +239,56 @@ def settings_from_table(table: dict, path: Path | str) -> dict[str, Any]:
         key = raw_key.replace("-", "_")
         if key == "all":
             key = "all_functions"
+        if key == "per_path":
+            out[key] = _per_path(value, path)
+            continue
         if key not in known:
             allowed = ", ".join(sorted(k.replace("_", "-") for k in known))
             raise ConfigError(f"{path}: unknown setting '{raw_key}' in [tool.codelens]", hint=f"known settings: {allowed}")
         out[key] = _coerce(key, value, known[key], path)
     return out
+
+
+_OVERRIDE_KEYS = ("fail-on", "min-confidence", "disable")
+
+
+def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
+    """``[tool.codelens.per-path."GLOB"]`` tables, validated, in file order."""
+    from codelens.errors import CodelensError
+    from codelens.rules import get_rule
+
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"{path}: per-path must be tables of settings keyed by glob",
+                          hint='write [tool.codelens.per-path."tests/**"] followed by fail-on = "never"')
+    overrides = []
+    for pattern, table in value.items():
+        values: dict[str, Any] = {}
+        for raw_key, item in table.items():
+            where = f'{path}: per-path."{pattern}".{raw_key}'
+            if raw_key.replace("_", "-") not in _OVERRIDE_KEYS:
+                raise ConfigError(f"{path}: unknown setting '{raw_key}' in per-path.\"{pattern}\"",
+                                  hint=f"per-path tables accept: {', '.join(_OVERRIDE_KEYS)}")
+            key = raw_key.replace("-", "_")
+            if key == "fail_on" and not isinstance(item, str):
+                raise ConfigError(f"{where} must be str, got {item!r}", hint=f"use one of: {', '.join(FAIL_ON)}")
+            if key == "min_confidence" and (isinstance(item, bool) or not isinstance(item, (int, float))):
+                raise ConfigError(f"{where} must be a number between 0 and 1, got {item!r}")
+            if key == "disable":
+                item = [item] if isinstance(item, str) else item
+                if not isinstance(item, list) or not all(isinstance(v, str) for v in item):
+                    raise ConfigError(f"{where} must be a list of rule codes or names, got {item!r}")
+                for name in item:
+                    try:
+                        get_rule(name)
+                    except CodelensError as exc:
+                        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+            values[key] = item
+        try:
+            overrides.append(PathOverride(pattern, **values))
+        except ConfigError as exc:
+            exc.message = f"{path}: {exc.message}"
+            raise
+    return tuple(overrides)
 
 
 def resolve_config(root: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:
@@ -196,6 +301,9 @@ def resolve_config(root: Path, cli: dict[str, Any], use_file: bool = True) -> Sc
             path, table = found
             values.update(settings_from_table(table, path))
             source = str(path)
+            if values.get("baseline") and not Path(values["baseline"]).is_absolute():
+                # a committed setting names a file of the repository, wherever codelens runs from
+                values["baseline"] = str(path.parent / values["baseline"])
     values.update({k: v for k, v in cli.items() if v is not None})
     try:
         return ScanConfig(**values, source=source)

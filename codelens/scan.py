@@ -5,6 +5,7 @@ Library code: returns data and warnings, never prints. The CLI renders the repor
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,11 @@ def run_scan(
 
     started = time.perf_counter()
     root = Path(root)
+    baseline = None
+    if config.baseline:
+        from codelens.baseline import load_baseline
+
+        baseline = load_baseline(config.baseline)  # a bad file fails before the model loads
     if root.is_dir() and only is None and not (config.staged or config.diff_base) and not any(root.iterdir()):
         return ScanOutcome(ScanReport(units=[], results={}, findings=[], stats=_empty_stats()),
                            [f"{root} is empty: nothing to scan"])
@@ -121,7 +127,7 @@ def run_scan(
         stats["elapsed_s"] = time.perf_counter() - started
         return ScanOutcome(ScanReport(units=[], results={}, findings=[], stats=stats), warnings)
 
-    outcome = _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings)
+    outcome = _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline)
     outcome.report.stats["elapsed_s"] = time.perf_counter() - started
     outcome.report.options = ReportOptions(all=config.all_functions)
     return outcome
@@ -147,9 +153,8 @@ def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
     return cache
 
 
-def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings) -> ScanOutcome:
+def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline) -> ScanOutcome:
     from codelens.engine import EngineSettings, analyse
-    from codelens.engine.runner import cache_key
     from codelens.model.loading import load_model
     from codelens.report.model import ScanReport
     from codelens.tasks import all_findings
@@ -170,16 +175,20 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         engine_progress = (lambda done, total: progress("analysing", done, total)) if progress else None
         results, engine_stats = analyse(selected, loaded, settings, cache, engine_progress)
         context = [u for u in units if u.hash not in results]
-        if context and cache is not None:
-            # Partial scans: compare the selected functions with the rest of the repository's cached results.
-            for unit_hash, hit in cache.get_many({u.hash for u in context}, cache_key(loaded)).items():
-                hit.summary = None
-                results.setdefault(unit_hash, hit)
+        if context and "clone" in meta.tasks:
+            # Partial scans (files, --staged, --diff-base) compare the selected functions with every other
+            # function of the repository. Those come from the cache when it is warm; the ones it lacks are
+            # computed here (no summaries) and stored. Reading only what the cache happens to hold would
+            # make a file's clone findings depend on how pre-commit split the file list across calls.
+            context_progress = (lambda done, total: progress("repository context", done, total)) if progress else None
+            context_settings = dataclasses.replace(settings, summaries="none")
+            context_results, context_stats = analyse(context, loaded, context_settings, cache, context_progress)
+            results.update(context_results)
+            stats["context_computed"] = context_stats.computed
     finally:
         if cache is not None:
             cache.close()
-    pool = [u for u in units if u.hash in results] if len(selected) < len(units) else selected
-    clones = find_clones(pool, results, thresholds.clone, config.neighbours)
+    clones = find_clones(units, results, thresholds.clone, config.neighbours)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
     tasks = [t for t in meta.tasks if t in ("defect", "clone", "summary")]
     findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
@@ -191,7 +200,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
                         or (p.b.path, p.b.qualname, p.b.start_line) in selected_keys]
         clones.neighbours = {u: n for u, n in clones.neighbours.items() if u in set(selected)}
 
-    findings, suppressed, baselined = _filter_findings(root, findings, selected, units, config, warnings)
+    findings, suppressed, baselined = _filter_findings(root, findings, selected, units, config, warnings, baseline)
     stats.update(
         unique=engine_stats.unique, cache_hits=engine_stats.cache_hits, computed=engine_stats.computed,
         summaries_generated=engine_stats.summaries_generated, tokens=engine_stats.tokens,
@@ -207,9 +216,10 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     return ScanOutcome(report, warnings, suppressed, baselined)
 
 
-def _filter_findings(root, findings, selected, units, config, warnings) -> tuple[list[Finding], int, int]:
+def _filter_findings(root, findings, selected, units, config, warnings, baseline) -> tuple[list[Finding], int, int]:
     """Drop suppressed and baselined findings; report unused suppressions on full scans."""
     suppressed = baselined = 0
+    findings = [f for f in findings if config.reports(f)]  # per-path disable / min-confidence
     if not config.ignore_suppressions:
         from codelens.rules import RULES
         from codelens.suppressions import apply_suppressions, parse_suppressions
@@ -228,17 +238,20 @@ def _filter_findings(root, findings, selected, units, config, warnings) -> tuple
         if len(selected) == len(units):  # partial scans cannot tell an unused marker from an unchecked one
             for item in outcome.unused:
                 warnings.append(f"{item.path}:{item.line}: unused suppression '{item.marker}' (nothing to ignore here; remove it)")
-    if config.baseline:
-        from codelens.baseline import filter_new, load_baseline
+    if baseline is not None:
+        from codelens.baseline import filter_new
 
-        findings, old = filter_new(findings, load_baseline(config.baseline))
+        findings, old = filter_new(findings, baseline)
         baselined = len(old)
     return findings, suppressed, baselined
 
 
 def exit_code_for(outcome: ScanOutcome, config: ScanConfig) -> int:
-    """0 when no finding reaches --fail-on, else 1."""
-    threshold = config.fail_severity
-    if threshold is None:
-        return 0
-    return 1 if any(f.severity.rank >= threshold.rank for f in outcome.report.findings) else 0
+    """0 when no finding reaches --fail-on (or its file's per-path fail-on), else 1."""
+    from codelens.findings import Severity
+
+    for finding in outcome.report.findings:
+        fail_on = config.fail_on_for(finding.path)
+        if fail_on != "never" and finding.severity.rank >= Severity(fail_on).rank:
+            return 1
+    return 0

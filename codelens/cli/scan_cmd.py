@@ -22,7 +22,7 @@ def scan(
     include: Annotated[Optional[list[str]], Opt(help="Glob of files to scan (repeatable).")] = None,
     exclude: Annotated[Optional[list[str]], Opt(help="Glob of files to leave out (repeatable).")] = None,
     max_file_bytes: Annotated[Optional[int], Opt(help="Skip files larger than this.")] = None,
-    format: Annotated[Optional[str], Opt("--format", "-f", help="text, json or sarif.")] = None,
+    format: Annotated[Optional[str], Opt("--format", "-f", help="text, json, sarif, github, gitlab, junit or jsonl.")] = None,
     output: Annotated[Optional[Path], Opt("--output", "-o", help="Write the report here instead of stdout.")] = None,
     all_functions: Annotated[Optional[bool], Opt("--all", help="List every analysed function, not only those with findings.")] = None,
     neighbours: Annotated[Optional[int], Opt(help="List each function's K most similar functions.")] = None,
@@ -35,6 +35,10 @@ def scan(
     cache_dir: Annotated[Optional[str], Opt(help="Cache folder (default: <root>/.codelens-cache).")] = None,
     jobs: Annotated[Optional[int], Opt("--jobs", "-j", help="Parser processes / model threads; 0 = auto.")] = None,
     token_budget: Annotated[Optional[int], Opt(help="Most padded tokens per model batch.")] = None,
+    staged: Annotated[Optional[bool], Opt("--staged", help="Only functions touched by staged changes (the pre-commit case).", show_default=False)] = None,
+    diff_base: Annotated[Optional[str], Opt("--diff-base", metavar="REF", help="Only functions changed since REF (its merge base with HEAD), uncommitted work included.")] = None,
+    baseline: Annotated[Optional[str], Opt("--baseline", metavar="FILE", help="Do not report findings recorded in this file (`codelens baseline create`).")] = None,
+    ignore_suppressions: Annotated[Optional[bool], Opt("--ignore-suppressions", help="Report findings that `codelens: ignore` comments hide (audits).", show_default=False)] = None,
     no_config: Annotated[bool, Opt("--no-config", help="Ignore [tool.codelens] / codelens.toml.")] = False,
     quiet: Annotated[bool, Opt("--quiet", "-q", help="No progress bar and no warnings on stderr.")] = False,
 ) -> None:
@@ -53,7 +57,8 @@ def scan(
         max_file_bytes=max_file_bytes, format=format, all_functions=all_functions, neighbours=neighbours,
         summaries=summaries, fail_on=fail_on, min_confidence=min_confidence, defect_threshold=defect_threshold,
         clone_threshold=clone_threshold, cache=False if no_cache else None, cache_dir=cache_dir, jobs=jobs,
-        token_budget=token_budget,
+        token_budget=token_budget, staged=staged, diff_base=diff_base, baseline=baseline,
+        ignore_suppressions=ignore_suppressions,
     )
     config = resolve_config(path, cli_values, use_file=not no_config)
 
@@ -84,6 +89,6 @@ def scan(
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise CodelensError(f"cannot write {output}: {exc.strerror}", hint="choose a writable --output path") from exc
-    else:
+    elif text:  # an empty jsonl / github report stays empty, not one blank line
         typer.echo(text, nl=not text.endswith("\n"))
     raise typer.Exit(exit_code_for(outcome, config))

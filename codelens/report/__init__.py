@@ -6,13 +6,17 @@ from typing import Callable
 
 from codelens.errors import ConfigError
 from codelens.report import json as json_report
-from codelens.report import sarif, text
+from codelens.report import github, gitlab, jsonl, junit, sarif, text
 from codelens.report.model import ReportOptions, ScanReport
 
 REPORTERS: dict[str, Callable[[ScanReport], str]] = {
     "text": text.render,
     "json": json_report.render,
     "sarif": sarif.render,
+    "github": github.render,
+    "gitlab": gitlab.render,
+    "junit": junit.render,
+    "jsonl": jsonl.render,
 }
 """Format name -> render function."""
 

@@ -1,0 +1,50 @@
+"""GitLab Code Quality report: a JSON array of issues, shown in merge request widgets and diffs.
+
+Each issue has ``description``, ``check_name`` (the rule code), ``fingerprint``, ``severity`` and
+``location`` (``path`` relative to the repository root, ``lines.begin``). GitLab compares issues of the
+merge request with those of the target branch by fingerprint, so it must be unique within a report and
+stable across runs: it hashes the rule, the function's qualified name and its content hash (not the
+path or the line, so moved code keeps its fingerprint) plus an occurrence index that separates
+identical functions (copies of one function in several files, numbered in report order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from codelens.findings import Finding, Severity
+from codelens.report.model import ScanReport
+from codelens.tasks import finding_order
+
+SEVERITIES = {Severity.INFO: "info", Severity.LOW: "minor", Severity.MEDIUM: "major", Severity.HIGH: "critical"}
+"""Code Quality severity (info, minor, major, critical, blocker) for each codelens severity."""
+
+
+def render(report: ScanReport) -> str:
+    """The report as a Code Quality JSON array (2-space indent, trailing newline)."""
+    return json.dumps(code_quality(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def fingerprint(finding: Finding, occurrence: int) -> str:
+    """Hex digest of (code, qualified name, content hash, occurrence): unique and line-independent."""
+    parts = (finding.code, finding.qualname, finding.unit_hash, str(occurrence))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def code_quality(report: ScanReport) -> list[dict]:
+    """The issues as plain data, in report order."""
+    seen: dict[tuple[str, str, str], int] = {}
+    issues = []
+    for finding in sorted(report.findings, key=finding_order):
+        key = (finding.code, finding.qualname, finding.unit_hash)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        issues.append({
+            "description": finding.message,
+            "check_name": finding.code,
+            "fingerprint": fingerprint(finding, occurrence),
+            "severity": SEVERITIES[finding.severity],
+            "location": {"path": finding.path, "lines": {"begin": max(1, finding.start_line)}},
+        })
+    return issues
