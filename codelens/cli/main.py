@@ -12,7 +12,7 @@ import sys
 import typer
 
 from codelens import __version__
-from codelens.cli import eval_cmd, explain_cmd, scan_cmd, train_cmd
+from codelens.cli import baseline_cmd, config_cmd, docstring_cmd, eval_cmd, explain_cmd, hook_cmd, scan_cmd, train_cmd
 from codelens.cli.console import error_console
 from codelens.errors import CodelensError
 
@@ -47,6 +47,10 @@ app.command("scan")(scan_cmd.scan)
 app.command("explain")(explain_cmd.explain)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.evaluate)
+app.command("docstring")(docstring_cmd.docstring)
+app.add_typer(baseline_cmd.app, name="baseline")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(hook_cmd.app, name="hook")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,58 @@
+"""`codelens baseline create`: record today's findings so later scans report only new ones."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from codelens.cli.options import (AdapterOpt, DeviceOpt, DtypeOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt,
+                                  QuietOpt, TrustOpt, check_path, model_values, say, scan_with_progress)
+
+DEFAULT_NAME = "codelens-baseline.json"
+
+app = typer.Typer(help="Accept the current findings so scans report only new ones.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    path: Annotated[Path, typer.Argument(help="Folder, git repository or file to scan.")] = Path("."),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help=f"Where to write it (default: the `baseline` setting, else {DEFAULT_NAME} in PATH).")] = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    device: DeviceOpt = None,
+    quantize: QuantizeOpt = None,
+    dtype: DtypeOpt = None,
+    trust_remote_code: TrustOpt = None,
+    min_confidence: Annotated[Optional[float], typer.Option(help="Drop findings less sure than this (0..1).")] = None,
+    defect_threshold: Annotated[Optional[float], typer.Option(help="Override the adapter's defect threshold.")] = None,
+    clone_threshold: Annotated[Optional[float], typer.Option(help="Override the adapter's clone similarity threshold.")] = None,
+    no_cache: NoCacheOpt = False,
+    no_config: NoConfigOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Scan everything and record the findings in a baseline file.
+
+    `codelens scan --baseline FILE` then reports only findings that are not in it. Entries are keyed
+    by rule, function name and body hash: code that moves stays baselined, edited code is new again.
+    """
+    from codelens import __version__
+    from codelens.baseline import create_baseline, save_baseline
+    from codelens.config import resolve_config
+
+    check_path(path)
+    cli = model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache)
+    cli.update(min_confidence=min_confidence, defect_threshold=defect_threshold, clone_threshold=clone_threshold)
+    config = resolve_config(path, cli, use_file=not no_config)
+    folder = path if path.is_dir() else path.parent
+    target = output or (Path(config.baseline) if config.baseline else folder / DEFAULT_NAME)
+    # a baseline holds every current finding: no older baseline, no git scope; summaries only word
+    # CL300 messages, which the baseline does not store, so none are generated
+    config = dataclasses.replace(config, baseline=None, staged=False, diff_base=None, summaries="none")
+    outcome = scan_with_progress(path, config, quiet)
+    findings = outcome.report.findings
+    save_baseline(create_baseline(findings, __version__), target)
+    say(f"baseline of {len(findings)} finding{'s' if len(findings) != 1 else ''} written to {target}; "
+        f"scan with --baseline {target} to report only new ones", quiet)
