@@ -1,0 +1,123 @@
+"""The codelens-nano recipe: stage the corpus by package, then train and evaluate its adapters.
+
+    python -m training.nano stage --out runs/nano-corpus      # corpus folders + split manifest
+    python -m training.nano adapter --out models/codelens-nano/adapter --max-steps 1500
+    python -m training.nano single --task defect --out runs/nano-single/defect --max-steps 500
+
+The corpus is the one the base was pretrained on (training/corpus.py: the standard library and the
+permissively licensed packages of the venv), with the same package-level split, so packages held
+out of pretraining stay held out of the adapter: validation and test scores are on code the model
+never saw. Each package becomes one folder of file links, and one "repository" for the split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_BASE = Path(__file__).resolve().parent.parent / "models" / "codelens-nano" / "base"
+
+
+@dataclass
+class StageConfig:
+    """How the corpus is cut into per-package folders."""
+
+    out: Path = Path("runs/nano-corpus")
+    """Folder to create: one sub-folder per package, plus manifest.json (package -> split)."""
+    site_packages: Path | None = None
+    """The venv's site-packages (default: this interpreter's purelib)."""
+    max_files_per_package: int = 12
+    """Cap per package, chosen by a hash of the path, so no big package dominates the data."""
+
+
+def _folder_name(package: str) -> str:
+    return package.replace("/", ".").replace(" ", "_")
+
+
+def _pick(files: list[Path], limit: int) -> list[Path]:
+    ranked = sorted(files, key=lambda p: hashlib.sha256(str(p).encode()).hexdigest())
+    return sorted(ranked[:limit])
+
+
+def stage(cfg: StageConfig) -> dict:
+    """Create the per-package corpus folders and the split manifest; return a summary."""
+    from training.corpus import collect_corpus, write_manifest
+
+    site = cfg.site_packages or Path(sysconfig.get_paths()["purelib"])
+    packages = collect_corpus(site)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, str] = {}
+    counts = {"train": 0, "val": 0, "test": 0}
+    for package in packages:
+        name = _folder_name(package.name)
+        folder = cfg.out / name
+        folder.mkdir(exist_ok=True)
+        for index, path in enumerate(_pick(package.files, cfg.max_files_per_package)):
+            link = folder / f"{index:03d}_{path.name}"
+            if not link.exists():
+                os.symlink(path, link)
+        manifest[name] = package.split
+        counts[package.split] += 1
+    (cfg.out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_manifest(packages, cfg.out / "provenance.json")
+    return {"packages": len(packages), "by_split": counts, "out": str(cfg.out)}
+
+
+def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, seed: int, threads: int,
+                  batch_size: int, base: Path = DEFAULT_BASE, checkpoint_every: int = 100, resume: bool = False):
+    """Train one adapter on the staged corpus (all tasks, or one for a single-task baseline)."""
+    from training.trainer import TrainConfig, train
+
+    cfg = TrainConfig(
+        model=str(base), corpus=[str(corpus)], out=str(out), split_by="subdir",
+        manifest=str(corpus / "manifest.json"), tasks=tasks, max_steps=max_steps, batch_size=batch_size,
+        seed=seed, threads=threads, checkpoint_every=checkpoint_every, resume=resume, max_code_tokens=256,
+        eval_every=0,
+    )
+    return train(cfg, progress=_print_progress)
+
+
+def _print_progress(update) -> None:  # a recipe script, not library code: it reports as it goes
+    if update.phase == "train" and update.losses and update.step % 25 == 0:
+        print(f"step {update.step}/{update.max_steps} " + " ".join(f"{k}={v:.4f}" for k, v in sorted(update.losses.items())), flush=True)
+    elif update.message:
+        print(f"[{update.phase}] {update.message}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.nano", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_stage = sub.add_parser("stage", help="stage the corpus folders and split manifest")
+    p_stage.add_argument("--out", type=Path, default=StageConfig.out)
+    p_stage.add_argument("--max-files-per-package", type=int, default=StageConfig.max_files_per_package)
+    for name in ("adapter", "single"):
+        p = sub.add_parser(name, help=f"train the {'multi-task' if name == 'adapter' else 'single-task'} adapter")
+        p.add_argument("--out", type=Path, required=True)
+        p.add_argument("--corpus", type=Path, default=StageConfig.out)
+        p.add_argument("--base", type=Path, default=DEFAULT_BASE)
+        p.add_argument("--max-steps", type=int, default=1500)
+        p.add_argument("--batch-size", type=int, default=16)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--threads", type=int, default=1)
+        p.add_argument("--resume", action="store_true")
+        if name == "single":
+            p.add_argument("--task", choices=("defect", "clone", "summary"), required=True)
+    args = parser.parse_args(argv)
+    if args.command == "stage":
+        print(json.dumps(stage(StageConfig(out=args.out, max_files_per_package=args.max_files_per_package)), indent=2))
+        return
+    tasks = [args.task] if args.command == "single" else ["defect", "clone", "summary"]
+    result = train_adapter(args.out, args.corpus, tasks, args.max_steps, args.seed, args.threads, args.batch_size,
+                           base=args.base, resume=args.resume)
+    print(json.dumps({"out": str(result.out), "trainable_params": result.trainable_params,
+                      "trainable_share": result.trainable_share, "data_hash": result.data_hash,
+                      "metrics": result.metrics}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
