@@ -2,9 +2,12 @@
 
 Read top to bottom: config -> data (tokenizer + token memmaps) -> model -> train loop with checkpoints -> export.
 
-    python -m training.pretrain --out runs/pretrain --minutes 70 --d-model 384 --n-layers 6 \\
-        --site-packages .venv/lib/python3.11/site-packages --export models/codelens-nano/base
+    python -m training.pretrain --out runs/pretrain --minutes 68 --d-model 256 --n-layers 4 --n-heads 4 \\
+        --batch-size 4 --site-packages .venv/lib/python3.11/site-packages --export models/codelens-nano/base
     python -m training.pretrain --out runs/pretrain --resume        # continue a stopped run exactly
+    python -m training.pretrain --out runs/pretrain --export-only DIR   # export its last checkpoint
+
+models/codelens-nano/PRETRAINING.md records the size sweep, the exact commands and the loss curve.
 
 The run writes ``<out>/log.jsonl`` (one JSON object per log step: step, tokens, train_loss, val_loss,
 lr, tok_s, elapsed) and ``<out>/ckpt.pt`` (model, optimizer, step, RNG states, data sampler state, elapsed
@@ -35,7 +38,7 @@ class PretrainConfig:
     """A venv site-packages whose permissive distributions join the stdlib in the corpus ('' = stdlib only)."""
     export: str = ""
     """Folder to save the final model + tokenizer to (safetensors); '' = no export."""
-    minutes: float = 0.0
+    minutes: float = 60.0
     """Wall-clock budget of training (evaluation included); 0 = use max_tokens."""
     max_tokens: int = 0
     """Token budget of training; used when minutes is 0."""
@@ -47,13 +50,13 @@ class PretrainConfig:
     """Cap on text tokenised from one package, so torch / transformers do not make up most of the data."""
     seq_len: int = 512
     """Training window; covers the 384-token code cut of the adapter prompt plus its summary."""
-    batch_size: int = 8
+    batch_size: int = 4
     """Windows per optimizer step."""
-    d_model: int = 384
+    d_model: int = 256
     """Hidden size."""
-    n_layers: int = 6
+    n_layers: int = 4
     """Transformer blocks."""
-    n_heads: int = 6
+    n_heads: int = 4
     """Attention heads (head size = d_model / n_heads)."""
     ffn_mult: float = 8 / 3
     """SwiGLU inner size = ffn_mult * d_model, rounded up to a multiple of 64."""
@@ -85,6 +88,18 @@ class PretrainConfig:
     """Seeds model init, window sampling and validation windows."""
     bf16: bool = True
     """bf16 autocast on CPU (weights and optimizer stay fp32)."""
+
+    def __post_init__(self) -> None:
+        from codelens.errors import ConfigError
+
+        if self.minutes <= 0 and self.max_tokens < self.tokens_per_step:
+            raise ConfigError("pretraining has no budget", hint="give --minutes N or --max-tokens N")
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"d_model {self.d_model} is not a multiple of n_heads {self.n_heads}",
+                              hint="pick --n-heads so that d_model / n_heads is a whole head size (e.g. 64)")
+        if self.vocab_size > 65536:
+            raise ConfigError(f"vocab_size {self.vocab_size} does not fit the uint16 token files",
+                              hint="use --vocab-size 65536 or less")
 
     @property
     def tokens_per_step(self) -> int:
@@ -272,6 +287,10 @@ def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "ckpt.pt"
+    if resume and not (out / "config.json").exists():
+        from codelens.errors import ConfigError
+
+        raise ConfigError(f"there is no run to resume in {out}", hint="start it without --resume, or fix --out")
     if resume:
         # The run's own config wins; only where to stop and where to export may change on resume.
         saved = json.loads((out / "config.json").read_text())
@@ -382,18 +401,34 @@ def export_from_checkpoint(run: Path, folder: Path) -> None:
     export(model, Path(cfg.data_dir) / "tokenizer", Path(folder), cfg, blob["state"])
 
 
+def field_docs() -> dict[str, str]:
+    """Each PretrainConfig field's docstring (the string literal under it), for --help."""
+    import ast
+    import inspect
+
+    body = ast.parse(inspect.getsource(PretrainConfig)).body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    return docs
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[PretrainConfig, bool, str]:
     """Build a PretrainConfig from ``--field-name value`` flags (one per config field)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     parser.add_argument("--export-only", default="", help="export --out's checkpoint to this folder and stop")
+    docs = field_docs()
     for f in dataclasses.fields(PretrainConfig):
         flag = "--" + f.name.replace("_", "-")
+        help_text = f"{docs.get(f.name, '')} (default: {f.default})".replace("%", "%%")
         if f.type == "bool":
-            parser.add_argument(flag, type=lambda s: s.lower() in {"1", "true", "yes"}, default=f.default)
+            parser.add_argument(flag, type=lambda s: s.lower() in {"1", "true", "yes"}, default=f.default,
+                                help=help_text)
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
-            parser.add_argument(flag, type=kind, default=f.default)
+            parser.add_argument(flag, type=kind, default=f.default, help=help_text)
     args = vars(parser.parse_args(argv))
     resume, export_only = args.pop("resume"), args.pop("export_only")
     return PretrainConfig(**args), resume, export_only

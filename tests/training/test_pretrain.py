@@ -12,7 +12,7 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 def tiny_config(tmp: Path, name: str, **over) -> PretrainConfig:
     base = dict(out=str(tmp / name), data_dir=str(tmp / "data"), vocab_size=320, seq_len=32, batch_size=4,
-                d_model=32, n_layers=2, n_heads=2, lr=3e-3, min_lr=3e-4, warmup_steps=2, max_tokens=20 * 4 * 32,
+                d_model=32, n_layers=2, n_heads=2, lr=3e-3, min_lr=3e-4, warmup_steps=2, minutes=0, max_tokens=20 * 4 * 32,
                 eval_every=10, eval_batches=2, log_every=1, ckpt_minutes=100, threads=1, seed=7)
     return PretrainConfig(**{**base, **over})
 
@@ -93,3 +93,22 @@ def test_schedule_and_cli():
                                               "--resume"])
     assert (parsed.out, parsed.d_model, parsed.minutes, parsed.bf16, resume, export_only) == (
         "x", 256, 2.5, False, True, "")
+
+
+def test_bad_configs_are_config_errors(tmp_path):
+    from codelens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no budget"):
+        PretrainConfig(minutes=0, max_tokens=0)
+    with pytest.raises(ConfigError, match="multiple of n_heads"):
+        PretrainConfig(d_model=100, n_heads=3)
+    with pytest.raises(ConfigError, match="no run to resume"):
+        train(PretrainConfig(out=str(tmp_path / "nothing")), resume=True)
+
+
+def test_help_lists_field_docstrings(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Training window; covers the 384-token code cut" in text
+    assert "Wall-clock budget of training" in text
