@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 from codelens.cli.main import main
 from codelens.config import ScanConfig, resolve_config, settings_from_table

@@ -55,7 +55,8 @@ def test_foreign_hook_needs_force_and_is_backed_up(capsys, tmp_path):
 def test_core_hooks_path_is_honoured(tmp_path):
     repo = init_repo(tmp_path / "r")
     git(repo, "config", "core.hooksPath", "githooks")
-    target, backup = install_hook(repo / "sub" if (repo / "sub").mkdir() is None else repo, command="codelens")
+    (repo / "sub").mkdir()
+    target, backup = install_hook(repo / "sub", command="codelens")
     assert target == (repo / "githooks" / "pre-commit").resolve() and backup is None
 
 
