@@ -1,0 +1,104 @@
+"""Task data from the fixture corpus: seeded, split by repository, balanced, hashable."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+from training.data import SPLITS, data_hash
+from training.data.dataset import DataConfig, corpus_task_data, load_task_data
+from training.data.functions import load_manifest
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
+MANIFEST = load_manifest(CORPUS / "splits.json")
+
+
+@lru_cache(maxsize=None)
+def _data(**kw):
+    return corpus_task_data([CORPUS], DataConfig(split_by="subdir", manifest=MANIFEST, **kw))
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    first, again, other = _data(seed=0), _data(seed=0), _data(seed=1)
+    assert first.hash() == again.hash() and first.defect == again.defect
+    assert other.hash() != first.hash()
+    assert first.hash() == data_hash([*first.defect, *first.clone, *first.clone_pairs, *first.summary])
+
+
+def test_every_example_stays_in_its_repositorys_split():
+    data = _data()
+    expected = {"gridlib": "val", "ledger": "test", "numtools": "train", "seqtools": "train", "textkit": "train"}
+    for example in [*data.defect, *data.clone, *data.summary]:
+        assert example.split == expected[example.repo]
+    for pair in data.clone_pairs:
+        assert pair.split == expected[pair.repo]
+    for split in SPLITS:
+        part = data.split(split)
+        assert part.defect and part.clone and part.clone_pairs and part.summary
+        assert {e.split for e in part.defect} == {split}
+
+
+def test_defects_are_balanced_per_function_and_point_at_the_bug():
+    data = _data(bugs_per_function=3)
+    per_origin: dict[str, Counter] = {}
+    for example in data.defect:
+        per_origin.setdefault(example.origin, Counter())[example.label] += 1
+    assert all(c[0] == max(1, c[1]) for c in per_origin.values())
+    kinds = Counter(e.kind for e in data.defect if e.label == 1)
+    assert len(kinds) >= 7
+    clean_by_origin = {e.origin: e.code for e in data.defect if e.kind == "original"}
+    for example in data.defect:
+        if example.label == 1:
+            assert example.code not in clean_by_origin.values()
+            assert 1 <= example.line <= example.code.count("\n") + 1
+    # A bug made on the original function changes exactly the line it reports.
+    for example in (e for e in data.defect if e.label == 1):
+        original = clean_by_origin[example.origin].split("\n")
+        buggy = example.code.split("\n")
+        if len(original) == len(buggy):
+            changed = [i + 1 for i, (a, b) in enumerate(zip(original, buggy)) if a != b]
+            if len(changed) == 1:
+                assert changed == [example.line]
+
+
+def test_bug_kinds_can_be_restricted():
+    data = _data(bug_kinds=("off-by-one",))
+    assert {e.kind for e in data.defect if e.label == 1} == {"off-by-one"}
+
+
+def test_clone_classes_and_pairs():
+    data = _data(clone_variants=2)
+    sizes = Counter(e.group for e in data.clone)
+    assert set(sizes.values()) <= {2, 3} and len(sizes) >= 100
+    kinds = Counter(p.kind for p in data.clone_pairs)
+    assert kinds["hard-negative"] == kinds["random-negative"] == len(sizes)
+    assert kinds["transform"] == sum(n - 1 for n in sizes.values())
+    members = {}
+    for e in data.clone:
+        members.setdefault(e.group, set()).add(e.code)
+    for pair in data.clone_pairs:
+        group_a = next(g for g, m in members.items() if pair.a in m)
+        assert (pair.b in members[group_a]) == (pair.label == 1)
+
+
+def test_summaries_are_first_sentences_of_fixture_docstrings():
+    data = _data()
+    by_origin = {e.origin: e for e in data.summary}
+    example = by_origin["numtools:numtools/integers.py:gcd"]
+    assert example.summary == "Return the greatest common divisor of two integers."
+    assert example.code.startswith("def gcd(a, b):\n    while b != 0:")
+    assert "Account.__init__" not in " ".join(by_origin)  # no docstring, no summary
+
+
+def test_adding_a_repository_leaves_the_others_examples_unchanged(tmp_path):
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    extra = tmp_path / "corpus" / "extra"
+    extra.mkdir()
+    (extra / "m.py").write_text('def double(x):\n    """Double a number."""\n    y = x * 2\n    return y\n')
+    cfg = DataConfig(split_by="subdir", manifest=MANIFEST)
+    grown = load_task_data([tmp_path / "corpus"], [], cfg)
+    base = _data()
+    assert [e for e in grown.defect if e.repo != "extra"] == base.defect
+    assert grown.provenance["functions"] == base.provenance["functions"] + 1

@@ -1,0 +1,70 @@
+"""`codelens eval`: scoring a saved adapter reproduces the trainer's own validation numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from codelens.errors import ConfigError
+from training.evaluate import evaluate
+from training.trainer import TrainConfig, train
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_llama, tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    for name in ("numtools", "ledger", "gridlib"):
+        shutil.copytree(CORPUS / name, root / "corpus" / name)
+    manifest = root / "splits.json"
+    manifest.write_text(json.dumps({"numtools": "train", "ledger": "val", "gridlib": "test"}))
+    cfg = TrainConfig(model=str(tiny_llama), corpus=[str(root / "corpus")], split_by="subdir", manifest=str(manifest),
+                      out=str(root / "adapter"), max_steps=3, batch_size=4, lora_r=4, lora_alpha=8, head_hidden=16,
+                      clone_dim=8, device="cpu", dtype="float32", bugs_per_function=1, clone_variants=1,
+                      max_code_tokens=96, max_eval_summaries=3, threads=1)
+    return train(cfg), root
+
+
+def test_evaluate_reproduces_the_trainers_numbers(trained):
+    result, root = trained
+    for split in ("val", "test"):
+        # No split settings given: the adapter's own (subdir + its manifest) are used.
+        report = evaluate(str(root / "adapter"), data=[str(root / "corpus")], split=split, device="cpu",
+                          dtype="float32", max_summaries=3)
+        assert report["split"] == split and report["base_model"].endswith("tiny-llama0")
+        assert _close(report["metrics"], result.metrics[split])
+        assert report["counts"]["defect"] == result.metrics[split]["defect"]["n"]
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return a == pytest.approx(b, abs=1e-6)
+    return a == b
+
+
+def test_evaluate_on_a_codexglue_file(trained, tmp_path):
+    _, root = trained
+    path = tmp_path / "valid.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"func": "def f(a):\n    return a + 1", "target": 0, "project": "p", "idx": 1},
+        {"func": "def g(a):\n    return a - 1", "target": 1, "project": "p", "idx": 2},
+    ]) + "\n")
+    report = evaluate(str(root / "adapter"), data=[str(path)], split="val", device="cpu", dtype="float32")
+    assert report["counts"] == {"defect": 2, "clone": 0, "clone_pairs": 0, "summary": 0}
+    assert report["metrics"]["defect"]["n"] == 2 and report["metrics"]["defect"]["roc_auc"] in (0.0, 1.0)
+
+
+def test_bad_requests(trained):
+    _, root = trained
+    with pytest.raises(ConfigError, match="split"):
+        evaluate(str(root / "adapter"), data=[str(root / "corpus")], split="holdout")
+    with pytest.raises(ConfigError, match="no evaluation data"):
+        evaluate(str(root / "adapter"), data=[])

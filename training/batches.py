@@ -1,0 +1,235 @@
+"""Task-balanced batches for multi-task adapter training, and the three losses over one shared forward.
+
+Each step's batches (one per task with round-robin sampling) are encoded with the runtime's own prompt
+code (build_prompt_ids / summary_target_ids / pad_left), stacked into ONE left-padded batch and run
+through the decoder once:
+
+  defect rows    pooled state -> defect head -> binary cross-entropy
+  clone rows     (f, transform(f)) pairs -> clone head -> in-batch InfoNCE both ways, temperature tau
+  summary rows   prompt + " summary\\n" + EOS -> causal LM loss on the target tokens only
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from training.data.dataset import TaskData
+
+SAMPLING = ("round_robin", "temperature")
+
+
+def clone_groups(data: TaskData) -> dict[str, list[str]]:
+    """Clone classes with at least two distinct members: corpus classes and positive benchmark pairs."""
+    groups: dict[str, list[str]] = {}
+    for example in data.clone:
+        members = groups.setdefault(example.group, [])
+        if example.code not in members:
+            members.append(example.code)
+    for i, pair in enumerate(data.clone_pairs):
+        if pair.label == 1 and pair.kind != "transform" and pair.a != pair.b:
+            groups[f"{pair.kind}:{i}"] = [pair.a, pair.b]
+    return {g: m for g, m in groups.items() if len(m) >= 2}
+
+
+class TaskSampler:
+    """Draws each step's batches from the training split; its whole state is one random.Random."""
+
+    def __init__(self, data: TaskData, tasks: list[str], batch_size: int, seed: int,
+                 sampling: str = "round_robin", temperature: float = 2.0) -> None:
+        self.batch_size = batch_size
+        self.sampling = sampling
+        self.temperature = temperature
+        self.rng = random.Random(f"sampler:{seed}")
+        # Defect batches are drawn by function: one clean and one buggy version of the same function side
+        # by side, so what the gradient sees is the bug, not which function it is. Examples without a
+        # partner of the other class (external benchmarks) are drawn one by one.
+        by_origin: dict[str, tuple[list, list]] = {}
+        for example in data.defect:
+            by_origin.setdefault(example.origin, ([], []))[example.label].append(example)
+        self.defect_units = [v for v in by_origin.values() if v[0] and v[1]]
+        self.defect_units += [([e], []) for v in by_origin.values() if not (v[0] and v[1]) for e in v[0] + v[1]]
+        self.defect = list(data.defect)
+        self.summary = list(data.summary)
+        self.groups = clone_groups(data)
+        self.group_names = sorted(self.groups)
+        origin_path = {c.group: c.path for c in data.clone}
+        self.by_path: dict[str, list[str]] = {}
+        for name in self.group_names:
+            self.by_path.setdefault(origin_path.get(name, name), []).append(name)
+        self.group_path = {name: origin_path.get(name, name) for name in self.group_names}
+        sizes = {"defect": len(self.defect), "clone": len(self.group_names), "summary": len(self.summary)}
+        self.tasks = [t for t in tasks if sizes[t] > (1 if t == "clone" else 0)]
+        self.sizes = {t: sizes[t] for t in self.tasks}
+
+    def next(self) -> list[tuple[str, list]]:
+        """The batches of one step, as (task, examples) in a fixed task order."""
+        if self.sampling == "round_robin":
+            chosen = list(self.tasks)
+        else:
+            weights = [self.sizes[t] ** (1.0 / self.temperature) for t in self.tasks]
+            chosen = sorted(self.rng.choices(self.tasks, weights=weights, k=len(self.tasks)), key=self.tasks.index)
+        return [(task, self._batch(task)) for task in chosen]
+
+    def _batch(self, task: str) -> list:
+        if task == "defect":
+            return self._defect_batch()
+        if task == "summary":
+            return self.rng.sample(self.summary, min(self.batch_size, len(self.summary)))
+        return self._clone_batch()
+
+    def _defect_batch(self) -> list:
+        batch: list = []
+        units = self.rng.sample(self.defect_units, min(self.batch_size, len(self.defect_units)))
+        for first, second in units:
+            if len(batch) >= self.batch_size:
+                break
+            batch.append(self.rng.choice(first))
+            if second:
+                batch.append(self.rng.choice(second))
+        return batch
+
+    def _clone_batch(self) -> list[tuple[str, str]]:
+        """(a, b) pairs of distinct classes, batch_size rows in all; about half of the classes come from the
+        anchor's own file (hard negatives)."""
+        size = min(max(2, self.batch_size // 2), len(self.group_names))
+        anchor = self.rng.choice(self.group_names)
+        near = [g for g in self.by_path[self.group_path[anchor]] if g != anchor]
+        self.rng.shuffle(near)
+        chosen = [anchor] + near[: max(0, size // 2 - 1)]
+        rest = [g for g in self.group_names if g not in set(chosen)]
+        chosen += self.rng.sample(rest, size - len(chosen))
+        pairs = []
+        for name in chosen:
+            a, b = self.rng.sample(self.groups[name], 2)
+            pairs.append((a, b))
+        return pairs
+
+    def state(self):
+        return self.rng.getstate()
+
+    def set_state(self, state) -> None:
+        self.rng.setstate(_as_tuple(state))
+
+
+def _as_tuple(value):
+    """random.Random state read back from a checkpoint, where tuples may have become lists."""
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+@dataclass
+class StepInputs:
+    """One step's rows, left-padded into a single batch."""
+
+    input_ids: object
+    attention_mask: object
+    position_ids: object
+    labels: object
+    """LM labels (-100 outside summary targets), aligned with input_ids."""
+    defect_rows: list[int] = field(default_factory=list)
+    defect_labels: list[float] = field(default_factory=list)
+    clone_a: list[int] = field(default_factory=list)
+    clone_b: list[int] = field(default_factory=list)
+    has_summary: bool = False
+    tokens: int = 0
+
+
+class Encoder:
+    """Prompt token ids per code string, computed once (the same code recurs across steps)."""
+
+    def __init__(self, tokenizer, fmt) -> None:
+        self.tokenizer, self.fmt = tokenizer, fmt
+        self._cache: dict[str, list[int]] = {}
+
+    def prompt(self, code: str) -> list[int]:
+        from codelens.model.prompt import build_prompt_ids
+
+        ids = self._cache.get(code)
+        if ids is None:
+            ids = build_prompt_ids(self.tokenizer, code, self.fmt) or [self.tokenizer.pad_token_id]
+            self._cache[code] = ids
+        return ids
+
+    def encode(self, batches: list[tuple[str, list]]) -> StepInputs:
+        import torch
+
+        from codelens.model.prompt import pad_left, summary_target_ids
+
+        rows: list[list[int]] = []
+        labels: list[list[int]] = []
+        out = StepInputs(None, None, None, None)
+
+        def add(ids: list[int], target: list[int] | None = None) -> int:
+            rows.append(ids + (target or []))
+            labels.append([-100] * len(ids) + (target or []))
+            return len(rows) - 1
+
+        for task, batch in batches:
+            if task == "defect":
+                for example in batch:
+                    out.defect_rows.append(add(self.prompt(example.code)))
+                    out.defect_labels.append(float(example.label))
+            elif task == "clone":
+                for a, b in batch:
+                    out.clone_a.append(add(self.prompt(a)))
+                    out.clone_b.append(add(self.prompt(b)))
+            else:
+                for example in batch:
+                    target = summary_target_ids(self.tokenizer, example.summary)[: self.fmt.max_summary_tokens + 1]
+                    add(self.prompt(example.code), target)
+                    out.has_summary = True
+        out.input_ids, out.attention_mask, out.position_ids = pad_left(rows, self.tokenizer.pad_token_id)
+        width = out.input_ids.shape[1]
+        out.labels = torch.tensor([[-100] * (width - len(row)) + row for row in labels], dtype=torch.long)
+        out.tokens = sum(len(r) for r in rows)
+        return out
+
+
+def decoder_of(model):
+    """The transformer body of a (PEFT-wrapped) causal LM: runs with the LoRA layers, skips the LM head."""
+    lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return lm, getattr(lm, lm.base_model_prefix)
+
+
+def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, device, autocast) -> dict:
+    """Loss tensors by task for one encoded step (one forward pass through the decoder)."""
+    import torch
+    import torch.nn.functional as F
+
+    from codelens.model.heads import pool_hidden
+
+    lm, decoder = decoder_of(model)
+    ids, mask, pos = (t.to(device) for t in (inputs.input_ids, inputs.attention_mask, inputs.position_ids))
+    with autocast:
+        hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+    losses = {}
+    pooled_rows = inputs.defect_rows + inputs.clone_a + inputs.clone_b
+    if pooled_rows:
+        index = torch.tensor(pooled_rows, device=device)
+        logits, emb = heads(pool_hidden(hidden[index], mask[index]))
+        n_def, n_clone = len(inputs.defect_rows), len(inputs.clone_a)
+        if n_def:
+            target = torch.tensor(inputs.defect_labels, device=device)
+            losses["defect"] = F.binary_cross_entropy_with_logits(logits[:n_def], target)
+        if n_clone:
+            a, b = emb[n_def:n_def + n_clone], emb[n_def + n_clone:]
+            sims = a @ b.T / clone_temperature
+            arange = torch.arange(n_clone, device=device)
+            losses["clone"] = (F.cross_entropy(sims, arange) + F.cross_entropy(sims.T, arange)) / 2
+    if inputs.has_summary:
+        labels = inputs.labels.to(device)
+        # Position i predicts token i + 1: only positions followed by a target token go through the LM head.
+        wanted = labels[:, 1:] != -100
+        with autocast:
+            logits = lm.get_output_embeddings()(hidden[:, :-1][wanted])
+        losses["summary"] = F.cross_entropy(logits.float(), labels[:, 1:][wanted])
+    return losses
+
+
+def lr_at(step: int, max_steps: int, warmup: int, peak: float, floor: float = 0.1) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to ``floor * peak`` at ``max_steps``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, max_steps - warmup)
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))

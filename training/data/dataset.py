@@ -1,0 +1,194 @@
+"""All task data for one training run: corpus functions and CodeXGLUE files -> examples per task and split.
+
+Per corpus function (its random stream seeded by (seed, function id), so adding a repository never
+changes another one's examples):
+
+  clones    one clone class: the function + up to ``clone_variants`` transform chains of it
+  defects   clean: the function and one of its variants; buggy: ``bugs_per_function`` single-edit bugs,
+            alternately of the function and of a variant, so "has been rewritten" says nothing about
+            the label and the two classes stay balanced
+  summary   (body, first sentence of the docstring) when the docstring is usable
+
+Clone pairs for thresholds and pair F1: every (function, variant) is a positive; per class one hard
+negative (the class from the same file with the most similar name, else the same repository) and one
+random negative of the same split.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from training.data import ClonePair, CloneExample, DefectExample, SummaryExample, data_hash
+from training.data.clones import clone_variants
+from training.data.defects import BUG_KINDS, sample_bugs
+from training.data.functions import Function, body_of, collect_functions, repositories
+from training.data.summaries import first_sentence
+
+TASKS = ("defect", "clone", "summary")
+
+
+@dataclass
+class DataConfig:
+    """How many examples to derive from each function."""
+
+    seed: int = 0
+    """Seeds every random choice; the same seed and corpus give the same data (and data hash)."""
+    clone_variants: int = 3
+    """Transform chains per function (its clone class has up to this many members besides itself)."""
+    bugs_per_function: int = 2
+    """Buggy rewrites per function; as many clean examples are made, so the classes are balanced."""
+    split_by: str = "dir"
+    """dir: each corpus folder is one repository; subdir: each of its top-level folders is one."""
+    manifest: dict[str, str] = field(default_factory=dict)
+    """Explicit repository -> split; other repositories are split by sha256 of their name."""
+    bug_kinds: tuple[str, ...] = BUG_KINDS
+    """Bug kinds injected (a subset for ablations; see defects.py)."""
+    languages: tuple[str, ...] = ("python",)
+    """Languages read from the corpus (rewrites exist for Python)."""
+    codexglue_limit: int | None = None
+    """Read at most this many records per CodeXGLUE file (None: all)."""
+
+
+@dataclass
+class TaskData:
+    """Examples of every task and split, plus where they came from."""
+
+    defect: list[DefectExample] = field(default_factory=list)
+    clone: list[CloneExample] = field(default_factory=list)
+    clone_pairs: list[ClonePair] = field(default_factory=list)
+    summary: list[SummaryExample] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
+    """Repositories with their splits, function counts, CodeXGLUE files, skipped inputs."""
+
+    def split(self, name: str) -> "TaskData":
+        """The examples of one split (provenance is shared)."""
+        return TaskData([e for e in self.defect if e.split == name], [e for e in self.clone if e.split == name],
+                        [e for e in self.clone_pairs if e.split == name],
+                        [e for e in self.summary if e.split == name], self.provenance)
+
+    def extend(self, other) -> None:
+        for name in ("defect", "clone", "clone_pairs", "summary"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def counts(self) -> dict[str, int]:
+        return {"defect": len(self.defect), "clone": len(self.clone), "clone_pairs": len(self.clone_pairs),
+                "summary": len(self.summary)}
+
+    def hash(self) -> str:
+        """data_hash over all examples, task by task."""
+        return data_hash([*self.defect, *self.clone, *self.clone_pairs, *self.summary])
+
+
+def _body_line(source: str, body: str, line: int) -> int:
+    """Map a 1-based line of ``source`` to ``body``, which lacks the docstring lines."""
+    src_lines, body_lines = source.split("\n"), body.split("\n")
+    same = next((i for i, (a, b) in enumerate(zip(src_lines, body_lines)) if a != b), len(body_lines))
+    return line if line <= same else max(1, line - (len(src_lines) - len(body_lines)))
+
+
+def function_examples(fn: Function, cfg: DataConfig) -> TaskData:
+    """Every example derived from one function."""
+    rng = random.Random(f"{cfg.seed}:{fn.origin}")
+    out = TaskData()
+    variants = []  # (source, body, kind), bodies distinct from the original and each other
+    seen = {fn.body}
+    wanted = max(cfg.clone_variants, cfg.bugs_per_function - 1)
+    for transform in clone_variants(fn.source, rng, wanted, fn.language, fn.indent):
+        body = body_of(transform.source, fn.language, fn.indent)
+        if body is not None and body not in seen:
+            seen.add(body)
+            variants.append((transform.source, body, transform.kind))
+    if variants:
+        out.clone.append(CloneExample(fn.body, fn.origin, "original", fn.repo, fn.split, fn.path, fn.qualname))
+        out.clone += [CloneExample(b, fn.origin, k, fn.repo, fn.split, fn.path, fn.qualname)
+                      for _, b, k in variants[: cfg.clone_variants]]
+
+    bases = [(fn.source, "original")] + [(s, k) for s, _, k in variants]
+    buggy: list[DefectExample] = []
+    for i in range(cfg.bugs_per_function):
+        source, _ = bases[0] if i % 2 == 0 or len(bases) == 1 else bases[1 + (i // 2) % (len(bases) - 1)]
+        # A kind not used yet for this function when there is one: variety over repeats of one edit.
+        fresh = tuple(k for k in cfg.bug_kinds if k not in {b.kind for b in buggy})
+        bugs = sample_bugs(source, rng, 1, fn.language, fn.indent, fresh) or \
+            sample_bugs(source, rng, 1, fn.language, fn.indent, tuple(cfg.bug_kinds))
+        for bug in bugs:
+            body = body_of(bug.source, fn.language, fn.indent)
+            if body is not None and body not in seen:
+                seen.add(body)
+                buggy.append(DefectExample(body, 1, bug.kind, _body_line(bug.source, body, bug.line), fn.repo,
+                                           fn.split, fn.origin))
+    clean = [DefectExample(fn.body, 0, "original", None, fn.repo, fn.split, fn.origin)]
+    clean += [DefectExample(b, 0, k, None, fn.repo, fn.split, fn.origin) for _, b, k in variants]
+    # As many clean as buggy examples (at least the original), so neither class dominates.
+    pairs = min(len(clean), len(buggy))
+    out.defect = clean[: max(1, pairs)] + buggy[:pairs]
+
+    summary = first_sentence(fn.docstring)
+    if summary:
+        out.summary.append(SummaryExample(fn.body, summary, fn.repo, fn.split, fn.origin))
+    return out
+
+
+def clone_pairs(clones: list[CloneExample], seed: int) -> list[ClonePair]:
+    """Positive and negative pairs over corpus clone classes, per split."""
+    out = []
+    for split in sorted({c.split for c in clones}):
+        rng = random.Random(f"{seed}:pairs:{split}")
+        groups: dict[str, list[CloneExample]] = {}
+        for c in clones:
+            if c.split == split:
+                groups.setdefault(c.group, []).append(c)
+        names = list(groups)
+        for name in names:
+            members = groups[name]
+            head = members[0]
+            out += [ClonePair(head.code, m.code, 1, "transform", head.repo, split) for m in members[1:]]
+            others = [g for g in names if g != name]
+            if not others:
+                continue
+            near = [g for g in others if groups[g][0].path == head.path and groups[g][0].repo == head.repo] or \
+                   [g for g in others if groups[g][0].repo == head.repo]
+            if near:
+                hard = max(near, key=lambda g: (difflib.SequenceMatcher(None, groups[g][0].name, head.name).ratio(), g))
+                out.append(ClonePair(head.code, rng.choice(groups[hard]).code, 0, "hard-negative", head.repo, split))
+            other = groups[rng.choice(others)]
+            out.append(ClonePair(head.code, rng.choice(other).code, 0, "random-negative", head.repo, split))
+    return out
+
+
+def corpus_task_data(corpus: list[Path], cfg: DataConfig) -> TaskData:
+    """Task data from corpus folders (see the module docstring)."""
+    repos = repositories(corpus, cfg.split_by, cfg.manifest)
+    functions, skipped = collect_functions(repos, cfg.languages)
+    out = TaskData()
+    for fn in functions:
+        out.extend(function_examples(fn, cfg))
+    out.clone_pairs = clone_pairs(out.clone, cfg.seed)
+    per_repo: dict[str, int] = {}
+    for fn in functions:
+        per_repo[fn.repo] = per_repo.get(fn.repo, 0) + 1
+    out.provenance = {
+        "repositories": [{"name": r.name, "path": str(r.root), "split": r.split, "functions": per_repo.get(r.name, 0)}
+                         for r in repos],
+        "functions": len(functions),
+        "skipped_files": skipped,
+    }
+    return out
+
+
+def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> TaskData:
+    """Corpus task data plus every CodeXGLUE file, with provenance for codelens.json."""
+    from training.data.codexglue import load_codexglue
+
+    out = corpus_task_data(corpus, cfg) if corpus else TaskData(provenance={"repositories": [], "functions": 0})
+    files = []
+    for path in codexglue:
+        loaded = load_codexglue(Path(path), cfg.codexglue_limit)
+        out.extend(loaded)
+        files.append({"path": loaded.path, "format": loaded.format, "skipped": loaded.skipped,
+                      "examples": len(loaded.defect) + len(loaded.clone) + len(loaded.clone_pairs) + len(loaded.summary)})
+    out.provenance["codexglue"] = files
+    return out

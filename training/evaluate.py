@@ -1,0 +1,181 @@
+"""Scoring an adapter on task data: the runtime's own forward (codelens.engine.runner.run_batch), then metrics.
+
+    result = evaluate("./my-adapter", data=["./corpus"], split="test")       # `codelens eval`
+    result["metrics"]["defect"]["roc_auc"], result["metrics"]["clone"]["map_at_r"], ...
+
+The trainer uses the same functions at the end of training: ``fit_decisions`` picks the thresholds and
+the temperature on validation, ``task_metrics`` scores any split with them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codelens.model.adapter_meta import Calibration, Thresholds
+from training import metrics as M
+from training.data.dataset import DataConfig, TaskData, load_task_data
+from training.data.defects import BUG_KINDS
+
+CALIBRATION_METHOD = ("temperature scaling: T minimising the validation NLL of sigmoid(logit / T), golden-section "
+                      "search over log T in [0.05, 20]; clone_scale: slope s minimising the NLL of "
+                      "sigmoid(s * (similarity - clone threshold)) on validation pairs")
+
+
+@dataclass
+class Scores:
+    """Model outputs per distinct code string."""
+
+    logits: dict[str, float] = field(default_factory=dict)
+    embeddings: dict[str, object] = field(default_factory=dict)
+    summaries: dict[str, str] = field(default_factory=dict)
+
+
+def score_codes(loaded, codes: list[str], summarise: set[str], token_budget: int = 8192, max_batch: int = 32,
+                progress=None) -> Scores:
+    """Run each distinct code once through ``loaded`` (a codelens LoadedModel); summaries for ``summarise``."""
+    from codelens.engine.batching import plan_batches
+    from codelens.engine.runner import run_batch
+    from codelens.model.generate import stop_token_ids
+    from codelens.model.prompt import build_prompt_ids
+
+    tokenizer, fmt = loaded.tokenizer, loaded.meta.prompt
+    unique = list(dict.fromkeys(codes))
+    prompts = {c: build_prompt_ids(tokenizer, c, fmt) or [tokenizer.pad_token_id] for c in unique}
+    stops = stop_token_ids(tokenizer) if summarise else frozenset()
+    out = Scores()
+    groups = [[c for c in unique if c in summarise], [c for c in unique if c not in summarise]]
+    for wants_summary, group in zip((True, False), groups):
+        for batch in plan_batches([len(prompts[c]) for c in group], token_budget, max_batch):
+            chosen = [group[i] for i in batch]
+            logits, emb, summaries = run_batch(loaded, [prompts[c] for c in chosen], stops if wants_summary else None)
+            for row, code in enumerate(chosen):
+                out.logits[code] = float(logits[row])
+                out.embeddings[code] = emb[row]
+                if summaries is not None:
+                    out.summaries[code] = summaries[row]
+            if progress is not None:
+                progress(len(out.logits), len(unique))
+    return out
+
+
+def split_codes(data: TaskData, max_summaries: int | None) -> tuple[list[str], set[str]]:
+    """Every code string a split needs scored, and those that need a generated summary."""
+    codes = [e.code for e in data.defect] + [e.code for e in data.clone]
+    codes += [c for p in data.clone_pairs for c in (p.a, p.b)]
+    summary = data.summary if max_summaries is None else data.summary[:max_summaries]
+    codes += [e.code for e in summary]
+    return codes, {e.code for e in summary}
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+def _cosine(a, b) -> float:
+    import numpy as np
+
+    return float(np.dot(a, b) / max(1e-12, float(np.linalg.norm(a) * np.linalg.norm(b))))
+
+
+def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibration, dict]:
+    """Defect temperature + F1-optimal threshold, clone F1-optimal similarity threshold + scale, on validation."""
+    thresholds, calibration, notes = Thresholds(), Calibration(), {"method": CALIBRATION_METHOD}
+    labels = [e.label for e in val.defect]
+    if len(set(labels)) == 2:
+        logits = [scores.logits[e.code] for e in val.defect]
+        calibration.defect_temperature = M.fit_temperature(logits, labels)
+        probs = [_sigmoid(x / calibration.defect_temperature) for x in logits]
+        thresholds.defect, _ = M.best_f1_threshold(labels, probs)
+    else:
+        notes["defect"] = "validation split has no defect examples of both classes: defaults kept"
+    pair_labels = [p.label for p in val.clone_pairs]
+    if len(set(pair_labels)) == 2:
+        sims = [_cosine(scores.embeddings[p.a], scores.embeddings[p.b]) for p in val.clone_pairs]
+        thresholds.clone, _ = M.best_f1_threshold(pair_labels, sims)
+        calibration.clone_scale = M.fit_logistic_slope([s - thresholds.clone for s in sims], pair_labels)
+    else:
+        notes["clone"] = "validation split has no clone pairs of both kinds: defaults kept"
+    return thresholds, calibration, notes
+
+
+def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:
+    """Defect, clone and summary metrics of one split, given decisions fitted on validation."""
+    out: dict = {}
+    if data.defect:
+        labels = [e.label for e in data.defect]
+        probs = [_sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
+        out["defect"] = {**M.binary_metrics(labels, probs, thresholds.defect), "roc_auc": M.roc_auc(labels, probs)}
+    clone: dict = {}
+    if data.clone:
+        groups = [e.group for e in data.clone]
+        clone["map_at_r"] = M.map_at_r([scores.embeddings[e.code] for e in data.clone], groups)
+        clone["map_at_r_random"] = M.random_map_at_r(groups)
+        clone["classes"] = len(set(groups))
+        clone["n"] = len(groups)
+    if data.clone_pairs:
+        labels = [p.label for p in data.clone_pairs]
+        sims = [_cosine(scores.embeddings[p.a], scores.embeddings[p.b]) for p in data.clone_pairs]
+        pair = M.binary_metrics(labels, sims, thresholds.clone)
+        clone.update({"pair_f1": pair["f1"], "pair_precision": pair["precision"], "pair_recall": pair["recall"],
+                      "pair_roc_auc": M.roc_auc(labels, sims), "pairs": len(labels)})
+    if clone:
+        out["clone"] = clone
+    scored = [e for e in data.summary if e.code in scores.summaries]
+    if scored:
+        refs, preds = [e.summary for e in scored], [scores.summaries[e.code] for e in scored]
+        out["summary"] = {"bleu4": M.smoothed_bleu4(refs, preds), "rouge_l": M.rouge_l(refs, preds), "n": len(scored),
+                          "examples": [{"reference": r, "prediction": p} for r, p in list(zip(refs, preds))[:5]]}
+    return out
+
+
+def _split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
+    """Corpus folders and CodeXGLUE files among the given paths (a BigCloneBench folder counts as a file)."""
+    corpus, files = [], []
+    for item in data:
+        path = Path(item)
+        (files if path.is_file() or (path / "data.jsonl").is_file() else corpus).append(path)
+    return corpus, files
+
+
+def evaluate(adapter: str, model: str | None = None, data: list[str] | None = None, split: str = "test",
+             device: str = "auto", dtype: str = "auto", quantize: str = "none", trust_remote_code: bool = False,
+             split_by: str | None = None, manifest: str | None = None, max_summaries: int | None = 200,
+             codexglue_limit: int | None = None, progress=None) -> dict:
+    """Score a trained adapter on ``split`` of the task data built from ``data`` (corpus folders and/or
+    CodeXGLUE files), with the thresholds and calibration stored in its codelens.json.
+
+    The data is rebuilt with the adapter's own training settings (seed, variants, split rule), so the
+    same corpus gives the same held-out examples it was validated on.
+    """
+    from codelens.errors import ConfigError
+    from codelens.model.loading import ModelSpec, load_model
+    from training.data.functions import load_manifest
+
+    if split not in ("train", "val", "test"):
+        raise ConfigError(f"unknown split {split!r}", hint="use train, val or test")
+    if not data:
+        raise ConfigError("no evaluation data given", hint="pass corpus folders and/or CodeXGLUE files")
+    loaded = load_model(ModelSpec(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
+                                  trust_remote_code=trust_remote_code))
+    trained = loaded.meta.training.get("config", {})
+    cfg = DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),
+                     bugs_per_function=int(trained.get("bugs_per_function", 2)),
+                     bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
+                     split_by=split_by or trained.get("split_by", "dir"),
+                     manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
+                     codexglue_limit=codexglue_limit)
+    corpus, files = _split_inputs(data)
+    chosen = load_task_data(corpus, files, cfg).split(split)
+    codes, summarise = split_codes(chosen, max_summaries if "summary" in loaded.meta.tasks else 0)
+    scores = score_codes(loaded, codes, summarise, progress=progress)
+    return {
+        "adapter": str(adapter),
+        "base_model": loaded.model_id,
+        "split": split,
+        "counts": chosen.counts(),
+        "data_hash": chosen.hash(),
+        "thresholds": {"defect": loaded.meta.thresholds.defect, "clone": loaded.meta.thresholds.clone},
+        "metrics": task_metrics(chosen, scores, loaded.meta.thresholds, loaded.meta.calibration),
+    }

@@ -1,0 +1,424 @@
+"""`codelens train`: one LoRA adapter + task heads for defects, clones and summaries, from unlabelled code.
+
+    from training.trainer import TrainConfig, train
+    result = train(TrainConfig(model="./base", corpus=["./repos"], split_by="subdir", out="./adapter"))
+
+setup (data, base model, LoRA, heads, optimiser, resume) -> train (task-balanced steps, checkpoints) ->
+finish (thresholds and calibration on validation, val / test metrics, atomic save of the adapter folder).
+Library code: progress goes to the ``progress`` callback, never to the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from codelens.errors import CodelensError, ConfigError
+from training.batches import SAMPLING, Encoder, TaskSampler, lr_at, step_losses
+from training.data.dataset import TASKS, DataConfig, TaskData, load_task_data
+from training.data.defects import BUG_KINDS
+
+CHECKPOINT_FILE = "checkpoint.pt"
+KNOWN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_fc",
+                 "c_attn", "c_proj", "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "Wqkv",
+                 "out_proj", "fc1", "fc2", "w1", "w2", "w3")
+"""Projection names LoRA is attached to when ``target_modules`` is left to auto (those the model has)."""
+_RESUME_KEYS = ("model", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling", "seed",
+                "max_code_tokens", "head_hidden", "clone_dim")
+
+
+@dataclass
+class TrainConfig:
+    """Everything `codelens train` needs; stored, resolved, in the adapter's codelens.json."""
+
+    model: str
+    """Base causal LM: a local folder or a hub id (already in the local cache)."""
+    corpus: list[str] = field(default_factory=list)
+    """Folders of code to learn from (no labels needed)."""
+    codexglue: list[str] = field(default_factory=list)
+    """CodeXGLUE files (Devign / POJ-104 / CodeSearchNet JSONL) or BigCloneBench folders."""
+    out: str = "codelens-adapter"
+    """Adapter folder to write (replaced atomically at the end)."""
+    split_by: str = "dir"
+    """dir: each corpus folder is one repository; subdir: each top-level folder of it is one."""
+    manifest: str | None = None
+    """JSON file mapping repository -> train / val / test; others are split by sha256 of their name."""
+    max_steps: int = 1000
+    """Optimiser steps."""
+    batch_size: int = 8
+    """Rows per task per step (defect: clean / buggy pairs of functions; clone: batch_size / 2 pairs)."""
+    lr: float = 2e-4
+    """Peak learning rate of the LoRA weights."""
+    head_lr: float = 1e-3
+    """Peak learning rate of the task heads (small, freshly initialised: they can move faster)."""
+    warmup_steps: int | None = None
+    """Linear warm-up steps; None = 5% of max_steps. Then cosine decay to 10% of the peak."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    grad_clip: float = 1.0
+    """Gradient norm clip (0 = off)."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator (scale = alpha / r)."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA input."""
+    target_modules: list[str] | None = None
+    """Modules that get LoRA; None = every known attention / MLP projection the model has."""
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    """Tasks trained (a subset gives the single-task baselines)."""
+    sampling: str = "round_robin"
+    """round_robin: every step takes one batch of each task; temperature: each step draws len(tasks)
+    batches, task t with probability proportional to n_t ** (1 / sampling_temperature)."""
+    sampling_temperature: float = 2.0
+    """Temperature of the temperature sampling (1 = proportional to data size)."""
+    clone_temperature: float = 0.05
+    """InfoNCE temperature of the clone loss."""
+    seed: int = 0
+    """Seeds data building, sampling, LoRA / head initialisation and dropout."""
+    device: str = "auto"
+    """auto, cpu, cuda or cuda:N."""
+    dtype: str = "auto"
+    """Compute dtype: auto (bf16 where native), float32, bfloat16, float16. On CPU weights stay fp32
+    and bf16 is used through autocast."""
+    quantize: str = "none"
+    """none, int8 or nf4 (QLoRA: the frozen base quantised by bitsandbytes)."""
+    trust_remote_code: bool = False
+    """Allow a hub model's own Python code."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (saves memory on large bases)."""
+    eval_every: int = 0
+    """Report validation metrics every N steps (0 = only at the end)."""
+    checkpoint_every: int = 0
+    """Write a resumable checkpoint every N steps (0 = never)."""
+    checkpoint_dir: str | None = None
+    """Where checkpoints go; None = ``<out>.checkpoint`` next to the adapter."""
+    resume: bool = False
+    """Continue from the checkpoint when there is one (same data and settings required)."""
+    max_code_tokens: int = 384
+    """Code is cut to this many tokens (stored in the adapter's prompt format)."""
+    max_summary_tokens: int = 24
+    """Longest summary generated at scan time; training targets are cut to it."""
+    threads: int = 0
+    """CPU threads for torch; 0 = leave torch's default."""
+    clone_variants: int = 3
+    """Transform chains per corpus function (clone class size - 1)."""
+    bugs_per_function: int = 2
+    """Injected bugs per corpus function (as many clean examples are kept)."""
+    bug_kinds: list[str] = field(default_factory=lambda: list(BUG_KINDS))
+    """Bug kinds injected (see training/data/defects.py); a subset for ablations."""
+    head_hidden: int = 256
+    """Hidden size of the task heads."""
+    clone_dim: int = 128
+    """Size of the clone embedding."""
+    max_eval_summaries: int | None = 200
+    """Summaries generated per split at evaluation (generation is the slow part); None = all."""
+    codexglue_limit: int | None = None
+    """Read at most this many records per CodeXGLUE file."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.tasks) - set(TASKS)
+        if not self.tasks or unknown:
+            raise ConfigError(f"unknown or no tasks: {sorted(unknown) or self.tasks}", hint=f"choose from {', '.join(TASKS)}")
+        if self.sampling not in SAMPLING:
+            raise ConfigError(f"unknown sampling {self.sampling!r}", hint=f"use one of {', '.join(SAMPLING)}")
+        if not self.corpus and not self.codexglue:
+            raise ConfigError("no training data", hint="pass --corpus DIR and/or --codexglue FILE")
+        for name in ("max_steps", "batch_size", "lora_r", "max_code_tokens", "max_summary_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        bad_kinds = set(self.bug_kinds) - set(BUG_KINDS)
+        if not self.bug_kinds or bad_kinds:
+            raise ConfigError(f"unknown or no bug kinds: {sorted(bad_kinds) or self.bug_kinds}",
+                              hint=f"choose from {', '.join(BUG_KINDS)}")
+        if self.batch_size < 4 and "clone" in self.tasks:
+            raise ConfigError("the clone loss needs batch_size >= 4 (two pairs: in-batch negatives)",
+                              hint="raise --batch-size")
+        for name in ("eval_every", "checkpoint_every", "threads"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+
+
+@dataclass
+class TrainProgress:
+    """One progress report: ``phase`` is data, model, train, eval, checkpoint or save."""
+
+    phase: str
+    step: int = 0
+    max_steps: int = 0
+    losses: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    out: Path
+    trainable_params: int
+    total_params: int
+    trainable_share: float
+    metrics: dict
+    data_hash: str
+    steps: int
+    losses: list[dict] = field(default_factory=list)
+    """Per step losses by task (this run's steps only when resumed)."""
+
+
+def resolve_targets(model, wanted: list[str] | None) -> list[str]:
+    """LoRA target module names: ``wanted`` or the known projections present in the model."""
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if "Linear" in type(module).__name__}
+    names.discard("lm_head")
+    if wanted:
+        missing = sorted(set(wanted) - names)
+        if missing:
+            raise ConfigError(f"target modules not found in the model: {', '.join(missing)}",
+                              hint=f"choose among {', '.join(sorted(names))}")
+        return list(wanted)
+    found = [n for n in KNOWN_TARGETS if n in names]
+    if not found:
+        raise ConfigError("no known attention / MLP projection found for LoRA",
+                          hint=f"name them with --target-modules (linear layers: {', '.join(sorted(names))})")
+    return found
+
+
+def _seed_all(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _load(cfg: TrainConfig):
+    """Base model (trainable LoRA inside), tokenizer, heads, base fingerprint, autocast context, device."""
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    from codelens.model.fingerprint import base_fingerprint
+    from codelens.model.heads import TaskHeads
+    from codelens.model.loading import load_base, resolve_device, resolve_dtype
+
+    device = resolve_device(cfg.device)
+    compute = resolve_dtype(cfg.dtype, device)
+    # On CPU the frozen weights stay fp32 (bf16 runs through autocast): fp32 master copies keep tiny
+    # LoRA updates from vanishing in bf16 rounding.
+    weights = "float32" if device.type == "cpu" and cfg.quantize == "none" else cfg.dtype
+    lm, tokenizer = load_base(cfg.model, cfg.device, weights, cfg.quantize, cfg.trust_remote_code)
+    fingerprint = base_fingerprint(lm, tokenizer)
+    if cfg.quantize != "none":
+        lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    elif cfg.gradient_checkpointing:
+        lm.gradient_checkpointing_enable()
+        lm.enable_input_require_grads()
+    torch.manual_seed(cfg.seed)
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=resolve_targets(lm, cfg.target_modules), bias="none", task_type="CAUSAL_LM")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # peft vs transformers 5 deprecation notices
+        model = get_peft_model(lm, lora)
+    heads = TaskHeads(2 * lm.config.hidden_size, cfg.head_hidden, cfg.clone_dim).to(device)
+    use_autocast = compute in (torch.bfloat16, torch.float16)
+    autocast = torch.autocast(device.type, dtype=compute) if use_autocast else contextlib.nullcontext()
+    return model, tokenizer, heads, fingerprint, autocast, device, compute
+
+
+def _checkpoint_path(cfg: TrainConfig) -> Path:
+    folder = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else Path(f"{Path(cfg.out)}.checkpoint")
+    return folder / CHECKPOINT_FILE
+
+
+def _save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, data_hash: str, cfg: TrainConfig) -> None:
+    import torch
+    from peft import get_peft_model_state_dict
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "step": step, "data_hash": data_hash, "config": {k: getattr(cfg, k) for k in _RESUME_KEYS},
+        "lora": {k: v.detach().cpu() for k, v in get_peft_model_state_dict(model).items()},
+        "heads": {k: v.detach().cpu() for k, v in heads.state_dict().items()},
+        "optimizer": optimizer.state_dict(), "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
+    }
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix="checkpoint.tmp-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(state, stream)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _resume(path: Path, model, heads, optimizer, sampler, data_hash: str, cfg: TrainConfig) -> int:
+    """Restore a checkpoint; returns the step to continue from."""
+    import torch
+    from peft import set_peft_model_state_dict
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
+        raise CodelensError(f"cannot read the checkpoint {path}: {exc}", hint="delete it to start over") from exc
+    changed = [k for k in _RESUME_KEYS if state["config"].get(k) != getattr(cfg, k)]
+    if state["data_hash"] != data_hash or changed:
+        what = f"settings {', '.join(changed)}" if changed else "training data"
+        raise CodelensError(f"the checkpoint {path} was made with other {what}",
+                            hint="train with the same data and settings, or delete the checkpoint to start over")
+    set_peft_model_state_dict(model, state["lora"])
+    heads.load_state_dict(state["heads"])
+    optimizer.load_state_dict(state["optimizer"])
+    sampler.set_state(state["sampler"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["step"])
+
+
+def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig):
+    """Fit thresholds / calibration on val, then metrics of val and test, through the runtime forward."""
+    from codelens.model.loading import LoadedModel
+    from training.evaluate import fit_decisions, score_codes, split_codes, task_metrics
+
+    loaded = LoadedModel(model=model, tokenizer=tokenizer, heads=heads, meta=meta, device=device, dtype=compute,
+                         base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
+                         quantize=cfg.quantize)
+    max_summaries = cfg.max_eval_summaries if "summary" in cfg.tasks else 0
+    splits = {name: data.split(name) for name in ("val", "test")}
+    scores = {}
+    for name, part in splits.items():
+        codes, summarise = split_codes(part, max_summaries)
+        scores[name] = score_codes(loaded, codes, summarise)
+    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
+    results = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
+    return thresholds, calibration, notes, results
+
+
+def _save_adapter(out: Path, model, heads, meta) -> None:
+    """Write the adapter folder next to ``out`` and move it into place in one rename."""
+    from safetensors.torch import save_file
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.tmp-"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # peft's notes about the base config are not the user's business
+            model.save_pretrained(str(tmp))
+        save_file({k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}, str(tmp / "heads.safetensors"))
+        meta.save(tmp)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.old-"))
+            os.replace(out, old / "adapter")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = None) -> TrainResult:
+    """Train the shared LoRA + heads, pick thresholds on validation, save the adapter folder atomically."""
+    import torch
+
+    from codelens.model.adapter_meta import AdapterMetadata, PromptFormat
+    from training.data.functions import load_manifest
+
+    report = progress or (lambda event: None)
+    previous_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        _seed_all(cfg.seed)
+        manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
+        data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants, bugs_per_function=cfg.bugs_per_function,
+                              bug_kinds=tuple(cfg.bug_kinds), split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
+        data = load_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg)
+        data_hash = data.hash()
+        train_data = data.split("train")
+        report(TrainProgress("data", message=f"examples {data.counts()} (train {train_data.counts()}), hash {data_hash[:12]}"))
+
+        model, tokenizer, heads, fingerprint, autocast, device, compute = _load(cfg)
+        fmt = PromptFormat(max_code_tokens=cfg.max_code_tokens, max_summary_tokens=cfg.max_summary_tokens)
+        sampler = TaskSampler(train_data, cfg.tasks, cfg.batch_size, cfg.seed, cfg.sampling, cfg.sampling_temperature)
+        if not sampler.tasks:
+            raise CodelensError(f"no training examples for the tasks {', '.join(cfg.tasks)}",
+                                hint="add repositories (with docstrings) to the corpus, or check the split manifest")
+        skipped = sorted(set(cfg.tasks) - set(sampler.tasks))
+        if skipped:
+            report(TrainProgress("data", message=f"no training data for {', '.join(skipped)}: task skipped"))
+        lora_params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW([{"params": lora_params, "lr": cfg.lr},
+                                       {"params": list(heads.parameters()), "lr": cfg.head_lr}],
+                                      weight_decay=cfg.weight_decay)
+        trainable = sum(p.numel() for p in lora_params) + sum(p.numel() for p in heads.parameters())
+        total = sum(p.numel() for p in model.parameters()) + sum(p.numel() for p in heads.parameters())
+        report(TrainProgress("model", message=f"trainable {trainable:,} of {total:,} parameters ({trainable / total:.3%})"))
+
+        checkpoint = _checkpoint_path(cfg)
+        start = 0
+        if cfg.resume and checkpoint.is_file():
+            start = _resume(checkpoint, model, heads, optimizer, sampler, data_hash, cfg)
+            report(TrainProgress("checkpoint", start, cfg.max_steps, message=f"resumed from {checkpoint} at step {start}"))
+        encoder = Encoder(tokenizer, fmt)
+        warmup = cfg.warmup_steps if cfg.warmup_steps is not None else max(1, cfg.max_steps // 20)
+        history: list[dict] = []
+        model.train()
+        heads.train()
+        for step in range(start, cfg.max_steps):
+            for group, peak in zip(optimizer.param_groups, (cfg.lr, cfg.head_lr)):
+                group["lr"] = lr_at(step, cfg.max_steps, warmup, peak)
+            inputs = encoder.encode(sampler.next())
+            losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
+            loss = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()), cfg.grad_clip)
+            optimizer.step()
+            values = {k: float(v.detach()) for k, v in losses.items()}
+            history.append(values)
+            report(TrainProgress("train", step + 1, cfg.max_steps, losses=values))
+            if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.max_steps:
+                _save_checkpoint(checkpoint, step + 1, model, heads, optimizer, sampler, data_hash, cfg)
+                report(TrainProgress("checkpoint", step + 1, cfg.max_steps, message=f"checkpoint written to {checkpoint}"))
+            if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.max_steps:
+                meta = AdapterMetadata(cfg.model, fingerprint, list(cfg.tasks), fmt, pooled_dim=2 * model.config.hidden_size,
+                                       clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
+                model.eval(), heads.eval()
+                *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg)
+                model.train(), heads.train()
+                report(TrainProgress("eval", step + 1, cfg.max_steps, metrics=results["val"]))
+
+        model.eval()
+        heads.eval()
+        meta = AdapterMetadata(cfg.model, fingerprint, list(cfg.tasks), fmt, pooled_dim=2 * model.config.hidden_size,
+                               clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
+        report(TrainProgress("eval", cfg.max_steps, cfg.max_steps, message="choosing thresholds on validation"))
+        meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
+            model, tokenizer, heads, meta, device, compute, data, cfg)
+        meta.metrics = results
+        meta.training = {
+            "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
+            "steps": cfg.max_steps, "trainable_params": trainable, "total_params": total,
+            "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
+            "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
+        }
+        out = Path(cfg.out)
+        _save_adapter(out, model, heads, meta)
+        if checkpoint.is_file():
+            checkpoint.unlink()
+            with contextlib.suppress(OSError):
+                checkpoint.parent.rmdir()  # only when nothing else is in it
+        report(TrainProgress("save", cfg.max_steps, cfg.max_steps, metrics=results, message=f"adapter saved to {out}"))
+        return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, cfg.max_steps, history)
+    finally:
+        torch.set_num_threads(previous_threads)
