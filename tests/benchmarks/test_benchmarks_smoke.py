@@ -1,0 +1,154 @@
+"""Smoke tests of the benchmark suite: every benchmark runs at toy size and returns well-formed rows.
+
+No timing is asserted (these are not performance tests); the FLOP counting and the target check are
+asserted exactly, since every ratio the suite reports depends on them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cache, clones, common, memory, model, parse, run, training
+from benchmarks.common import BenchContext, Figure
+
+UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min"}
+
+
+@pytest.fixture
+def ctx(tmp_path, tiny_llama, tiny_llama_adapter) -> BenchContext:
+    context = BenchContext(workdir=tmp_path, quick=True, model=str(tiny_llama), adapter=str(tiny_llama_adapter),
+                           workers=1, threads=1)
+    context._cache["ceilings"] = {"bf16": 100.0, "fp32": 50.0}  # the real 2048^3 measurement takes seconds
+    return context
+
+
+def assert_well_formed(rows: list[Figure], benchmark: str) -> None:
+    assert rows, "a benchmark returns at least one figure"
+    for row in rows:
+        assert isinstance(row, Figure)
+        assert row.benchmark == benchmark
+        assert row.name and row.name != "error", row.note
+        assert row.unit in UNITS
+        assert row.value is not None and math.isfinite(row.value) and row.value >= 0, (row.name, row.note)
+        if row.reference_value is not None:
+            assert row.reference
+        if row.reference_value:  # rounded to 0 at toy sizes: no ratio
+            assert row.ratio == pytest.approx(row.value / row.reference_value)
+        if row.target is not None and row.ratio is not None:
+            assert row.met in (True, False)
+        json.dumps(row.as_dict())
+
+
+def test_parse(ctx, monkeypatch):
+    monkeypatch.setattr(parse, "QUICK_PACKAGES", ("json",))
+    rows = parse.run(ctx)
+    assert_well_formed(rows, "parse")
+    assert rows[0].detail["files"] == 5 and rows[0].detail["functions"] > 20
+
+
+def test_model_scan_and_prefill(ctx, monkeypatch, tiny_llama):
+    monkeypatch.setattr(model, "QUICK_PACKAGES", ("json",))
+    rows = model.scan_figures(ctx)
+    assert_well_formed(rows, "model")
+    assert rows[0].detail["naive"]["functions"] == rows[0].detail["functions"]
+    results = model.prefill_variants(ctx, "tiny", str(tiny_llama), batches=1, batch=2, length=16)
+    assert [name for name, _ in results] == ["prefill tiny bf16", "prefill tiny int8", "prefill tiny nf4"]
+    assert_well_formed([model.prefill_figure(ctx, name, got) for name, got in results], "model")
+
+
+def test_cache(ctx, monkeypatch):
+    monkeypatch.setattr(cache, "QUICK_PACKAGES", ("json",))
+    rows = cache.run(ctx)
+    assert_well_formed(rows, "cache")
+    assert [r.name for r in rows] == [
+        "warm re-scan (in process, model loaded)", "re-scan after a one-file change (in process, model loaded)",
+        "warm re-scan (codelens scan, fresh process)", "re-scan after a one-file change (codelens scan, fresh process)",
+    ]
+    counts = rows[0].detail
+    assert counts["warm"]["computed"] == 0 and counts["changed"]["computed"] == 1
+
+
+def test_clones(ctx, monkeypatch):
+    monkeypatch.setattr(clones, "QUICK_SIZES", (50, 120))
+    rows = clones.run(ctx)
+    assert_well_formed(rows, "clones")
+    assert [r.detail["n"] for r in rows] == [50, 50, 120, 120]
+    assert rows[0].detail["agreement"] == 1.0
+
+
+def test_memory(ctx, monkeypatch):
+    monkeypatch.setattr(memory, "QUICK_PARSE_PACKAGES", ("json",))
+    monkeypatch.setattr(ctx, "stdlib", lambda packages=None: common.copy_stdlib(ctx.workdir / "json-only", ("json",)))
+    rows = memory.run(ctx)
+    assert_well_formed(rows, "memory")
+    assert [r.detail["functions"] for r in rows] == [rows[0].detail["functions"]] * 2
+
+
+def test_training(ctx, monkeypatch):
+    monkeypatch.setattr(training, "QUICK_SPLITS", {"train": ("json",), "val": ("html",), "test": ("dbm",)})
+    monkeypatch.setattr(training, "QUICK_STEPS", (2, 4))
+    rows = training.run(ctx)
+    assert_well_formed(rows, "training")
+    params = rows[-1]
+    assert params.ratio == pytest.approx(1 / 3)  # one LoRA + heads against three of the same size
+
+
+def test_flop_counts_are_exact():
+    from transformers import LlamaConfig
+
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=600)
+    # q, o: 64 x 64; k, v: 64 x 32 (2 kv heads of 16); MLP: 3 x 64 x 128 -> per layer 4096*2 + 2048*2 + 24576.
+    assert common.matmul_params(config) == 2 * (8192 + 4096 + 24576)
+    assert common.prefill_flops(config, [10]) == 2 * 73728 * 10 + 2 * 2 * 64 * 100
+    assert training.train_flops(config, [10]) == 2 * (2 * 73728 * 10) + 3 * (2 * 2 * 64 * 100)
+
+
+def test_check_targets():
+    assert common.check(0.8, ">= 0.8") is True
+    assert common.check(0.79, ">= 0.8") is False
+    assert common.check(0.05, "<= 0.05") is True
+    assert common.check(61.0, "< 60") is False
+    assert common.check(None, ">= 5") is None
+    assert common.ratio_of(1.0, 0.0) is None
+
+
+def test_run_writes_table_and_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(clones, "QUICK_SIZES", (40,))
+    out = tmp_path / "bench.json"
+    assert run.main(["--quick", "--only", "clones", "--json", str(out)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["mode"] == "quick"
+    assert [f["name"] for f in report["figures"]] == ["blocked top-k, n=40", "blocked top-k peak memory, n=40"]
+    assert "blocked top-k, n=40" in capsys.readouterr().out
+
+
+def test_failing_benchmark_becomes_an_error_row(tmp_path, monkeypatch):
+    def broken(ctx):
+        raise RuntimeError("no corpus here")
+
+    monkeypatch.setattr(parse, "run", broken)
+    rows, seconds = run.run_benchmarks(BenchContext(workdir=tmp_path), ["parse"])
+    assert [(r.benchmark, r.name, r.note) for r in rows] == [("parse", "error", "RuntimeError: no corpus here")]
+    assert set(seconds) == {"parse"}
+
+
+def test_unknown_benchmark_is_a_usage_error():
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "parse,nope"])
+
+
+def test_stdlib_copy_keeps_only_python_files(tmp_path):
+    dest = common.copy_stdlib(tmp_path / "lib", ("json", "tomllib", "this"))
+    files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert "this.py" in files and "json/__init__.py" in files and "tomllib/_parser.py" in files
+    assert all(name.endswith(".py") for name in files)
+    assert not any("__pycache__" in name for name in files)
+
+
+def test_tests_import_the_repository_benchmarks():
+    assert Path(run.__file__).resolve().parent == Path(__file__).resolve().parents[2] / "benchmarks"
