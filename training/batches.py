@@ -176,7 +176,9 @@ class Encoder:
                     out.clone_b.append(add(self.prompt(b)))
             else:
                 for example in batch:
-                    target = summary_target_ids(self.tokenizer, example.summary)[: self.fmt.max_summary_tokens + 1]
+                    # Whole targets, newline and EOS included, so the model learns where a summary ends;
+                    # the cap only guards against runaway benchmark docstrings.
+                    target = summary_target_ids(self.tokenizer, example.summary)[: 4 * self.fmt.max_summary_tokens]
                     add(self.prompt(example.code), target)
                     out.has_summary = True
         out.input_ids, out.attention_mask, out.position_ids = pad_left(rows, self.tokenizer.pad_token_id)

@@ -161,7 +161,7 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
                                   trust_remote_code=trust_remote_code))
     trained = loaded.meta.training.get("config", {})
     cfg = DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),
-                     bugs_per_function=int(trained.get("bugs_per_function", 2)),
+                     bugs_per_function=int(trained.get("bugs_per_function", 4)),
                      bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
                      split_by=split_by or trained.get("split_by", "dir"),
                      manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),

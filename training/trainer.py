@@ -11,10 +11,8 @@ Library code: progress goes to the ``progress`` callback, never to the terminal.
 from __future__ import annotations
 
 import contextlib
-import os
+import logging
 import random
-import shutil
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,16 +20,14 @@ from typing import Callable
 
 from codelens.errors import CodelensError, ConfigError
 from training.batches import SAMPLING, Encoder, TaskSampler, lr_at, step_losses
+from training.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
 from training.data.dataset import TASKS, DataConfig, TaskData, load_task_data
 from training.data.defects import BUG_KINDS
 
-CHECKPOINT_FILE = "checkpoint.pt"
 KNOWN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_fc",
                  "c_attn", "c_proj", "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "Wqkv",
                  "out_proj", "fc1", "fc2", "w1", "w2", "w3")
 """Projection names LoRA is attached to when ``target_modules`` is left to auto (those the model has)."""
-_RESUME_KEYS = ("model", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling", "seed",
-                "max_code_tokens", "head_hidden", "clone_dim")
 
 
 @dataclass
@@ -104,13 +100,13 @@ class TrainConfig:
     """Continue from the checkpoint when there is one (same data and settings required)."""
     max_code_tokens: int = 384
     """Code is cut to this many tokens (stored in the adapter's prompt format)."""
-    max_summary_tokens: int = 24
-    """Longest summary generated at scan time; training targets are cut to it."""
+    max_summary_tokens: int = 32
+    """Longest summary generated at scan time (a 20-word sentence fits in most tokenisers)."""
     threads: int = 0
     """CPU threads for torch; 0 = leave torch's default."""
     clone_variants: int = 3
     """Transform chains per corpus function (clone class size - 1)."""
-    bugs_per_function: int = 2
+    bugs_per_function: int = 4
     """Injected bugs per corpus function (as many clean examples are kept)."""
     bug_kinds: list[str] = field(default_factory=lambda: list(BUG_KINDS))
     """Bug kinds injected (see training/data/defects.py); a subset for ablations."""
@@ -126,7 +122,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         unknown = set(self.tasks) - set(TASKS)
         if not self.tasks or unknown:
-            raise ConfigError(f"unknown or no tasks: {sorted(unknown) or self.tasks}", hint=f"choose from {', '.join(TASKS)}")
+            raise ConfigError(f"unknown or no tasks: {sorted(unknown) or self.tasks}",
+                              hint=f"choose from {', '.join(TASKS)}")
         if self.sampling not in SAMPLING:
             raise ConfigError(f"unknown sampling {self.sampling!r}", hint=f"use one of {', '.join(SAMPLING)}")
         if not self.corpus and not self.codexglue:
@@ -232,53 +229,11 @@ def _load(cfg: TrainConfig):
     return model, tokenizer, heads, fingerprint, autocast, device, compute
 
 
-def _checkpoint_path(cfg: TrainConfig) -> Path:
-    folder = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else Path(f"{Path(cfg.out)}.checkpoint")
-    return folder / CHECKPOINT_FILE
+def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
+    from codelens.model.adapter_meta import AdapterMetadata
 
-
-def _save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, data_hash: str, cfg: TrainConfig) -> None:
-    import torch
-    from peft import get_peft_model_state_dict
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "step": step, "data_hash": data_hash, "config": {k: getattr(cfg, k) for k in _RESUME_KEYS},
-        "lora": {k: v.detach().cpu() for k, v in get_peft_model_state_dict(model).items()},
-        "heads": {k: v.detach().cpu() for k, v in heads.state_dict().items()},
-        "optimizer": optimizer.state_dict(), "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
-    }
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix="checkpoint.tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(state, stream)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _resume(path: Path, model, heads, optimizer, sampler, data_hash: str, cfg: TrainConfig) -> int:
-    """Restore a checkpoint; returns the step to continue from."""
-    import torch
-    from peft import set_peft_model_state_dict
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
-        raise CodelensError(f"cannot read the checkpoint {path}: {exc}", hint="delete it to start over") from exc
-    changed = [k for k in _RESUME_KEYS if state["config"].get(k) != getattr(cfg, k)]
-    if state["data_hash"] != data_hash or changed:
-        what = f"settings {', '.join(changed)}" if changed else "training data"
-        raise CodelensError(f"the checkpoint {path} was made with other {what}",
-                            hint="train with the same data and settings, or delete the checkpoint to start over")
-    set_peft_model_state_dict(model, state["lora"])
-    heads.load_state_dict(state["heads"])
-    optimizer.load_state_dict(state["optimizer"])
-    sampler.set_state(state["sampler"])
-    torch.set_rng_state(state["torch_rng"])
-    return int(state["step"])
+    return AdapterMetadata(cfg.model, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
+                           clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
 
 
 def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig):
@@ -289,7 +244,7 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
     loaded = LoadedModel(model=model, tokenizer=tokenizer, heads=heads, meta=meta, device=device, dtype=compute,
                          base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
                          quantize=cfg.quantize)
-    max_summaries = cfg.max_eval_summaries if "summary" in cfg.tasks else 0
+    max_summaries = cfg.max_eval_summaries if "summary" in meta.tasks else 0
     splits = {name: data.split(name) for name in ("val", "test")}
     scores = {}
     for name, part in splits.items():
@@ -300,51 +255,40 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
     return thresholds, calibration, notes, results
 
 
-def _save_adapter(out: Path, model, heads, meta) -> None:
-    """Write the adapter folder next to ``out`` and move it into place in one rename."""
-    from safetensors.torch import save_file
-
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.tmp-"))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # peft's notes about the base config are not the user's business
-            model.save_pretrained(str(tmp))
-        save_file({k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}, str(tmp / "heads.safetensors"))
-        meta.save(tmp)
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.old-"))
-            os.replace(out, old / "adapter")
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = None) -> TrainResult:
     """Train the shared LoRA + heads, pick thresholds on validation, save the adapter folder atomically."""
     import torch
 
-    from codelens.model.adapter_meta import AdapterMetadata, PromptFormat
+    from codelens.model.adapter_meta import PromptFormat
     from training.data.functions import load_manifest
 
     report = progress or (lambda event: None)
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    # bitsandbytes logs a cast notice on every int8 matmul: expected, not news (the scan engine does the same).
+    int8_log = logging.getLogger("bitsandbytes.autograd._functions")
+    int8_level = int8_log.level
+    int8_log.setLevel(logging.ERROR)
     try:
         _seed_all(cfg.seed)
         manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
-        data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants, bugs_per_function=cfg.bugs_per_function,
-                              bug_kinds=tuple(cfg.bug_kinds), split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
+        data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
+                              bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
+                              split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
         data = load_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg)
         data_hash = data.hash()
         train_data = data.split("train")
-        report(TrainProgress("data", message=f"examples {data.counts()} (train {train_data.counts()}), hash {data_hash[:12]}"))
+        repos = data.provenance.get("repositories", [])
+        report(TrainProgress("data", message=(
+            f"{len(repos)} repositories, {data.provenance.get('functions', 0)} functions "
+            f"({data.provenance.get('skipped_files', 0)} files skipped); train examples {train_data.counts()}, "
+            f"data hash {data_hash[:12]}")))
+        for split in ("val", "test"):
+            if not any(data.split(split).counts().values()):
+                note = " (thresholds keep their defaults)" if split == "val" else ""
+                report(TrainProgress("data", message=f"no {split} examples: add repositories or name some {split} "
+                                                     f"in a --manifest{note}"))
 
         model, tokenizer, heads, fingerprint, autocast, device, compute = _load(cfg)
         fmt = PromptFormat(max_code_tokens=cfg.max_code_tokens, max_summary_tokens=cfg.max_summary_tokens)
@@ -361,13 +305,15 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
                                       weight_decay=cfg.weight_decay)
         trainable = sum(p.numel() for p in lora_params) + sum(p.numel() for p in heads.parameters())
         total = sum(p.numel() for p in model.parameters()) + sum(p.numel() for p in heads.parameters())
-        report(TrainProgress("model", message=f"trainable {trainable:,} of {total:,} parameters ({trainable / total:.3%})"))
+        report(TrainProgress("model", message=f"trainable {trainable:,} of {total:,} parameters "
+                                              f"({trainable / total:.3%})"))
 
-        checkpoint = _checkpoint_path(cfg)
+        checkpoint = checkpoint_path(cfg)
         start = 0
         if cfg.resume and checkpoint.is_file():
-            start = _resume(checkpoint, model, heads, optimizer, sampler, data_hash, cfg)
-            report(TrainProgress("checkpoint", start, cfg.max_steps, message=f"resumed from {checkpoint} at step {start}"))
+            start = resume(checkpoint, model, heads, optimizer, sampler, data_hash, cfg)
+            report(TrainProgress("checkpoint", start, cfg.max_steps,
+                                 message=f"resumed from {checkpoint} at step {start}"))
         encoder = Encoder(tokenizer, fmt)
         warmup = cfg.warmup_steps if cfg.warmup_steps is not None else max(1, cfg.max_steps // 20)
         history: list[dict] = []
@@ -388,20 +334,22 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
             history.append(values)
             report(TrainProgress("train", step + 1, cfg.max_steps, losses=values))
             if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.max_steps:
-                _save_checkpoint(checkpoint, step + 1, model, heads, optimizer, sampler, data_hash, cfg)
-                report(TrainProgress("checkpoint", step + 1, cfg.max_steps, message=f"checkpoint written to {checkpoint}"))
+                save_checkpoint(checkpoint, step + 1, model, heads, optimizer, sampler, data_hash, cfg)
+                report(TrainProgress("checkpoint", step + 1, cfg.max_steps,
+                                     message=f"checkpoint written to {checkpoint}"))
             if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.max_steps:
-                meta = AdapterMetadata(cfg.model, fingerprint, list(cfg.tasks), fmt, pooled_dim=2 * model.config.hidden_size,
-                                       clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
-                model.eval(), heads.eval()
+                meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
+                model.eval()
+                heads.eval()
                 *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg)
-                model.train(), heads.train()
+                model.train()
+                heads.train()
                 report(TrainProgress("eval", step + 1, cfg.max_steps, metrics=results["val"]))
 
         model.eval()
         heads.eval()
-        meta = AdapterMetadata(cfg.model, fingerprint, list(cfg.tasks), fmt, pooled_dim=2 * model.config.hidden_size,
-                               clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
+        # The adapter claims only the tasks it was trained on (a task without data was skipped).
+        meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
         report(TrainProgress("eval", cfg.max_steps, cfg.max_steps, message="choosing thresholds on validation"))
         meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
             model, tokenizer, heads, meta, device, compute, data, cfg)
@@ -413,12 +361,14 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
             "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
         }
         out = Path(cfg.out)
-        _save_adapter(out, model, heads, meta)
+        save_adapter(out, model, heads, meta)
         if checkpoint.is_file():
             checkpoint.unlink()
             with contextlib.suppress(OSError):
                 checkpoint.parent.rmdir()  # only when nothing else is in it
         report(TrainProgress("save", cfg.max_steps, cfg.max_steps, metrics=results, message=f"adapter saved to {out}"))
-        return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, cfg.max_steps, history)
+        return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, cfg.max_steps,
+                           history)
     finally:
         torch.set_num_threads(previous_threads)
+        int8_log.setLevel(int8_level)

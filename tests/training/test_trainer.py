@@ -41,15 +41,18 @@ def _config(base: Path, corpus: tuple[Path, Path], out: Path, **kw) -> TrainConf
 
 def test_trains_saves_and_reloads(tiny_llama, small_corpus, tmp_path):
     events = []
-    result = train(_config(tiny_llama, small_corpus, tmp_path / "adapter", max_steps=3), events.append)
+    result = train(_config(tiny_llama, small_corpus, tmp_path / "adapter", max_steps=3, eval_every=2), events.append)
     out = tmp_path / "adapter"
     assert result.out == out.resolve() and result.steps == 3 and len(result.losses) == 3
     assert set(result.losses[0]) == {"defect", "clone", "summary"}
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md", "adapter_config.json", "adapter_model.safetensors", "codelens.json", "heads.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no temporary or checkpoint folder left
-    assert [e.phase for e in events][:2] == ["data", "model"] and events[-1].phase == "save"
+    assert [e.phase for e in events][:3] == ["data", "data", "model"] and events[-1].phase == "save"
+    assert events[1].message.startswith("no test examples")  # the small corpus has no test repository
     assert [e.step for e in events if e.phase == "train"] == [1, 2, 3]
+    mid_eval = next(e for e in events if e.phase == "eval")
+    assert mid_eval.step == 2 and set(mid_eval.metrics) == {"defect", "clone", "summary"}
 
     meta = AdapterMetadata.load(out)
     lm, tokenizer = load_base(str(tiny_llama), device="cpu", dtype="float32")

@@ -100,7 +100,7 @@ def _format_spacing(parsed, rng) -> list[Edit] | None:
     for node in walk(parsed.fn):
         if node.type != "binary_operator" or node.child_by_field_name("operator").type not in _SPACED_OPS:
             continue
-        left, op, right = node.child_by_field_name("left"), node.child_by_field_name("operator"), node.child_by_field_name("right")
+        left, op, right = (node.child_by_field_name(f) for f in ("left", "operator", "right"))
         if left.end_point.row == right.start_point.row:
             edits += [(left.end_byte, op.start_byte, sep), (op.end_byte, right.start_byte, sep)]
     changed = [e for e in edits if parsed.data[e[0]:e[1]] != e[2]]
@@ -258,7 +258,9 @@ def _loop_to_comprehension(parsed, rng) -> list[Edit] | None:
 
 def _comprehension_to_loop(parsed, rng) -> list[Edit] | None:
     body = parsed.fn.child_by_field_name("body")
-    unit = (body.start_point.column - parsed.fn.start_point.column) if body.start_point.row > parsed.fn.start_point.row else 4
+    # One indentation step, as this function uses it (4 spaces when its body sits on the def line).
+    same_line = body.start_point.row == parsed.fn.start_point.row
+    unit = 4 if same_line else body.start_point.column - parsed.fn.start_point.column
     options = []
     for _, stmt in _statements(parsed):
         if stmt.type != "expression_statement" or stmt.named_children[0].type != "assignment":
@@ -270,7 +272,9 @@ def _comprehension_to_loop(parsed, rng) -> list[Edit] | None:
         clauses = right.named_children[1:]
         fors = [c for c in clauses if c.type == "for_in_clause"]
         ifs = [c for c in clauses if c.type == "if_clause"]
-        if len(fors) != 1 or len(ifs) > 1 or len(clauses) != len(fors) + len(ifs) or parsed.text(fors[0]).startswith("async"):
+        if len(fors) != 1 or len(ifs) > 1 or len(clauses) != len(fors) + len(ifs):
+            continue
+        if parsed.text(fors[0]).startswith("async"):
             continue
         target, elem = parsed.text(left), right.named_children[0]
         loop_left, loop_right = fors[0].child_by_field_name("left"), fors[0].child_by_field_name("right")
@@ -315,7 +319,9 @@ def _reorder_statements(parsed, rng) -> list[Edit] | None:
             first, second = _simple_assignment(parsed, a), _simple_assignment(parsed, b)
             if first is None or second is None or a.end_point.row + 1 != b.start_point.row:
                 continue
-            if first[0] == second[0] or first[0] in _names_in(parsed, second[1]) or second[0] in _names_in(parsed, first[1]):
+            if first[0] == second[0]:
+                continue
+            if first[0] in _names_in(parsed, second[1]) or second[0] in _names_in(parsed, first[1]):
                 continue
             options.append([(a.start_byte, a.end_byte, parsed.text(b).encode()),
                             (b.start_byte, b.end_byte, parsed.text(a).encode())])

@@ -99,7 +99,8 @@ def load_devign(path: Path, limit: int | None = None) -> Loaded:
     path = Path(path)
     split, out = split_from_name(path), Loaded("devign", str(path))
     for n, record in enumerate(_records(path, limit)):
-        if record is None or not isinstance(record.get("func"), str) or record.get("target") not in (0, 1, "0", "1", True, False):
+        good = record is not None and isinstance(record.get("func"), str)
+        if not good or record.get("target") not in (0, 1, "0", "1", True, False):
             out.skipped += 1
             continue
         repo = str(record.get("project", "devign"))
@@ -128,7 +129,8 @@ def load_bigclonebench(path: Path, limit: int | None = None) -> Loaded:
             count = 0
             for line in handle:
                 parts = line.split()
-                if len(parts) != 3 or parts[0] not in functions or parts[1] not in functions or parts[2] not in ("0", "1"):
+                known = len(parts) == 3 and parts[0] in functions and parts[1] in functions
+                if not known or parts[2] not in ("0", "1"):
                     out.skipped += bool(line.strip())
                     continue
                 out.clone_pairs.append(ClonePair(functions[parts[0]], functions[parts[1]], int(parts[2]),
@@ -168,9 +170,10 @@ def load_codesearchnet(path: Path, limit: int | None = None) -> Loaded:
     path = Path(path)
     split, out = split_from_name(path), Loaded("codesearchnet", str(path))
     for n, record in enumerate(_records(path, limit)):
-        code = record.get("code") or record.get("original_string") if record else None
-        tokens = record.get("docstring_tokens") if record else None
-        summary = " ".join(tokens) if isinstance(tokens, list) and tokens else first_sentence(record.get("docstring") if record else None)
+        record = record or {}
+        code = record.get("code") or record.get("original_string")
+        tokens = record.get("docstring_tokens")
+        summary = " ".join(tokens) if isinstance(tokens, list) and tokens else first_sentence(record.get("docstring"))
         body = _strip_docstring(code, str(record.get("language", "python")).lower()) if isinstance(code, str) else None
         if not body or not summary:
             out.skipped += 1

@@ -38,7 +38,7 @@ class DataConfig:
     """Seeds every random choice; the same seed and corpus give the same data (and data hash)."""
     clone_variants: int = 3
     """Transform chains per function (its clone class has up to this many members besides itself)."""
-    bugs_per_function: int = 2
+    bugs_per_function: int = 4
     """Buggy rewrites per function; as many clean examples are made, so the classes are balanced."""
     split_by: str = "dir"
     """dir: each corpus folder is one repository; subdir: each of its top-level folders is one."""
@@ -188,7 +188,7 @@ def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -
     for path in codexglue:
         loaded = load_codexglue(Path(path), cfg.codexglue_limit)
         out.extend(loaded)
-        files.append({"path": loaded.path, "format": loaded.format, "skipped": loaded.skipped,
-                      "examples": len(loaded.defect) + len(loaded.clone) + len(loaded.clone_pairs) + len(loaded.summary)})
+        size = len(loaded.defect) + len(loaded.clone) + len(loaded.clone_pairs) + len(loaded.summary)
+        files.append({"path": loaded.path, "format": loaded.format, "skipped": loaded.skipped, "examples": size})
     out.provenance["codexglue"] = files
     return out

@@ -1,0 +1,108 @@
+"""Task-balanced sampling, batch encoding with the runtime's prompt ids, and the learning-rate schedule."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from codelens.model.adapter_meta import PromptFormat
+from codelens.model.prompt import build_prompt_ids, summary_target_ids
+from tests.tinymodels import build_tiny_tokenizer
+from training.batches import Encoder, TaskSampler, clone_groups, lr_at
+from training.data import ClonePair
+from training.data.dataset import DataConfig, corpus_task_data
+from training.data.functions import load_manifest
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
+
+
+@lru_cache(maxsize=1)
+def _train():
+    cfg = DataConfig(split_by="subdir", manifest=load_manifest(CORPUS / "splits.json"), bugs_per_function=2)
+    return corpus_task_data([CORPUS], cfg).split("train")
+
+
+def test_round_robin_takes_every_task_each_step_and_is_seeded():
+    sampler = TaskSampler(_train(), ["defect", "clone", "summary"], 8, seed=0)
+    steps = [sampler.next() for _ in range(3)]
+    assert [[t for t, _ in step] for step in steps] == [["defect", "clone", "summary"]] * 3
+    again = TaskSampler(_train(), ["defect", "clone", "summary"], 8, seed=0)
+    assert [again.next() for _ in range(3)] == steps
+    assert TaskSampler(_train(), ["defect", "clone", "summary"], 8, seed=1).next() != steps[0]
+
+
+def test_sampler_state_round_trips():
+    sampler = TaskSampler(_train(), ["defect", "clone"], 8, seed=0)
+    sampler.next()
+    state = sampler.state()
+    expected = sampler.next()
+    other = TaskSampler(_train(), ["defect", "clone"], 8, seed=5)
+    other.set_state([list(x) if isinstance(x, tuple) else x for x in state])  # as read back from a checkpoint
+    assert other.next() == expected
+
+
+def test_temperature_sampling_weights_tasks_by_size():
+    sampler = TaskSampler(_train(), ["defect", "clone", "summary"], 4, seed=0, sampling="temperature", temperature=1.0)
+    counts = Counter(task for _ in range(300) for task, _ in sampler.next())
+    assert sum(counts.values()) == 900
+    # Proportional to size at temperature 1: defect examples outnumber clone classes and summaries.
+    assert counts["defect"] > counts["clone"] and counts["defect"] > counts["summary"]
+
+
+def test_defect_batches_pair_a_function_with_its_bug():
+    sampler = TaskSampler(_train(), ["defect"], 8, seed=0)
+    for _ in range(20):
+        batch = dict(sampler.next())["defect"]
+        assert len(batch) == 8
+        for clean, buggy in zip(batch[::2], batch[1::2]):
+            assert (clean.label, buggy.label) == (0, 1) and clean.origin == buggy.origin
+
+
+def test_clone_batches_are_distinct_classes_with_neighbours_from_the_same_file():
+    data = _train()
+    sampler = TaskSampler(data, ["clone"], 8, seed=0)
+    group_of = {e.code: e.group for e in data.clone}
+    path_of = {e.group: e.path for e in data.clone}
+    for _ in range(20):
+        pairs = dict(sampler.next())["clone"]
+        assert len(pairs) == 4
+        groups = [group_of[a] for a, _ in pairs]
+        assert [group_of[b] for _, b in pairs] == groups and len(set(groups)) == 4
+        assert all(a != b for a, b in pairs)
+        assert path_of[groups[1]] == path_of[groups[0]]  # the anchor's file-mate: a hard negative
+
+
+def test_clone_groups_take_positive_benchmark_pairs():
+    data = _train()
+    data.clone_pairs = [ClonePair("x", "y", 1, "bigclonebench", "bigclonebench", "train"),
+                        ClonePair("x", "z", 0, "bigclonebench", "bigclonebench", "train")]
+    groups = clone_groups(data)
+    assert groups["bigclonebench:0"] == ["x", "y"] and "bigclonebench:1" not in groups
+
+
+def test_encoding_matches_the_runtime_prompt_and_masks_the_prompt(tmp_path):
+    tokenizer = build_tiny_tokenizer(tmp_path)
+    fmt = PromptFormat(max_code_tokens=64, max_summary_tokens=24)
+    data = _train()
+    encoder = Encoder(tokenizer, fmt)
+    inputs = encoder.encode([("defect", data.defect[:2]), ("summary", data.summary[:1])])
+    width = inputs.input_ids.shape[1]
+    assert inputs.defect_rows == [0, 1] and inputs.defect_labels == [float(e.label) for e in data.defect[:2]]
+    prompt = build_prompt_ids(tokenizer, data.defect[0].code, fmt)
+    assert inputs.input_ids[0, width - len(prompt):].tolist() == prompt
+    assert inputs.attention_mask[0].sum() == len(prompt) and (inputs.labels[0] == -100).all()
+    target = summary_target_ids(tokenizer, data.summary[0].summary)
+    row = inputs.labels[2].tolist()
+    assert row[-len(target):] == target and set(row[:-len(target)]) == {-100}
+    assert inputs.position_ids[2, -1].item() == inputs.attention_mask[2].sum().item() - 1
+
+
+def test_learning_rate_schedule():
+    assert lr_at(0, 100, 10, 1.0) == pytest.approx(0.1)
+    assert lr_at(9, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(10, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(55, 100, 10, 1.0) == pytest.approx(0.55)
+    assert lr_at(100, 100, 10, 1.0) == pytest.approx(0.1)

@@ -1,0 +1,103 @@
+"""Resumable checkpoints and the atomic write of the finished adapter folder.
+
+A checkpoint (``<out>.checkpoint/checkpoint.pt``, replaced atomically) holds the LoRA and head weights,
+the optimiser, the step, the batch sampler's random state and the torch (CPU and CUDA) random states,
+so a resumed run takes exactly the steps the interrupted one would have taken. It also records the data
+hash and the settings that shape the run, and refuses to resume under different ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from codelens.errors import CodelensError
+from codelens.model.adapter_meta import HEADS_FILE
+
+CHECKPOINT_FILE = "checkpoint.pt"
+_RESUME_KEYS = ("model", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling", "seed",
+                "max_code_tokens", "head_hidden", "clone_dim")
+"""Settings a checkpoint must share with the run that resumes it."""
+
+
+def checkpoint_path(cfg) -> Path:
+    folder = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else Path(f"{Path(cfg.out)}.checkpoint")
+    return folder / CHECKPOINT_FILE
+
+
+def save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, data_hash: str, cfg) -> None:
+    import torch
+    from peft import get_peft_model_state_dict
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "step": step, "data_hash": data_hash, "config": {k: getattr(cfg, k) for k in _RESUME_KEYS},
+        "lora": {k: v.detach().cpu() for k, v in get_peft_model_state_dict(model).items()},
+        "heads": {k: v.detach().cpu() for k, v in heads.state_dict().items()},
+        "optimizer": optimizer.state_dict(), "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
+        # Dropout on a GPU draws from the CUDA generators: without them a resumed run would diverge.
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix="checkpoint.tmp-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(state, stream)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def resume(path: Path, model, heads, optimizer, sampler, data_hash: str, cfg) -> int:
+    """Restore a checkpoint; returns the step to continue from."""
+    import torch
+    from peft import set_peft_model_state_dict
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
+        raise CodelensError(f"cannot read the checkpoint {path}: {exc}", hint="delete it to start over") from exc
+    changed = [k for k in _RESUME_KEYS if state["config"].get(k) != getattr(cfg, k)]
+    if state["data_hash"] != data_hash or changed:
+        what = f"settings {', '.join(changed)}" if changed else "training data"
+        raise CodelensError(f"the checkpoint {path} was made with other {what}",
+                            hint="train with the same data and settings, or delete the checkpoint to start over")
+    set_peft_model_state_dict(model, state["lora"])
+    heads.load_state_dict(state["heads"])
+    optimizer.load_state_dict(state["optimizer"])
+    sampler.set_state(state["sampler"])
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"])
+
+
+def save_adapter(out: Path, model, heads, meta) -> None:
+    """Write the adapter folder next to ``out`` and move it into place in one rename."""
+    from safetensors.torch import save_file
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.tmp-"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # peft's notes about the base config are not the user's business
+            model.save_pretrained(str(tmp))
+        tensors = {k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}
+        save_file(tensors, str(tmp / HEADS_FILE))
+        meta.save(tmp)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.old-"))
+            os.replace(out, old / "adapter")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
