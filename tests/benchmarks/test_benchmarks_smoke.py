@@ -81,11 +81,15 @@ def test_clones(ctx, monkeypatch):
 
 
 def test_memory(ctx, monkeypatch):
-    monkeypatch.setattr(memory, "QUICK_PARSE_PACKAGES", ("json",))
+    # Standard sizes (whole Lib/ parse-only, a model-scanned subset, the projection), all on json alone.
+    ctx.quick = False
     monkeypatch.setattr(ctx, "stdlib", lambda packages=None: common.copy_stdlib(ctx.workdir / "json-only", ("json",)))
     rows = memory.run(ctx)
     assert_well_formed(rows, "memory")
-    assert [r.detail["functions"] for r in rows] == [rows[0].detail["functions"]] * 2
+    assert [r.name for r in rows] == ["peak RSS, parse only, whole Lib/", "peak RSS, model scan, json + email",
+                                      "projected cold scan time, whole Lib/"]
+    assert [r.detail["functions"] for r in rows] == [rows[0].detail["functions"]] * 3
+    assert 0 < rows[0].value < rows[1].value  # the model scan's process holds torch and the model
 
 
 def test_training(ctx, monkeypatch):
