@@ -236,8 +236,9 @@ def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
                            clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
 
 
-def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig):
-    """Fit thresholds / calibration on val, then metrics of val and test, through the runtime forward."""
+def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig,
+                     names: tuple[str, ...] = ("val", "test")):
+    """Fit thresholds / calibration on val, then metrics of each split in ``names``, through the runtime forward."""
     from codelens.model.loading import LoadedModel
     from training.evaluate import fit_decisions, score_codes, split_codes, task_metrics
 
@@ -245,7 +246,7 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
                          base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
                          quantize=cfg.quantize)
     max_summaries = cfg.max_eval_summaries if "summary" in meta.tasks else 0
-    splits = {name: data.split(name) for name in ("val", "test")}
+    splits = {name: data.split(name) for name in names}
     scores = {}
     for name, part in splits.items():
         codes, summarise = split_codes(part, max_summaries)
@@ -341,7 +342,8 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
                 meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
                 model.eval()
                 heads.eval()
-                *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg)
+                # Validation only: the test split is looked at once, at the end.
+                *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg, ("val",))
                 model.train()
                 heads.train()
                 report(TrainProgress("eval", step + 1, cfg.max_steps, metrics=results["val"]))
