@@ -155,15 +155,14 @@ def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
 
 def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline) -> ScanOutcome:
     from codelens.engine import EngineSettings, analyse
-    from codelens.model.loading import load_model
+    from codelens.model.loading import LazyModel
     from codelens.report.model import ScanReport
     from codelens.tasks import all_findings
     from codelens.tasks.clone import find_clones
 
     if loaded is None:
-        if progress:
-            progress("loading model", 0, 1)
-        loaded = load_model(_model_spec(config))
+        # Weights load only if some function misses the cache: a warm re-scan never reads them.
+        loaded = LazyModel(_model_spec(config))
     meta = loaded.meta
     thresholds = type(meta.thresholds)(
         defect=config.defect_threshold if config.defect_threshold is not None else meta.thresholds.defect,

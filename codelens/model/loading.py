@@ -354,3 +354,42 @@ def load_model(spec: ModelSpec) -> LoadedModel:
         model_id=model_id,
         quantize=spec.quantize,
     )
+
+
+class LazyModel:
+    """A model's identity now, its weights on first use.
+
+    Everything the result cache needs (adapter metadata, adapter hash, base fingerprint as recorded by
+    the adapter, device, dtype) is known without loading the weights, so a scan whose functions all
+    come from the cache never imports transformers or reads the base. ``model``, ``tokenizer`` and
+    ``heads`` load everything (and check the base's real fingerprint) the first time they are read.
+    """
+
+    _LOADED_ATTRS = ("model", "tokenizer", "heads")
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.model_id, adapter = _resolve_paths(spec)
+        self.meta = AdapterMetadata.load(adapter)
+        self.adapter_hash = adapter_hash(adapter)
+        self.base_fingerprint = self.meta.base_fingerprint
+        self.device = resolve_device(spec.device)
+        self.dtype = resolve_dtype(spec.dtype, self.device)
+        self.quantize = spec.quantize
+        self._loaded: LoadedModel | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> LoadedModel:
+        if self._loaded is None:
+            self._loaded = load_model(self.spec)
+            self.base_fingerprint = self._loaded.base_fingerprint
+            self.adapter_hash = self._loaded.adapter_hash
+        return self._loaded
+
+    def __getattr__(self, name: str):
+        if name in LazyModel._LOADED_ATTRS:
+            return getattr(self.load(), name)
+        raise AttributeError(name)

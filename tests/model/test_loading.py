@@ -296,3 +296,15 @@ def test_fingerprint_is_stable_across_loads(tiny_llama):
     model, tokenizer = load_base(str(tiny_llama), device="cpu", dtype="float32")
     bf16, tokenizer2 = load_base(str(tiny_llama), device="cpu", dtype="bfloat16")
     assert base_fingerprint(model, tokenizer) == base_fingerprint(bf16, tokenizer2)
+
+
+def test_lazy_model_answers_identity_without_loading_weights(tiny_llama, tiny_llama_adapter):
+    from codelens.model.loading import LazyModel, ModelSpec, load_model
+
+    lazy = LazyModel(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
+    assert not lazy.is_loaded
+    eager = load_model(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
+    assert (lazy.base_fingerprint, lazy.adapter_hash, lazy.dtype) == (eager.base_fingerprint, eager.adapter_hash, eager.dtype)
+    assert not lazy.is_loaded
+    assert lazy.tokenizer.get_vocab() == eager.tokenizer.get_vocab()
+    assert lazy.is_loaded
