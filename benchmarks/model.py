@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import shutil
 import tempfile
 import time
@@ -26,6 +25,7 @@ from benchmarks.common import (
     DEEPSEEK_1B_SHAPE, BenchContext, Figure, build_random_base, ceilings, check, load_default, prefill_flops,
     ratio_of, sync, tokenizer_for, torch_threads,
 )
+from codelens.engine.runner import quiet_int8
 
 QUICK_PACKAGES = ("json", "concurrent")
 """About 130 functions."""
@@ -38,16 +38,10 @@ QUANTISATIONS = ("none", "int8", "nf4")
 
 @contextlib.contextmanager
 def quiet():
-    """bitsandbytes logs a cast on every int8 matmul and transformers warns about generation defaults."""
-    logger = logging.getLogger("bitsandbytes.autograd._functions")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
+    """The runtime's int8 log silencing, plus transformers' warnings about generation defaults."""
+    with quiet_int8(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def distinct_units(root: Path) -> list:

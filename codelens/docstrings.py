@@ -174,29 +174,15 @@ def _python_edit(node: Node, unit: CodeUnit, spec: LanguageSpec, lines: list[str
 
 
 def _comment_rows(top: Node, spec: LanguageSpec, src: bytes) -> tuple[int, int] | None:
-    """Rows of the doc comment block right above ``top``, read as ``docs.leading_comment`` reads it;
-    None when its first comment does not start its line."""
+    """Rows of the doc comment block right above ``top``, as the parser reads it for the unit's docstring;
+    None when there is none or its first comment does not start its line."""
+    from codelens.parsing.docs import leading_comment_nodes
     from codelens.parsing.nodes import last_line
 
-    first: Node | None = None
-    last_row = None
-    top_row = top.start_point[0]
-    node = top.prev_sibling
-    while node is not None:
-        if node.type in spec.decorator_kinds:
-            top_row, node = node.start_point[0], node.prev_sibling
-            continue
-        if node.type not in spec.comment_kinds or last_line(node) < top_row - 1:
-            break
-        before = node.prev_sibling
-        if before is not None and before.type not in spec.comment_kinds and last_line(before) == node.start_point[0]:
-            break
-        if last_row is None:
-            last_row = last_line(node)
-        first, top_row, node = node, node.start_point[0], before
-    if first is None or last_row is None or _line_prefix(src, first).strip():
+    nodes = leading_comment_nodes(top, spec)
+    if not nodes or _line_prefix(src, nodes[0]).strip():
         return None
-    return first.start_point[0], last_row
+    return nodes[0].start_point[0], last_line(nodes[-1])
 
 
 def _comment_edit(node: Node, unit: CodeUnit, spec: LanguageSpec, lines: list[str], src: bytes, summary: str,

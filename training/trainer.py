@@ -11,7 +11,6 @@ Library code: progress goes to the ``progress`` callback, never to the terminal.
 from __future__ import annotations
 
 import contextlib
-import logging
 import random
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -260,117 +259,120 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
     """Train the shared LoRA + heads, pick thresholds on validation, save the adapter folder atomically."""
     import torch
 
-    from codelens.model.adapter_meta import PromptFormat
-    from training.data.functions import load_manifest
+    from codelens.engine.runner import quiet_int8
 
-    report = progress or (lambda event: None)
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    # bitsandbytes logs a cast notice on every int8 matmul: expected, not news (the scan engine does the same).
-    int8_log = logging.getLogger("bitsandbytes.autograd._functions")
-    int8_level = int8_log.level
-    int8_log.setLevel(logging.ERROR)
     try:
-        _seed_all(cfg.seed)
-        manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
-        data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
-                              bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
-                              split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
-        data = load_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg)
-        data_hash = data.hash()
-        train_data = data.split("train")
-        repos = data.provenance.get("repositories", [])
-        report(TrainProgress("data", message=(
-            f"{len(repos)} repositories, {data.provenance.get('functions', 0)} functions "
-            f"({data.provenance.get('skipped_files', 0)} files skipped); train examples {train_data.counts()}, "
-            f"data hash {data_hash[:12]}")))
-        for split in ("val", "test"):
-            if not any(data.split(split).counts().values()):
-                note = " (thresholds keep their defaults)" if split == "val" else ""
-                report(TrainProgress("data", message=f"no {split} examples: add repositories or name some {split} "
-                                                     f"in a --manifest{note}"))
-
-        model, tokenizer, heads, fingerprint, autocast, device, compute = _load(cfg)
-        fmt = PromptFormat(max_code_tokens=cfg.max_code_tokens, max_summary_tokens=cfg.max_summary_tokens)
-        sampler = TaskSampler(train_data, cfg.tasks, cfg.batch_size, cfg.seed, cfg.sampling, cfg.sampling_temperature)
-        if not sampler.tasks:
-            raise CodelensError(f"no training examples for the tasks {', '.join(cfg.tasks)}",
-                                hint="add repositories (with docstrings) to the corpus, or check the split manifest")
-        skipped = sorted(set(cfg.tasks) - set(sampler.tasks))
-        if skipped:
-            report(TrainProgress("data", message=f"no training data for {', '.join(skipped)}: task skipped"))
-        lora_params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW([{"params": lora_params, "lr": cfg.lr},
-                                       {"params": list(heads.parameters()), "lr": cfg.head_lr}],
-                                      weight_decay=cfg.weight_decay)
-        trainable = sum(p.numel() for p in lora_params) + sum(p.numel() for p in heads.parameters())
-        total = sum(p.numel() for p in model.parameters()) + sum(p.numel() for p in heads.parameters())
-        report(TrainProgress("model", message=f"trainable {trainable:,} of {total:,} parameters "
-                                              f"({trainable / total:.3%})"))
-
-        checkpoint = checkpoint_path(cfg)
-        start = 0
-        if cfg.resume and checkpoint.is_file():
-            start = resume(checkpoint, model, heads, optimizer, sampler, data_hash, cfg)
-            report(TrainProgress("checkpoint", start, cfg.max_steps,
-                                 message=f"resumed from {checkpoint} at step {start}"))
-        encoder = Encoder(tokenizer, fmt)
-        warmup = cfg.warmup_steps if cfg.warmup_steps is not None else max(1, cfg.max_steps // 20)
-        history: list[dict] = []
-        model.train()
-        heads.train()
-        for step in range(start, cfg.max_steps):
-            for group, peak in zip(optimizer.param_groups, (cfg.lr, cfg.head_lr)):
-                group["lr"] = lr_at(step, cfg.max_steps, warmup, peak)
-            inputs = encoder.encode(sampler.next())
-            losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
-            loss = sum(losses.values())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()), cfg.grad_clip)
-            optimizer.step()
-            values = {k: float(v.detach()) for k, v in losses.items()}
-            history.append(values)
-            report(TrainProgress("train", step + 1, cfg.max_steps, losses=values))
-            if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.max_steps:
-                save_checkpoint(checkpoint, step + 1, model, heads, optimizer, sampler, data_hash, cfg)
-                report(TrainProgress("checkpoint", step + 1, cfg.max_steps,
-                                     message=f"checkpoint written to {checkpoint}"))
-            if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.max_steps:
-                meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
-                model.eval()
-                heads.eval()
-                # Validation only: the test split is looked at once, at the end.
-                *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg, ("val",))
-                model.train()
-                heads.train()
-                report(TrainProgress("eval", step + 1, cfg.max_steps, metrics=results["val"]))
-
-        model.eval()
-        heads.eval()
-        # The adapter claims only the tasks it was trained on (a task without data was skipped).
-        meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
-        report(TrainProgress("eval", cfg.max_steps, cfg.max_steps, message="choosing thresholds on validation"))
-        meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
-            model, tokenizer, heads, meta, device, compute, data, cfg)
-        meta.metrics = results
-        meta.training = {
-            "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
-            "steps": cfg.max_steps, "trainable_params": trainable, "total_params": total,
-            "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
-            "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
-        }
-        out = Path(cfg.out)
-        save_adapter(out, model, heads, meta)
-        if checkpoint.is_file():
-            checkpoint.unlink()
-            with contextlib.suppress(OSError):
-                checkpoint.parent.rmdir()  # only when nothing else is in it
-        report(TrainProgress("save", cfg.max_steps, cfg.max_steps, metrics=results, message=f"adapter saved to {out}"))
-        return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, cfg.max_steps,
-                           history)
+        with quiet_int8():
+            return _train(cfg, progress or (lambda event: None))
     finally:
         torch.set_num_threads(previous_threads)
-        int8_log.setLevel(int8_level)
+
+
+def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainResult:
+    import torch
+
+    from codelens.model.adapter_meta import PromptFormat
+    from training.data.functions import load_manifest
+
+    _seed_all(cfg.seed)
+    manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
+    data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
+                          bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
+                          split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
+    data = load_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg)
+    data_hash = data.hash()
+    train_data = data.split("train")
+    repos = data.provenance.get("repositories", [])
+    report(TrainProgress("data", message=(
+        f"{len(repos)} repositories, {data.provenance.get('functions', 0)} functions "
+        f"({data.provenance.get('skipped_files', 0)} files skipped); train examples {train_data.counts()}, "
+        f"data hash {data_hash[:12]}")))
+    for split in ("val", "test"):
+        if not any(data.split(split).counts().values()):
+            note = " (thresholds keep their defaults)" if split == "val" else ""
+            report(TrainProgress("data", message=f"no {split} examples: add repositories or name some {split} "
+                                                 f"in a --manifest{note}"))
+
+    model, tokenizer, heads, fingerprint, autocast, device, compute = _load(cfg)
+    fmt = PromptFormat(max_code_tokens=cfg.max_code_tokens, max_summary_tokens=cfg.max_summary_tokens)
+    sampler = TaskSampler(train_data, cfg.tasks, cfg.batch_size, cfg.seed, cfg.sampling, cfg.sampling_temperature)
+    if not sampler.tasks:
+        raise CodelensError(f"no training examples for the tasks {', '.join(cfg.tasks)}",
+                            hint="add repositories (with docstrings) to the corpus, or check the split manifest")
+    skipped = sorted(set(cfg.tasks) - set(sampler.tasks))
+    if skipped:
+        report(TrainProgress("data", message=f"no training data for {', '.join(skipped)}: task skipped"))
+    lora_params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": lora_params, "lr": cfg.lr},
+                                   {"params": list(heads.parameters()), "lr": cfg.head_lr}],
+                                  weight_decay=cfg.weight_decay)
+    trainable = sum(p.numel() for p in lora_params) + sum(p.numel() for p in heads.parameters())
+    total = sum(p.numel() for p in model.parameters()) + sum(p.numel() for p in heads.parameters())
+    report(TrainProgress("model", message=f"trainable {trainable:,} of {total:,} parameters "
+                                          f"({trainable / total:.3%})"))
+
+    checkpoint = checkpoint_path(cfg)
+    start = 0
+    if cfg.resume and checkpoint.is_file():
+        start = resume(checkpoint, model, heads, optimizer, sampler, data_hash, cfg)
+        report(TrainProgress("checkpoint", start, cfg.max_steps,
+                             message=f"resumed from {checkpoint} at step {start}"))
+    encoder = Encoder(tokenizer, fmt)
+    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else max(1, cfg.max_steps // 20)
+    history: list[dict] = []
+    model.train()
+    heads.train()
+    for step in range(start, cfg.max_steps):
+        for group, peak in zip(optimizer.param_groups, (cfg.lr, cfg.head_lr)):
+            group["lr"] = lr_at(step, cfg.max_steps, warmup, peak)
+        inputs = encoder.encode(sampler.next())
+        losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
+        loss = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()), cfg.grad_clip)
+        optimizer.step()
+        values = {k: float(v.detach()) for k, v in losses.items()}
+        history.append(values)
+        report(TrainProgress("train", step + 1, cfg.max_steps, losses=values))
+        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.max_steps:
+            save_checkpoint(checkpoint, step + 1, model, heads, optimizer, sampler, data_hash, cfg)
+            report(TrainProgress("checkpoint", step + 1, cfg.max_steps,
+                                 message=f"checkpoint written to {checkpoint}"))
+        if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.max_steps:
+            meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
+            model.eval()
+            heads.eval()
+            # Validation only: the test split is looked at once, at the end.
+            *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg, ("val",))
+            model.train()
+            heads.train()
+            report(TrainProgress("eval", step + 1, cfg.max_steps, metrics=results["val"]))
+
+    model.eval()
+    heads.eval()
+    # The adapter claims only the tasks it was trained on (a task without data was skipped).
+    meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
+    report(TrainProgress("eval", cfg.max_steps, cfg.max_steps, message="choosing thresholds on validation"))
+    meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
+        model, tokenizer, heads, meta, device, compute, data, cfg)
+    meta.metrics = results
+    meta.training = {
+        "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
+        "steps": cfg.max_steps, "trainable_params": trainable, "total_params": total,
+        "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
+        "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
+    }
+    out = Path(cfg.out)
+    save_adapter(out, model, heads, meta)
+    if checkpoint.is_file():
+        checkpoint.unlink()
+        with contextlib.suppress(OSError):
+            checkpoint.parent.rmdir()  # only when nothing else is in it
+    report(TrainProgress("save", cfg.max_steps, cfg.max_steps, metrics=results, message=f"adapter saved to {out}"))
+    return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, cfg.max_steps,
+                       history)

@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from codelens.cli.options import (AdapterOpt, DeviceOpt, DtypeOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt,
-                                  QuietOpt, TrustOpt, check_path, model_values, say, scan_with_progress)
+from codelens.cli.options import (AdapterOpt, CloneThresholdOpt, DefectThresholdOpt, DeviceOpt, DtypeOpt,
+                                  MinConfidenceOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt, QuietOpt, TrustOpt,
+                                  model_values, say, scan_config, scan_with_progress)
 
 DEFAULT_NAME = "codelens-baseline.json"
 
@@ -26,9 +27,9 @@ def create(
     quantize: QuantizeOpt = None,
     dtype: DtypeOpt = None,
     trust_remote_code: TrustOpt = None,
-    min_confidence: Annotated[Optional[float], typer.Option(help="Drop findings less sure than this (0..1).")] = None,
-    defect_threshold: Annotated[Optional[float], typer.Option(help="Override the adapter's defect threshold.")] = None,
-    clone_threshold: Annotated[Optional[float], typer.Option(help="Override the adapter's clone similarity threshold.")] = None,
+    min_confidence: MinConfidenceOpt = None,
+    defect_threshold: DefectThresholdOpt = None,
+    clone_threshold: CloneThresholdOpt = None,
     no_cache: NoCacheOpt = False,
     no_config: NoConfigOpt = False,
     quiet: QuietOpt = False,
@@ -40,12 +41,10 @@ def create(
     """
     from codelens import __version__
     from codelens.baseline import create_baseline, save_baseline
-    from codelens.config import resolve_config
 
-    check_path(path)
     cli = model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache)
     cli.update(min_confidence=min_confidence, defect_threshold=defect_threshold, clone_threshold=clone_threshold)
-    config = resolve_config(path, cli, use_file=not no_config)
+    config = scan_config(path, cli, no_config)
     folder = path if path.is_dir() else path.parent
     target = output or (Path(config.baseline) if config.baseline else folder / DEFAULT_NAME)
     # a baseline holds every current finding: no older baseline, no git scope; summaries only word

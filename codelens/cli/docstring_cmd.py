@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from codelens.cli.options import (AdapterOpt, DeviceOpt, DtypeOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt,
-                                  QuietOpt, TrustOpt, check_path, model_values, say, scan_with_progress)
+                                  QuietOpt, TrustOpt, model_values, say, scan_config, scan_with_progress)
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -55,13 +55,11 @@ def docstring(
     PEP 257 docstrings in Python, the language's doc comment elsewhere. Files stay byte-identical
     outside the inserted lines; an existing docstring is replaced only with --overwrite.
     """
-    from codelens.config import resolve_config
     from codelens.docstrings import plan_docstrings, unified_diff, wants_docstring
     from codelens.errors import CodelensError
 
-    check_path(path)
-    cli = model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache)
-    config = resolve_config(path, cli, use_file=not no_config)
+    config = scan_config(path, model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache),
+                         no_config)
     config = dataclasses.replace(config, summaries="all" if overwrite else "missing", staged=False, diff_base=None,
                                  baseline=None)
     outcome = scan_with_progress(path, config, quiet)

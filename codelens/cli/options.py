@@ -1,4 +1,4 @@
-"""Options and helpers shared by the commands that run a scan (`baseline create`, `docstring`)."""
+"""Options and helpers shared by the commands that run a scan (`scan`, `baseline create`, `docstring`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ TrustOpt = Annotated[Optional[bool], Opt("--trust-remote-code", help="Let a hub 
 NoCacheOpt = Annotated[bool, Opt("--no-cache", help="Recompute everything; do not read or write the cache.")]
 NoConfigOpt = Annotated[bool, Opt("--no-config", help="Ignore [tool.codelens] / codelens.toml.")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress bar and no warnings on stderr.")]
+MinConfidenceOpt = Annotated[Optional[float], Opt(help="Drop findings less sure than this (0..1).")]
+DefectThresholdOpt = Annotated[Optional[float], Opt(help="Override the adapter's defect threshold.")]
+CloneThresholdOpt = Annotated[Optional[float], Opt(help="Override the adapter's clone similarity threshold.")]
 
 
 def model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache) -> dict[str, Any]:
@@ -26,15 +29,19 @@ def model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_
                 trust_remote_code=trust_remote_code, cache=False if no_cache else None)
 
 
-def check_path(path: Path) -> None:
+def scan_config(path: Path, cli: dict[str, Any], no_config: bool):
+    """The ScanConfig for scanning ``path``: defaults < config file (unless ``no_config``) < ``cli``."""
+    from codelens.config import resolve_config
     from codelens.errors import CodelensError
 
     if not path.exists():
         raise CodelensError(f"{path} does not exist", hint="pass a folder, a git repository or a file")
+    return resolve_config(path, cli, use_file=not no_config)
 
 
-def scan_with_progress(path: Path, config, quiet: bool):
-    """run_scan with a progress bar on a terminal, then the warnings on stderr unless ``quiet``."""
+def scan_with_progress(path: Path, config, quiet: bool, only: Optional[list[Path]] = None):
+    """run_scan (of ``only`` those files, when given) with a progress bar on a terminal, then the warnings
+    on stderr unless ``quiet``."""
     from codelens.cli.console import error_console, progress_bar
     from codelens.scan import run_scan
 
@@ -48,9 +55,9 @@ def scan_with_progress(path: Path, config, quiet: bool):
 
     if bar is not None:
         with bar:
-            outcome = run_scan(path, config, progress=progress)
+            outcome = run_scan(path, config, only=only, progress=progress)
     else:
-        outcome = run_scan(path, config)
+        outcome = run_scan(path, config, only=only)
     if not quiet:
         for warning in outcome.warnings:
             error_console().print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -145,7 +145,7 @@ def _compute(misses, first, wants, loaded, settings, stats, advance) -> dict[str
     out: dict[str, UnitResult] = {}
     # Units with and without a summary go in separate batches: a batch either decodes or it does not.
     groups = [[h for h in misses if wants[h]], [h for h in misses if not wants[h]]]
-    with _threads(settings, loaded.device), _quiet_int8():
+    with _threads(settings, loaded.device), quiet_int8():
         for summarise, group in zip((True, False), groups):
             lengths = [len(prompts[h]) for h in group]
             for batch in plan_batches(lengths, settings.token_budget, settings.max_batch):
@@ -171,8 +171,9 @@ def _compute(misses, first, wants, loaded, settings, stats, advance) -> dict[str
 
 
 @contextlib.contextmanager
-def _quiet_int8():
-    """bitsandbytes int8 logs on every matmul that it casts activations to fp16: expected, not news."""
+def quiet_int8():
+    """Silence bitsandbytes' int8 notice, logged on every matmul that casts activations to fp16: expected,
+    not news. Used wherever an int8 model runs (scan engine, trainer, benchmarks)."""
     import logging
 
     logger = logging.getLogger("bitsandbytes.autograd._functions")

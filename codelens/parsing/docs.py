@@ -40,12 +40,13 @@ def clean_comment(raw: str) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def leading_comment(anchor: Node, spec: LanguageSpec) -> str | None:
-    """The contiguous comment block right above ``anchor`` (decorators may sit in between).
+def leading_comment_nodes(anchor: Node, spec: LanguageSpec) -> list[Node]:
+    """The comment nodes of the contiguous block right above ``anchor``, top first (decorators may sit
+    in between).
 
     A blank line ends the block, and so does a comment trailing code on its own line.
     """
-    pieces: list[str] = []
+    nodes: list[Node] = []
     top_row = anchor.start_point[0]
     node = anchor.prev_sibling
     while node is not None:
@@ -58,12 +59,19 @@ def leading_comment(anchor: Node, spec: LanguageSpec) -> str | None:
         before = node.prev_sibling
         if before is not None and before.type not in spec.comment_kinds and last_line(before) == node.start_point[0]:
             break
-        pieces.append(clean_comment(text(node)))
+        nodes.append(node)
         top_row = node.start_point[0]
         node = before
+    nodes.reverse()
+    return nodes
+
+
+def leading_comment(anchor: Node, spec: LanguageSpec) -> str | None:
+    """The cleaned text of the comment block right above ``anchor`` (see ``leading_comment_nodes``)."""
+    pieces = [clean_comment(text(node)) for node in leading_comment_nodes(anchor, spec)]
     if not pieces:
         return None
-    return inspect.cleandoc("\n".join(reversed(pieces))) or None
+    return inspect.cleandoc("\n".join(pieces)) or None
 
 
 def decorator_lines(function: Node, anchors: list[Node], spec: LanguageSpec) -> tuple[int, ...]:

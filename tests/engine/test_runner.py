@@ -190,3 +190,16 @@ def test_threads_are_restored(loaded, units):
 def test_settings_are_validated(kwargs):
     with pytest.raises(ConfigError):
         EngineSettings(**kwargs)
+
+
+def test_quiet_int8_silences_the_bitsandbytes_cast_notice_and_restores_the_level():
+    import logging
+
+    logger = logging.getLogger("bitsandbytes.autograd._functions")
+    logger.setLevel(logging.INFO)
+    try:
+        with runner.quiet_int8():
+            assert logger.level == logging.ERROR
+        assert logger.level == logging.INFO
+    finally:
+        logger.setLevel(logging.NOTSET)
