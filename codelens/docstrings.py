@@ -274,10 +274,8 @@ def unified_diff(plan: DocstringPlan, context: int = 3) -> str:
 def wants_docstring(unit: CodeUnit, overwrite: bool = False, min_lines: int | None = None) -> bool:
     """Whether `codelens docstring` writes one for ``unit``: the functions CL300 asks about (public and
     at least ``MIN_DOC_LINES`` non-blank lines), plus documented ones with ``overwrite``."""
-    from codelens.tasks.summary import MIN_DOC_LINES
+    from codelens.tasks.summary import MIN_DOC_LINES, asks_for_docstring
 
     if unit.has_docstring and not overwrite:
         return False
-    if re.split(r"[.:]+", unit.qualname)[-1].startswith("_"):
-        return False
-    return sum(1 for line in unit.body.splitlines() if line.strip()) >= (min_lines or MIN_DOC_LINES)
+    return asks_for_docstring(unit, MIN_DOC_LINES if min_lines is None else min_lines)

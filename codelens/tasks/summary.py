@@ -92,9 +92,7 @@ def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, "UnitRes
     """
     findings = []
     for unit in units:
-        if unit.has_docstring or _is_private(unit.qualname):
-            continue
-        if sum(1 for line in unit.body.splitlines() if line.strip()) < min_lines:
+        if unit.has_docstring or not asks_for_docstring(unit, min_lines):
             continue
         result = results.get(unit.hash)
         summary = pep257_summary(result.summary if result is not None else None)
@@ -109,5 +107,9 @@ def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, "UnitRes
     return findings
 
 
-def _is_private(qualname: str) -> bool:
-    return re.split(r"[.:]+", qualname)[-1].startswith("_")
+def asks_for_docstring(unit: CodeUnit, min_lines: int = MIN_DOC_LINES) -> bool:
+    """Whether CL300 wants a docstring on ``unit`` (when it has none): its name is public and its body
+    has at least ``min_lines`` non-blank lines."""
+    if re.split(r"[.:]+", unit.qualname)[-1].startswith("_"):
+        return False
+    return sum(1 for line in unit.body.splitlines() if line.strip()) >= min_lines
