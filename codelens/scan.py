@@ -78,7 +78,9 @@ def _select_scope(root: Path, units: list[CodeUnit], config: ScanConfig, only: S
     if config.staged or config.diff_base:
         from codelens.gitscope import changed_lines, select_changed_units
 
-        changed = changed_lines(root, config.diff_base, config.staged)
+        # git paths come back relative to the folder it runs in: a file root's folder, where its unit
+        # paths (the file's name) are relative to as well
+        changed = changed_lines(root if root.is_dir() else root.parent, config.diff_base, config.staged)
         selected = select_changed_units(selected, changed)
     return selected
 
@@ -127,7 +129,8 @@ def run_scan(
         stats["elapsed_s"] = time.perf_counter() - started
         return ScanOutcome(ScanReport(units=[], results={}, findings=[], stats=stats), warnings)
 
-    outcome = _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline)
+    texts = {f.rel: f.text for f in found.files}
+    outcome = _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline, texts)
     outcome.report.stats["elapsed_s"] = time.perf_counter() - started
     outcome.report.options = ReportOptions(all=config.all_functions)
     return outcome
@@ -153,7 +156,8 @@ def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
     return cache
 
 
-def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline) -> ScanOutcome:
+def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline,
+                        texts: dict[str, str]) -> ScanOutcome:
     from codelens.engine import EngineSettings, analyse
     from codelens.model.loading import LazyModel
     from codelens.report.model import ScanReport
@@ -197,9 +201,10 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         # Pairs and neighbours are reported for the functions analysed in this run only.
         clones.pairs = [p for p in clones.pairs if (p.a.path, p.a.qualname, p.a.start_line) in selected_keys
                         or (p.b.path, p.b.qualname, p.b.start_line) in selected_keys]
-        clones.neighbours = {u: n for u, n in clones.neighbours.items() if u in set(selected)}
+        chosen = set(selected)
+        clones.neighbours = {u: n for u, n in clones.neighbours.items() if u in chosen}
 
-    findings, suppressed, baselined = _filter_findings(root, findings, selected, units, config, warnings, baseline)
+    findings, suppressed, baselined = _filter_findings(findings, selected, units, config, warnings, baseline, texts)
     stats.update(
         unique=engine_stats.unique, cache_hits=engine_stats.cache_hits, computed=engine_stats.computed,
         summaries_generated=engine_stats.summaries_generated, tokens=engine_stats.tokens,
@@ -215,8 +220,12 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     return ScanOutcome(report, warnings, suppressed, baselined)
 
 
-def _filter_findings(root, findings, selected, units, config, warnings, baseline) -> tuple[list[Finding], int, int]:
-    """Drop suppressed and baselined findings; report unused suppressions on full scans."""
+def _filter_findings(findings, selected, units, config, warnings, baseline,
+                     texts: dict[str, str]) -> tuple[list[Finding], int, int]:
+    """Drop suppressed and baselined findings; report unused suppressions on full scans.
+
+    ``texts`` are the files' contents as discovery decoded them (declared encodings honoured), by path.
+    """
     suppressed = baselined = 0
     findings = [f for f in findings if config.reports(f)]  # per-path disable / min-confidence
     if not config.ignore_suppressions:
@@ -224,14 +233,7 @@ def _filter_findings(root, findings, selected, units, config, warnings, baseline
         from codelens.suppressions import apply_suppressions, parse_suppressions
 
         paths = {u.path: u.language for u in selected}
-        by_path = {}
-        base = root if root.is_dir() else root.parent
-        for rel, language in paths.items():
-            try:
-                text = (base / rel).read_text(encoding="utf-8") if root.is_dir() else root.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            by_path[rel] = parse_suppressions(rel, text, language)
+        by_path = {rel: parse_suppressions(rel, texts[rel], language) for rel, language in paths.items()}
         outcome = apply_suppressions(findings, selected, by_path, {code: rule.name for code, rule in RULES.items()})
         findings, suppressed = outcome.kept, len(outcome.suppressed)
         if len(selected) == len(units):  # partial scans cannot tell an unused marker from an unchecked one

@@ -116,3 +116,21 @@ def test_findings_do_not_depend_on_how_the_file_list_is_split(tmp_path, tiny_lla
     together = _findings(scan("together", [repo / "a.py", repo / "b.py"]))
     split = sorted(_findings(scan("split", [repo / "a.py"])) + _findings(scan("split", [repo / "b.py"])))
     assert together == split == full
+
+
+def test_staged_scan_of_a_single_file(capsys, tmp_path, models):
+    repo = init_repo(tmp_path / "r", FILES)
+    write(repo, {"a.py": FILES["a.py"].replace("total - item", "total - item - 1"),
+                 "pkg/c.py": FILES["pkg/c.py"].replace("* 2", "* 4")})
+    git(repo, "add", "a.py", "pkg/c.py")
+    assert analysed(capsys, repo / "a.py", models, "--staged") == (1, {("a.py", "second")})
+    assert analysed(capsys, repo / "pkg" / "c.py", models, "--staged") == (1, {("c.py", "third")})
+
+
+def test_suppressions_count_in_a_file_with_a_declared_encoding(capsys, tmp_path, models):
+    source = "# -*- coding: latin-1 -*-\n# codelens: ignore-file\n" + FILES["b.py"] + '\n\nNAME = "café"\n'
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "b.py").write_bytes(source.encode("latin-1"))
+    code = main(["scan", str(repo), *models, "-f", "jsonl"])
+    assert (code, capsys.readouterr().out) == (0, "")
