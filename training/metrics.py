@@ -38,12 +38,17 @@ def binary_metrics(labels: list[int], scores: list[float], threshold: float) -> 
     fp = sum(1 for y, s in zip(labels, scores) if y != 1 and s >= threshold)
     fn = sum(1 for y, s in zip(labels, scores) if y == 1 and s < threshold)
     tn = len(labels) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = _precision_recall_f1(tp, fp, fn)
     accuracy = (tp + tn) / len(labels) if labels else 0.0
     return {"accuracy": accuracy, "precision": precision, "recall": recall, "f1": f1,
             "tp": tp, "fp": fp, "tn": tn, "fn": fn, "n": len(labels)}
+
+
+def _precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
 
 
 def roc_auc(labels: list[int], scores: list[float]) -> float | None:
@@ -70,12 +75,27 @@ def roc_auc(labels: list[int], scores: list[float]) -> float | None:
 
 
 def best_f1_threshold(labels: list[int], scores: list[float]) -> tuple[float, float]:
-    """(threshold, F1) maximising F1 of ``score >= threshold``; ties go to the higher threshold."""
+    """(threshold, F1) maximising F1 of ``score >= threshold``; ties go to the higher threshold.
+
+    One sweep down the sorted scores (validation sets run to tens of thousands of examples, where
+    re-counting at every candidate threshold would take minutes).
+    """
+    positives = sum(1 for y in labels if y == 1)
+    order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
     best = (0.5, -1.0)
-    for t in sorted(set(scores), reverse=True):
-        f1 = binary_metrics(labels, scores, t)["f1"]
+    tp = fp = 0
+    i = 0
+    while i < len(order):
+        threshold = scores[order[i]]
+        while i < len(order) and scores[order[i]] == threshold:  # every score equal to it is predicted positive
+            if labels[order[i]] == 1:
+                tp += 1
+            else:
+                fp += 1
+            i += 1
+        f1 = _precision_recall_f1(tp, fp, positives - tp)[2]
         if f1 > best[1]:
-            best = (t, f1)
+            best = (threshold, f1)
     return best if best[1] >= 0 else (0.5, 0.0)
 
 

@@ -62,6 +62,24 @@ def test_roc_auc_averages_ties():
 
 def test_best_f1_threshold():
     assert M.best_f1_threshold([0, 1, 1, 0], [0.2, 0.9, 0.6, 0.7]) == (0.6, pytest.approx(0.8))
+    # tied scores fall on the same side: 0.5 takes both of its examples, and ties of F1 keep the higher threshold
+    assert M.best_f1_threshold([1, 0, 1, 1], [0.9, 0.5, 0.5, 0.1]) == (0.1, pytest.approx(6 / 7))
+    assert M.best_f1_threshold([1, 0], [0.5, 0.5]) == (0.5, pytest.approx(2 / 3))
+    assert M.best_f1_threshold([], []) == (0.5, 0.0)
+    assert M.best_f1_threshold([0, 0], [0.3, 0.8]) == (0.8, 0.0)
+
+
+def test_best_f1_threshold_equals_trying_every_threshold():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(200):
+        n = rng.randint(1, 30)
+        labels = [rng.randint(0, 1) for _ in range(n)]
+        scores = [rng.randint(0, 6) / 6 for _ in range(n)]  # many ties
+        f1s = {t: M.binary_metrics(labels, scores, t)["f1"] for t in set(scores)}
+        best = max(f1s.values())
+        assert M.best_f1_threshold(labels, scores) == (max(t for t, f in f1s.items() if f == best), best)
 
 
 def test_temperature_and_slope_fits_find_the_nll_minimum():
