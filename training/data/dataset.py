@@ -142,19 +142,28 @@ def clone_pairs(clones: list[CloneExample], seed: int) -> list[ClonePair]:
             if c.split == split:
                 groups.setdefault(c.group, []).append(c)
         names = list(groups)
+        # Hard-negative candidates per file and per repository, in class order, indexed once: scanning
+        # every other class for each class is quadratic in a split's classes (hours on a large corpus).
+        by_file: dict[tuple[str, str], list[str]] = {}
+        by_repo: dict[str, list[str]] = {}
         for name in names:
+            head = groups[name][0]
+            by_file.setdefault((head.repo, head.path), []).append(name)
+            by_repo.setdefault(head.repo, []).append(name)
+        for position, name in enumerate(names):
             members = groups[name]
             head = members[0]
             out += [ClonePair(head.code, m.code, 1, "transform", head.repo, split) for m in members[1:]]
-            others = [g for g in names if g != name]
-            if not others:
+            if len(names) < 2:
                 continue
-            near = [g for g in others if groups[g][0].path == head.path and groups[g][0].repo == head.repo] or \
-                   [g for g in others if groups[g][0].repo == head.repo]
+            near = [g for g in by_file[(head.repo, head.path)] if g != name] or \
+                   [g for g in by_repo[head.repo] if g != name]
             if near:
                 hard = max(near, key=lambda g: (difflib.SequenceMatcher(None, groups[g][0].name, head.name).ratio(), g))
                 out.append(ClonePair(head.code, rng.choice(groups[hard]).code, 0, "hard-negative", head.repo, split))
-            other = groups[rng.choice(others)]
+            # The same draw as rng.choice over the other classes, without building that list per class.
+            pick = rng.randrange(len(names) - 1)
+            other = groups[names[pick if pick < position else pick + 1]]
             out.append(ClonePair(head.code, rng.choice(other).code, 0, "random-negative", head.repo, split))
     return out
 

@@ -7,8 +7,8 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from training.data import SPLITS, data_hash
-from training.data.dataset import DataConfig, corpus_task_data, load_task_data
+from training.data import SPLITS, CloneExample, data_hash
+from training.data.dataset import DataConfig, clone_pairs, corpus_task_data, load_task_data
 from training.data.functions import load_manifest
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
@@ -81,6 +81,21 @@ def test_clone_classes_and_pairs():
     for pair in data.clone_pairs:
         group_a = next(g for g, m in members.items() if pair.a in m)
         assert (pair.b in members[group_a]) == (pair.label == 1)
+
+
+def test_clone_pair_negatives_come_from_the_same_file_then_repository_and_are_pinned():
+    classes = [("g0", "a", "x.py", "parse_header"), ("g1", "a", "x.py", "parse_body"), ("g2", "a", "y.py", "render"),
+               ("g3", "b", "z.py", "other")]
+    clones = [CloneExample(f"{g}.{m}", g, "k", repo, "train", path, name)
+              for g, repo, path, name in classes for m in range(2)]
+    # Pinned draws: the data hash of a corpus, hence resuming and comparing runs, depends on them.
+    assert [(p.a, p.b, p.label, p.kind) for p in clone_pairs(clones, 0)] == [
+        ("g0.0", "g0.1", 1, "transform"), ("g0.0", "g1.0", 0, "hard-negative"), ("g0.0", "g1.0", 0, "random-negative"),
+        ("g1.0", "g1.1", 1, "transform"), ("g1.0", "g0.1", 0, "hard-negative"), ("g1.0", "g3.1", 0, "random-negative"),
+        ("g2.0", "g2.1", 1, "transform"), ("g2.0", "g0.1", 0, "hard-negative"), ("g2.0", "g0.1", 0, "random-negative"),
+        ("g3.0", "g3.1", 1, "transform"), ("g3.0", "g2.1", 0, "random-negative"),
+    ]
+    assert [p.kind for p in clone_pairs(clones[:2], 0)] == ["transform"]  # a lone class has no negatives
 
 
 def test_summaries_are_first_sentences_of_fixture_docstrings():
