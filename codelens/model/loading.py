@@ -311,12 +311,15 @@ def _load_heads(adapter: Path, meta: AdapterMetadata, device):
 
 def load_model(spec: ModelSpec) -> LoadedModel:
     """Load base + adapter + heads, refusing an adapter that was trained on another base."""
+    model_id, adapter = _resolve_paths(spec)
+    return _load_resolved(spec, model_id, adapter, AdapterMetadata.load(adapter), adapter_hash(adapter))
+
+
+def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterMetadata, hashed: str) -> LoadedModel:
     from peft import PeftModel
 
     from codelens.model.fingerprint import base_fingerprint
 
-    model_id, adapter = _resolve_paths(spec)
-    meta = AdapterMetadata.load(adapter)
     lm, tokenizer = load_base(model_id, spec.device, spec.dtype, spec.quantize, spec.trust_remote_code)
     fingerprint = base_fingerprint(lm, tokenizer)
     if fingerprint != meta.base_fingerprint:
@@ -350,7 +353,7 @@ def load_model(spec: ModelSpec) -> LoadedModel:
         device=device,
         dtype=resolve_dtype(spec.dtype, device),
         base_fingerprint=fingerprint,
-        adapter_hash=adapter_hash(adapter),
+        adapter_hash=hashed,
         model_id=model_id,
         quantize=spec.quantize,
     )
@@ -369,9 +372,9 @@ class LazyModel:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
-        self.model_id, adapter = _resolve_paths(spec)
-        self.meta = AdapterMetadata.load(adapter)
-        self.adapter_hash = adapter_hash(adapter)
+        self.model_id, self._adapter = _resolve_paths(spec)
+        self.meta = AdapterMetadata.load(self._adapter)
+        self.adapter_hash = adapter_hash(self._adapter)
         self.base_fingerprint = self.meta.base_fingerprint
         self.device = resolve_device(spec.device)
         self.dtype = resolve_dtype(spec.dtype, self.device)
@@ -384,9 +387,9 @@ class LazyModel:
 
     def load(self) -> LoadedModel:
         if self._loaded is None:
-            self._loaded = load_model(self.spec)
+            # The adapter folder was read and hashed at construction: not again.
+            self._loaded = _load_resolved(self.spec, self.model_id, self._adapter, self.meta, self.adapter_hash)
             self.base_fingerprint = self._loaded.base_fingerprint
-            self.adapter_hash = self._loaded.adapter_hash
         return self._loaded
 
     def __getattr__(self, name: str):

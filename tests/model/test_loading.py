@@ -308,3 +308,15 @@ def test_lazy_model_answers_identity_without_loading_weights(tiny_llama, tiny_ll
     assert not lazy.is_loaded
     assert lazy.tokenizer.get_vocab() == eager.tokenizer.get_vocab()
     assert lazy.is_loaded
+
+
+def test_lazy_model_reads_the_adapter_folder_once(tiny_llama, tiny_llama_adapter, monkeypatch):
+    from codelens.model import loading
+
+    calls = []
+    real = loading.adapter_hash
+    monkeypatch.setattr(loading, "adapter_hash", lambda folder: calls.append(folder) or real(folder))
+    lazy = loading.LazyModel(loading.ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
+    loaded = lazy.load()
+    assert len(calls) == 1 and loaded.adapter_hash == lazy.adapter_hash == real(tiny_llama_adapter)
+    assert lazy.load() is loaded
