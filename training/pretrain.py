@@ -380,11 +380,14 @@ def export(model, tokenizer_dir: Path, folder: Path, cfg: PretrainConfig, state:
     import torch
     from transformers import AutoTokenizer
 
+    from training.tokenizer import make_portable
+
     folder.mkdir(parents=True, exist_ok=True)
     model = model.to(torch.bfloat16)
     model.config.dtype = torch.bfloat16
     model.save_pretrained(str(folder), safe_serialization=True)
     AutoTokenizer.from_pretrained(str(tokenizer_dir)).save_pretrained(str(folder))
+    make_portable(folder)
     summary = {"config": dataclasses.asdict(cfg), "steps": state["step"], "tokens": state["tokens"],
                "val_loss": state["val_loss"], "train_seconds": round(state["elapsed"], 1)}
     (folder / "pretraining.json").write_text(json.dumps(summary, indent=1) + "\n")

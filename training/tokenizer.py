@@ -57,6 +57,23 @@ def save_tokenizer(tok, folder: Path, model_max_length: int = 2048) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     to_transformers(tok, model_max_length).save_pretrained(str(folder))
+    make_portable(folder)
+
+
+def make_portable(folder: Path) -> None:
+    """Name the tokenizer class ``PreTrainedTokenizerFast`` in tokenizer_config.json.
+
+    transformers 5 writes its own class name (``TokenizersBackend``), which transformers 4 cannot load;
+    both versions load ``PreTrainedTokenizerFast`` from the same tokenizer.json. Save-time-only keys go too.
+    """
+    import json
+
+    path = Path(folder) / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    for key in ("is_local", "local_files_only"):
+        config.pop(key, None)
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def training_texts(packages, max_package_bytes: int = 2_000_000) -> Iterator[str]:

@@ -68,6 +68,7 @@ def test_loss_decreases_and_export_loads(workdir):
     out = model.generate(ids, max_new_tokens=3, do_sample=False)
     assert out.shape[1] == ids.shape[1] + 3
     assert json.loads((folder / "pretraining.json").read_text())["steps"] == 20
+    assert json.loads((folder / "tokenizer_config.json").read_text())["tokenizer_class"] == "PreTrainedTokenizerFast"
 
 
 def test_resume_continues_exactly(workdir):

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from training.tokenizer import BOS, EOS, PAD, save_tokenizer, train_tokenizer
@@ -34,6 +36,9 @@ def test_special_tokens_and_files(tok_folder):
     assert (tok.bos_token, tok.eos_token, tok.pad_token) == (BOS, EOS, PAD)
     assert (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id) == (0, 1, 2)
     assert {p.name for p in tok_folder.iterdir()} >= {"tokenizer.json", "tokenizer_config.json"}
+    config = json.loads((tok_folder / "tokenizer_config.json").read_text())
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"  # loadable by transformers 4 and 5
+    assert config["clean_up_tokenization_spaces"] is False and "is_local" not in config
     # Special tokens are atomic when they appear in text.
     assert tok.encode(BOS + "x" + EOS, add_special_tokens=False)[0] == 0
     assert tok.encode(BOS + "x" + EOS, add_special_tokens=False)[-1] == 1
