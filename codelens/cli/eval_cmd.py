@@ -25,11 +25,18 @@ def evaluate(
     output: Annotated[Optional[Path], Opt("--output", "-o", help="Also write the scores as JSON here.")] = None,
 ) -> None:
     """Score an adapter: defect accuracy / F1 / ROC-AUC, clone F1 / MAP@R, summary BLEU-4 / ROUGE-L."""
+    from codelens.errors import CodelensError
     from training.evaluate import evaluate as run_eval
 
     scores = run_eval(adapter, model=model, data=data, split=split, device=device, dtype=dtype, quantize=quantize,
                       split_by=split_by, manifest=manifest, max_summaries=max_summaries)
     text = json.dumps(scores, indent=2, sort_keys=True, default=str) + "\n"
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            # the scores are still printed below: a bad --output path does not throw the evaluation away
+            typer.echo(text, nl=False)
+            raise CodelensError(f"cannot write {output}: {exc.strerror}", hint="choose a writable --output path") from exc
     typer.echo(text, nl=False)
