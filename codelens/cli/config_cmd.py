@@ -38,7 +38,10 @@ def toml_value(value: Any) -> str:
 def render_settings(path: Path) -> str:
     """The settings as a commented ``[tool.codelens]`` TOML document."""
     from codelens.config import ScanConfig, find_config_file, resolve_config, settings_from_table
+    from codelens.errors import CodelensError
 
+    if not path.exists():  # a mistyped path would otherwise show the settings of whatever folder holds it
+        raise CodelensError(f"{path} does not exist", hint="pass the folder or file you would scan")
     config = resolve_config(path, {})
     found = find_config_file(path)
     from_file = set(settings_from_table(found[1], found[0])) if found else set()

@@ -58,3 +58,8 @@ def test_bad_value_is_exit_2_naming_key_file_and_choices(capsys, tmp_path):
     assert code == 2
     assert "fail-on = 'sometimes' is not allowed" in err and "codelens.toml" in err
     assert "info, low, medium, high" in " ".join(err.split())
+
+
+def test_a_missing_path_is_a_usage_error(capsys, tmp_path):
+    code, out, err = show(capsys, str(tmp_path / "typo"))
+    assert (code, out) == (2, "") and "does not exist" in err
