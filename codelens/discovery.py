@@ -8,6 +8,7 @@ every other file that is not analysed is reported as ``Skipped`` with a reason.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import tokenize
@@ -283,16 +284,21 @@ def _skip_reason(text: str, rel: str, language: str) -> str | None:
     return None
 
 
-def _decode(data: bytes, language: str) -> str | None:
-    """UTF-8 text without a byte-order mark; Python files may declare another encoding (PEP 263)."""
+def decode_source(data: bytes, language: str) -> tuple[str, str, bool] | None:
+    """(text, encoding, had a UTF-8 byte-order mark) of a source file's bytes, or None when they do not decode.
+
+    UTF-8, its byte-order mark dropped from the text; a Python file may declare another encoding (PEP 263).
+    `codelens docstring` writes files back with the same encoding and mark.
+    """
+    bom = data.startswith(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8").removeprefix("\ufeff")
+        return data[len(codecs.BOM_UTF8) if bom else 0:].decode("utf-8"), "utf-8", bom
     except UnicodeDecodeError:
-        if language != "python":
+        if language != "python" or bom:
             return None
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding) if encoding not in ("utf-8", "utf-8-sig") else None
+        return (data.decode(encoding), encoding, False) if encoding not in ("utf-8", "utf-8-sig") else None
     except (SyntaxError, LookupError, UnicodeDecodeError):
         return None
 
@@ -309,9 +315,10 @@ def _read(candidate: _Candidate, max_file_bytes: int) -> SourceFile | Skipped:
         return Skipped(rel, "too-large")
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         return Skipped(rel, "binary")
-    text = _decode(data, candidate.language)
-    if text is None:
+    decoded = decode_source(data, candidate.language)
+    if decoded is None:
         return Skipped(rel, "not-utf8")
+    text = decoded[0]
     reason = _skip_reason(text, rel, candidate.language)
     if reason is not None:
         return Skipped(rel, reason)

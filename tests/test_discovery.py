@@ -207,3 +207,13 @@ def test_root_may_be_a_single_file(tmp_path):
 def test_missing_root_is_a_usage_error(tmp_path):
     with pytest.raises(CodelensError, match="does not exist"):
         discover(tmp_path / "nope")
+
+
+def test_decode_source_reports_encoding_and_byte_order_mark():
+    from codelens.discovery import decode_source
+
+    assert decode_source(b"\xef\xbb\xbfx = 1\n", "python") == ("x = 1\n", "utf-8", True)
+    latin = "# -*- coding: latin-1 -*-\nname = 'café'\n"
+    assert decode_source(latin.encode("latin-1"), "python") == (latin, "iso-8859-1", False)
+    assert decode_source("/* café */".encode("latin-1"), "c") is None  # only Python declares encodings
+    assert decode_source(b"\xef\xbb\xbf" + latin.encode("latin-1"), "python") is None  # a BOM says UTF-8

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
-import io
-import tokenize
 from pathlib import Path
 from typing import Annotated
 
@@ -13,27 +12,19 @@ import typer
 from codelens.cli.options import (AdapterOpt, DeviceOpt, DtypeOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt,
                                   QuietOpt, TrustOpt, model_values, say, scan_config, scan_with_progress)
 
-_BOM = b"\xef\xbb\xbf"
-
 
 def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
     """(byte-order mark or b"", text, encoding) as discovery decodes it; None when it cannot be read."""
+    from codelens.discovery import decode_source
+
     try:
-        data = path.read_bytes()
+        decoded = decode_source(path.read_bytes(), language)
     except OSError:
         return None
-    bom = _BOM if data.startswith(_BOM) else b""
-    data = data[len(bom):]
-    try:
-        return bom, data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        if language != "python" or bom:
-            return None
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return b"", data.decode(encoding), encoding
-    except (SyntaxError, LookupError, UnicodeDecodeError):
+    if decoded is None:
         return None
+    text, encoding, bom = decoded
+    return codecs.BOM_UTF8 if bom else b"", text, encoding
 
 
 def docstring(

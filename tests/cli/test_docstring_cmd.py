@@ -100,3 +100,17 @@ def test_crlf_and_byte_order_mark_survive_write(capsys, tmp_path, models):
 def test_missing_path_is_exit_2(capsys, tmp_path):
     code, _, err = run(capsys, "docstring", str(tmp_path / "absent"))
     assert code == 2 and "does not exist" in err
+
+
+def test_write_keeps_a_byte_order_mark_and_a_declared_encoding(capsys, tmp_path, models):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "bom.py").write_bytes(b"\xef\xbb\xbf" + PY.encode("utf-8"))
+    latin = "# -*- coding: latin-1 -*-\n" + PY.replace("import math", "import math\nNAME = 'café'")
+    (repo / "latin.py").write_bytes(latin.encode("latin-1"))
+    code, _, _ = run(capsys, "docstring", str(repo), *models, "--write")
+    assert code == 0
+    data = (repo / "bom.py").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and data.decode("utf-8-sig").count('"""') == 4  # one docstring added
+    text = (repo / "latin.py").read_bytes().decode("latin-1")
+    assert text.startswith(latin[:40]) and "NAME = 'café'" in text
