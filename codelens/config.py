@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from codelens.errors import ConfigError
-from codelens.findings import Severity
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "jsonl")
 """Report formats (the keys of ``codelens.report.REPORTERS``, kept here so config stays import-light)."""
@@ -149,10 +148,6 @@ class ScanConfig:
             raise ConfigError(f"jobs = {self.jobs} must be 0 (auto) or more")
         if self.token_budget < 64:
             raise ConfigError(f"token-budget = {self.token_budget} must be at least 64")
-
-    @property
-    def fail_severity(self) -> Severity | None:
-        return None if self.fail_on == "never" else Severity(self.fail_on)
 
     def _matching(self, path: str) -> list[PathOverride]:
         return [o for o in self.per_path if o.matches(path)]

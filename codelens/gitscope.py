@@ -66,17 +66,6 @@ def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
     return result.stderr.decode("utf-8", "replace").strip()
 
 
-def repo_root(path: str | os.PathLike) -> Path | None:
-    """The top folder of the git work tree holding ``path`` (a file or a folder), or None."""
-    where = Path(path)
-    folder = where if where.is_dir() else where.parent
-    if not folder.is_dir():
-        return None
-    result = _git(["rev-parse", "--show-toplevel"], folder)
-    out = result.stdout.rstrip(b"\n")
-    return Path(os.fsdecode(out)) if result.returncode == 0 and out else None
-
-
 def _unquote(name: str) -> str:
     """A path as git prints it: bare, or in double quotes with C escapes (octal for odd bytes)."""
     if not (len(name) >= 2 and name[0] == name[-1] == '"'):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codelens.errors import CodelensError
-from codelens.gitscope import changed_lines, parse_diff, repo_root, select_changed_units
+from codelens.gitscope import changed_lines, parse_diff, select_changed_units
 from codelens.units import CodeUnit, Span
 
 FIVE = "one\ntwo\nthree\nfour\nfive\n"
@@ -48,14 +48,6 @@ def repo(tmp_path) -> Path:
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "first")
     return root
-
-
-def test_repo_root_from_folders_and_files(repo, tmp_path):
-    write(repo, "pkg/mod.py", "x\n")
-    assert repo_root(repo / "pkg") == repo
-    assert repo_root(repo / "pkg" / "mod.py") == repo
-    assert repo_root(tmp_path / "elsewhere") is None
-    assert repo_root(tmp_path) is None
 
 
 def test_not_a_repository_is_an_error_with_the_fix(tmp_path):
