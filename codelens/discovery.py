@@ -124,6 +124,8 @@ class _IgnoreRules:
         self.top = found[0] if found else root
         prefix = os.path.relpath(root, self.top).replace(os.sep, "/")
         self.prefix = "" if prefix == "." else prefix + "/"
+        self._above = {self.prefix[:i] for i, char in enumerate(self.prefix) if char == "/"}
+        """Folders from the top down to the scan root itself ("runs", "runs/corpus" for runs/corpus/)."""
         self.base: list[tuple[str, GitIgnoreSpec]] = []
         if found is not None:
             git_dir = found[1]
@@ -133,7 +135,7 @@ class _IgnoreRules:
                     git_dir = git_dir / common.read_text(encoding="utf-8").strip()
                 except (OSError, UnicodeDecodeError):
                     pass
-            exclude = _read_ignore_file(str(git_dir / "info" / "exclude"))
+            exclude = self._below_root_only("", _read_ignore_file(str(git_dir / "info" / "exclude")))
             if exclude is not None:
                 self.base.append(("", exclude))
         self._chains: dict[str, list[tuple[str, GitIgnoreSpec]]] = {}
@@ -143,8 +145,28 @@ class _IgnoreRules:
         if directory not in self._chains:
             parent = self._chain(directory.rpartition("/")[0]) if directory else list(self.base)
             spec = _read_ignore_file(str(self.top / directory / ".gitignore"))
+            if not directory or directory in self._above:
+                spec = self._below_root_only(directory, spec)
             self._chains[directory] = parent + [(directory, spec)] if spec is not None else parent
         return self._chains[directory]
+
+    def _below_root_only(self, directory: str, spec: GitIgnoreSpec | None) -> GitIgnoreSpec | None:
+        """``spec`` (the ignore file of ``directory``, at or above the scan root) without its rules that
+        ignore the scan root or a folder between ``directory`` and it.
+
+        The root was named explicitly (a corpus staged under an ignored runs/, a scan of build/gen): a rule
+        such as ``/runs/`` would otherwise hide everything below it, since pathspec matches a folder's
+        contents too. Rules that match only inside the root (``*.pyc``, ``__pycache__/``) still apply.
+        """
+        base = directory + "/" if directory else ""
+        between = [folder[len(base):] + "/" for folder in self._above if folder.startswith(base) and folder != directory]
+        if spec is None or not between:
+            return spec
+        kept = [p for p in spec.patterns
+                if not (p.include and any(p.match_file(folder) is not None for folder in between))]
+        if len(kept) == len(spec.patterns):
+            return spec
+        return type(spec)(kept) if kept else None
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         """Whether git would ignore ``rel`` (relative to the scan root) itself (ancestors not checked)."""

@@ -217,3 +217,17 @@ def test_decode_source_reports_encoding_and_byte_order_mark():
     assert decode_source(latin.encode("latin-1"), "python") == (latin, "iso-8859-1", False)
     assert decode_source("/* café */".encode("latin-1"), "c") is None  # only Python declares encodings
     assert decode_source(b"\xef\xbb\xbf" + latin.encode("latin-1"), "python") is None  # a BOM says UTF-8
+
+
+def test_a_root_inside_an_ignored_folder_is_scanned_with_the_other_rules(tmp_path):
+    # A corpus staged under an ignored runs/ (the codelens-nano recipe does this) must not come out empty.
+    write(tmp_path, {
+        ".git/info/exclude": "/scratch/\n", ".gitignore": "/runs/\n*.gen.py\n", "a.py": "",
+        "runs/corpus/pkg/a.py": "", "runs/corpus/pkg/b.gen.py": "", "runs/corpus/pkg/.gitignore": "local.py\n",
+        "runs/corpus/pkg/local.py": "", "scratch/s.py": "",
+    })  # fmt: skip
+    assert rels(discover(tmp_path)) == ["a.py"]
+    assert rels(discover(tmp_path / "runs" / "corpus")) == ["pkg/a.py"]
+    assert rels(discover(tmp_path / "runs" / "corpus" / "pkg")) == ["a.py"]
+    assert rels(discover(tmp_path / "scratch")) == ["s.py"]
+    assert rels(discover(tmp_path / "runs", only=[tmp_path / "runs/corpus/pkg/a.py"])) == ["corpus/pkg/a.py"]
