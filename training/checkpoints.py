@@ -95,7 +95,13 @@ def save_adapter(out: Path, model, heads, meta) -> None:
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.old-"))
             os.replace(out, old / "adapter")
-        os.replace(tmp, out)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old is not None:  # put the previous adapter back where the user expects it
+                os.replace(old / "adapter", out)
+                old.rmdir()
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

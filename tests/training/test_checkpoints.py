@@ -1,0 +1,56 @@
+"""The atomic adapter write: the folder is replaced whole, and a failed replace keeps the previous one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from training import checkpoints
+from training.checkpoints import save_adapter
+
+
+class _Model:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def save_pretrained(self, folder: str) -> None:
+        with open(os.path.join(folder, "adapter_config.json"), "w", encoding="utf-8") as handle:
+            handle.write(self.marker)
+
+
+class _Meta:
+    def save(self, folder) -> None:
+        (folder / "codelens.json").write_text("{}", encoding="utf-8")
+
+
+def _save(out, marker: str) -> None:
+    save_adapter(out, _Model(marker), torch.nn.Linear(2, 1), _Meta())
+
+
+def test_replaces_the_folder_whole(tmp_path):
+    out = tmp_path / "adapter"
+    _save(out, "first")
+    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
+    _save(out, "second")
+    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "codelens.json", "heads.safetensors"]
+    assert (out / "adapter_config.json").read_text(encoding="utf-8") == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no temporary folders left behind
+
+
+def test_a_failed_replace_keeps_the_previous_adapter(tmp_path, monkeypatch):
+    out = tmp_path / "adapter"
+    _save(out, "first")
+    real = os.replace
+
+    def failing(src, dst):
+        if os.fspath(dst) == os.fspath(out) and ".tmp-" in os.fspath(src):
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(checkpoints.os, "replace", failing)
+    with pytest.raises(OSError):
+        _save(out, "second")
+    assert (out / "adapter_config.json").read_text(encoding="utf-8") == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]
