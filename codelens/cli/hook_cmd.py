@@ -94,7 +94,11 @@ def install_hook(repo: Path, force: bool = False, command: str | None = None) ->
                     hint="pass --force to replace it (it is kept as pre-commit.codelens-backup), or add "
                          "`codelens scan . --staged --quiet` to it yourself, or use the pre-commit framework")
             backup = target.with_name("pre-commit.codelens-backup")
-            shutil.copy2(target, backup)
+            try:
+                shutil.copy2(target, backup)
+            except OSError as exc:  # never overwrite a hook that could not be saved first
+                raise CodelensError(f"cannot back up {target} to {backup}: {exc.strerror}",
+                                    hint="check the permissions of the hooks folder") from exc
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(hook_script(command or _this_codelens()), encoding="utf-8", newline="\n")

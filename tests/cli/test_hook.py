@@ -52,6 +52,22 @@ def test_foreign_hook_needs_force_and_is_backed_up(capsys, tmp_path):
     assert MARKER in hook.read_text()
 
 
+def test_a_hook_that_cannot_be_backed_up_is_left_alone(capsys, tmp_path, monkeypatch):
+    import shutil
+
+    repo = init_repo(tmp_path / "r")
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nmake lint\n")
+
+    def no_space(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copy2", no_space)
+    code, err = install(capsys, str(repo), "--force")
+    assert code == 2 and "cannot back up" in err
+    assert hook.read_text() == "#!/bin/sh\nmake lint\n"
+
+
 def test_core_hooks_path_is_honoured(tmp_path):
     repo = init_repo(tmp_path / "r")
     git(repo, "config", "core.hooksPath", "githooks")
