@@ -98,7 +98,8 @@ class TaskSampler:
         near = [g for g in self.by_path[self.group_path[anchor]] if g != anchor]
         self.rng.shuffle(near)
         chosen = [anchor] + near[: max(0, size // 2 - 1)]
-        rest = [g for g in self.group_names if g not in set(chosen)]
+        taken = set(chosen)
+        rest = [g for g in self.group_names if g not in taken]
         chosen += self.rng.sample(rest, size - len(chosen))
         pairs = []
         for name in chosen:
