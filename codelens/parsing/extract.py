@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from bisect import bisect_left
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -11,17 +10,10 @@ from typing import TYPE_CHECKING, Sequence
 
 from codelens.parsing import docs
 from codelens.parsing.nodes import last_line
-from codelens.parsing.normalize import (
-    Token,
-    _categories,
-    atom_query,
-    atoms_of,
-    content_hashes,
-    count_error_regions,
-    leaf_tokens,
-)
+from codelens.parsing.normalize import _categories, count_error_regions
 from codelens.parsing.registry import get_parser, get_spec, grammar_name
 from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.walk import FileWalk, TokenStream, node_codes, stream, walk
 from codelens.units import CodeUnit, Span
 
 if TYPE_CHECKING:
@@ -44,13 +36,12 @@ class ParseResult:
 class _FileContext:
     """Per-file state shared by the units of one file: names of enclosing scopes, token streams."""
 
-    def __init__(self, spec: LanguageSpec, src: bytes, categories: tuple[int, ...], atoms: list) -> None:
+    def __init__(self, spec: LanguageSpec, src: bytes, categories: tuple[int, ...], found: FileWalk) -> None:
         self.spec = spec
         self.src = src
         self.categories = categories
-        self.atoms = atoms
+        self.found = found
         self._names: dict[int, str | None] = {}
-        self._tokens: dict[int, list[Token]] = {}
 
     def name(self, node: Node) -> str | None:
         """The name a function or container contributes to qualified names (memoised by node id)."""
@@ -72,12 +63,9 @@ class _FileContext:
             node = node.parent
         return ".".join(reversed(parts))
 
-    def tokens(self, outermost: Node) -> list[Token]:
-        """Tokens of an outermost function, computed once and sliced for the functions inside it."""
-        if outermost.id not in self._tokens:
-            lines = self.spec.significant_indentation
-            self._tokens[outermost.id] = leaf_tokens(outermost, self.src, self.categories, self.atoms, lines)
-        return self._tokens[outermost.id]
+    def tokens(self, index: int) -> TokenStream:
+        """Tokens of outermost function ``index``, sliced for the functions inside it too."""
+        return stream(self.found, index, self.src, self.categories, self.spec.significant_indentation)
 
 
 def _anchors(function: Node, spec: LanguageSpec) -> list[Node]:
@@ -90,17 +78,7 @@ def _anchors(function: Node, spec: LanguageSpec) -> list[Node]:
     return chain
 
 
-def _slice(tokens: list[Token], start: int, end: int, cut: tuple[int, int] | None) -> list[Token]:
-    """Tokens inside ``[start, end)`` that are not inside ``cut`` (the docstring)."""
-    lo = bisect_left(tokens, (start, -1, -1))
-    hi = bisect_left(tokens, (end, -1, -1))
-    picked = tokens[lo:hi]
-    if cut is not None:
-        picked = [t for t in picked if not (cut[0] <= t[0] < cut[1])]
-    return picked
-
-
-def _unit(rel: str, node: Node, qualname: str, outermost: Node, ctx: _FileContext) -> CodeUnit:
+def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileContext) -> CodeUnit:
     spec, src = ctx.spec, ctx.src
     start, end = node.start_byte, node.end_byte
     source_bytes = src[start:end]
@@ -119,7 +97,7 @@ def _unit(rel: str, node: Node, qualname: str, outermost: Node, ctx: _FileContex
     else:
         docstring = docs.leading_comment(anchors[-1] if anchors else node, spec)
         body_bytes = source_bytes
-    plain_hash, abstract_hash = content_hashes(_slice(ctx.tokens(outermost), start, end, cut), src)
+    plain_hash, abstract_hash = tokens.hashes(start, end, cut)
     decode = lambda b: b.decode("utf-8", "surrogatepass")  # noqa: E731 - the input came from a str
     return CodeUnit(
         path=rel,
@@ -141,25 +119,19 @@ def extract_units(rel: str, text: str, language: str) -> ParseResult:
     Functions whose own text contains a syntax error, bodiless declarations and anonymous functions
     (callbacks, lambdas, closures) are skipped; the rest of a broken file is still extracted.
     """
-    from tree_sitter import QueryCursor
-
     spec = get_spec(language)
     grammar = grammar_name(spec, rel)
     src = text.encode("utf-8", "surrogatepass")
     tree = get_parser(spec.module, grammar).parse(src)
     root = tree.root_node
-    captures = QueryCursor(atom_query(spec.module, grammar, spec.name)).captures(root)
-    functions = sorted(captures.get("fn", []), key=lambda n: (n.start_byte, -n.end_byte))
-    ctx = _FileContext(spec, src, _categories(spec.module, grammar, spec.name), atoms_of(captures))
+    found = walk(root, src, node_codes(spec.module, grammar, spec.name), spec.significant_indentation)
+    ctx = _FileContext(spec, src, _categories(spec.module, grammar, spec.name), found)
     units: list[CodeUnit] = []
-    outermost: Node | None = None
-    for node in functions:
-        if outermost is None or node.start_byte >= outermost.end_byte:
-            outermost = node
+    for node, index in found.functions:
         name = ctx.name(node)
         if not name or node.has_error or node.child_by_field_name("body") is None:
             continue
-        units.append(_unit(rel, node, ctx.qualname(node, name), outermost, ctx))
+        units.append(_unit(rel, node, ctx.qualname(node, name), ctx.tokens(index), ctx))
     return ParseResult(units=units, error_count=count_error_regions(root))
 
 

@@ -1,0 +1,293 @@
+"""One pass over a parsed file: its functions, and the token streams their hashes are built from.
+
+This is the hot path of a scan, so it is shaped for speed while giving exactly what the reference
+pieces in ``normalize`` give (a query for functions, literals and comments, ``atoms_of``,
+``leaf_tokens`` per outermost function, ``content_hashes``): one cursor walk visits every node once,
+decides what a node is from a per-grammar table indexed by kind id, emits tokens straight into
+the lists hashing needs, and skips the inside of literals and comments, which are one token each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import compress
+from typing import TYPE_CHECKING
+
+from codelens.parsing.normalize import IDENT, LIT, PLAIN, SKIP, Token, _categories, leaf_tokens
+from codelens.parsing.registry import get_spec, load_language
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+FUNCTION, LITERAL, COMMENT = 4, 8, 12
+"""Node roles in ``node_codes``, added to the token category (``PLAIN``…``SKIP``, all below 4)."""
+
+_ID_NAMES: list[bytes] = []
+"""``ID1``, ``ID2``… grown on demand, shared by every function of the process."""
+
+
+def _id_names(count: int) -> list[bytes]:
+    while len(_ID_NAMES) < count:
+        _ID_NAMES.append(b"ID%d" % (len(_ID_NAMES) + 1))
+    return _ID_NAMES
+
+
+@lru_cache(maxsize=None)
+def node_codes(module: str, grammar: str, language: str) -> tuple[int, ...]:
+    """Role + token category of every kind id of a grammar, as the reference query would see them.
+
+    The query names functions, literals and comments as named node kinds; a kind id from
+    ``Node.kind_id`` is the public symbol, so every id with that name and namedness gets the role.
+    """
+    spec = get_spec(language)
+    lang = load_language(module, grammar)
+    categories = _categories(module, grammar, language)
+    codes = []
+    for kind_id in range(lang.node_kind_count):
+        name = lang.node_kind_for_id(kind_id) or ""
+        role = 0
+        if lang.node_kind_is_named(kind_id):
+            if name in spec.function_kinds:
+                role = FUNCTION
+            elif name in spec.literal_kinds:
+                role = LITERAL
+            elif name in spec.comment_kinds:
+                role = COMMENT
+        codes.append(role + categories[kind_id])
+    # Padded to every possible id, so the walk indexes without a bounds check: ERROR nodes have
+    # id 65535, beyond the grammar's own kinds, and are plain.
+    return tuple(codes) + (PLAIN,) * (65536 - len(codes))
+
+
+MARK = 0xFF
+"""Opens a line-break element in a ``TokenStream`` (0xFE closes it): neither byte occurs in UTF-8,
+so nothing else in a stream can look like one."""
+_LINE_BREAKS: dict[int, bytes] = {}
+
+
+def _line_break(column: int) -> bytes:
+    """The element standing for "new line, then ``column`` spaces" before a token that starts a line."""
+    element = _LINE_BREAKS.get(column)
+    if element is None:
+        element = _LINE_BREAKS[column] = b"\xff" + b" " * column + b"\xfe"
+    return element
+
+
+class TokenStream:
+    """The tokens of one outermost function, laid out for hashing it and every function inside it.
+
+    Per-token work (slicing the text, numbering identifiers) happens once, while walking; ``hashes``
+    then renders any range with C-level joins, maps and replaces. A token that starts a line (see
+    ``normalize.Token``) is preceded by a line-break element carrying its absolute column: joined
+    with spaces, ``" \xff" + base spaces`` becomes the newline and ``"\xfe "`` goes, which indents
+    each line relative to the least indented one as ``normalize.render`` does.
+    """
+
+    __slots__ = ("starts", "pieces", "keys", "line_at", "line_columns")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        """Start byte of each element (a line break has its token's)."""
+        self.pieces: list[bytes] = []
+        """Each element's text."""
+        self.keys: list[bytes | int] = []
+        """What the abstracted rendering shows: the text, ``b"LIT"``, or for an identifier an int
+        numbering its spelling (an int never equals bytes: a keyword spelled like a name stays itself)."""
+        self.line_at: list[int] = []
+        """Indexes of the line-break elements."""
+        self.line_columns: list[int] = []
+        """Their columns."""
+
+    @classmethod
+    def of(cls, tokens: list[Token], src: bytes) -> TokenStream:
+        """A stream from ``leaf_tokens`` output (the path for the rare function inside a literal)."""
+        stream = cls()
+        numbers: dict[bytes, int] = {}
+        for start, end, kind, column in tokens:
+            if column >= 0:
+                stream.line_at.append(len(stream.pieces))
+                stream.line_columns.append(column)
+                stream.starts.append(start)
+                stream.pieces.append(_line_break(column))
+                stream.keys.append(_line_break(column))
+            piece = src[start:end]
+            stream.starts.append(start)
+            stream.pieces.append(piece)
+            stream.keys.append(numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT" if kind == LIT else piece)
+        return stream
+
+    def hashes(self, start: int, end: int, cut: tuple[int, int] | None) -> tuple[str, str]:
+        """``content_hashes`` of the tokens starting in ``[start, end)`` but not in ``cut``."""
+        starts, line_at = self.starts, self.line_at
+        lo, hi = bisect_left(starts, start), bisect_left(starts, end)
+        spans = [(lo, hi)]
+        if cut is not None:
+            cut_lo = min(max(bisect_left(starts, cut[0]), lo), hi)
+            cut_hi = min(max(bisect_left(starts, cut[1]), cut_lo), hi)
+            spans = [(lo, cut_lo), (cut_hi, hi)]
+        pieces, keys = _pick(self.pieces, spans), _pick(self.keys, spans)
+        columns = _pick(self.line_columns, [(bisect_left(line_at, a), bisect_left(line_at, b)) for a, b in spans])
+        if pieces and pieces[0][0] == MARK:  # the first token's own line break is not rendered
+            del pieces[0], keys[0], columns[0]
+        unique = dict.fromkeys(keys)
+        names = dict(zip(compress(unique, map(int.__instancecheck__, unique)), _id_names(len(unique))))
+        plain, abstracted = b" ".join(pieces), b" ".join(map(names.get, keys, keys))
+        if columns:
+            head = b" \xff" + b" " * min(columns)
+            plain = plain.replace(head, b"\n").replace(b"\xfe ", b"")
+            abstracted = abstracted.replace(head, b"\n").replace(b"\xfe ", b"")
+        return _sha(plain), _sha(abstracted)
+
+
+def _pick(items: list, spans: list[tuple[int, int]]) -> list:
+    """``items`` in one index range, or in two around a cut-out docstring (always a new list)."""
+    if len(spans) == 1:
+        return items[spans[0][0] : spans[0][1]]
+    (lo, cut_lo), (cut_hi, hi) = spans
+    return items[lo:cut_lo] + items[cut_hi:hi]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class FileWalk:
+    """What ``walk`` found in one file."""
+
+    functions: list[tuple[Node, int]]
+    """Every function node in source order (outer before inner), with the index of the outermost
+    function holding it in ``outermost`` and ``streams``."""
+    outermost: list[Node]
+    """Functions inside no other function."""
+    streams: list[TokenStream | None]
+    """Tokens of each outermost function; None for one inside a literal (a JS template), which
+    ``stream`` computes the reference way."""
+    atoms: list[tuple[int, int, int]]
+    """Outermost literal / comment byte ranges, as ``atoms_of`` gives them."""
+
+
+def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWalk:
+    """Functions, atoms and outermost-function token streams of a tree, in one cursor walk.
+
+    A literal or comment is one token (or none) and its inside is not visited, unless it has
+    grandchildren: only then can it hold a function (a JS template substitution). With ``lines``,
+    a token after a line break records its column (see ``normalize.Token``).
+    """
+    functions: list[tuple[Node, int]] = []
+    outermost: list[Node] = []
+    streams: list[TokenStream | None] = []
+    atoms: list[tuple[int, int, int]] = []
+    # The stream being filled, its bound appends, and where its last token ended.
+    starts_add = pieces_add = keys_add = None
+    pieces: list[bytes] = []
+    line_at: list[int] = []
+    line_columns: list[int] = []
+    numbers: dict[bytes, int] = {}
+    previous_end = 0
+    emitting = False  # inside an outermost function and not inside a literal
+    depth, function_depth, atom_depth = 0, -1, -1
+    cursor = root.walk()
+    first_child, next_sibling, parent = cursor.goto_first_child, cursor.goto_next_sibling, cursor.goto_parent
+    while True:
+        node = cursor.node
+        code = codes[node.kind_id]
+        token = False
+        if code < FUNCTION:
+            if first_child():
+                depth += 1
+                continue
+            if emitting:
+                start = node.start_byte
+                end = node.end_byte
+                kind = code
+                token = True
+        elif code < LITERAL:  # a function
+            if function_depth < 0:
+                function_depth = depth
+                outermost.append(node)
+                if atom_depth < 0:
+                    stream = TokenStream()
+                    streams.append(stream)
+                    starts_add, pieces_add, keys_add = stream.starts.append, stream.pieces.append, stream.keys.append
+                    pieces, line_at, line_columns = stream.pieces, stream.line_at, stream.line_columns
+                    numbers = {}
+                    previous_end = node.start_byte
+                    emitting = True
+                else:
+                    streams.append(None)
+            functions.append((node, len(streams) - 1))
+            if first_child():
+                depth += 1
+                continue
+        else:  # a literal or a comment
+            start, end = node.start_byte, node.end_byte
+            if atom_depth < 0 and end > start:
+                kind = LIT if code < COMMENT else SKIP
+                atoms.append((start, end, kind))
+                token = emitting
+                if node.descendant_count > node.child_count + 1:
+                    atom_depth = depth
+            elif first_child():
+                depth += 1
+                continue
+            elif emitting and end > start:
+                kind, token = code & 3, True
+        if token and end > start:
+            column = -1
+            if start > previous_end and not (start - previous_end == 1 and src[previous_end] == 32):
+                gap = src[previous_end:start]
+                if lines and (newline := gap.rfind(b"\n")) >= 0:
+                    column = len(gap) - newline - 1
+                if gap.strip():
+                    # Text no leaf covers (a grammar quirk): keep it rather than drop it from hashes.
+                    if column >= 0:
+                        line_at.append(len(pieces))
+                        line_columns.append(column)
+                        starts_add(previous_end)
+                        pieces_add(line_break := _LINE_BREAKS.get(column) or _line_break(column))
+                        keys_add(line_break)
+                        column = -1
+                    starts_add(previous_end)
+                    pieces_add(gap)
+                    keys_add(gap)
+            if kind != SKIP:
+                if column >= 0:
+                    line_at.append(len(pieces))
+                    line_columns.append(column)
+                    starts_add(start)
+                    pieces_add(line_break := _LINE_BREAKS.get(column) or _line_break(column))
+                    keys_add(line_break)
+                piece = src[start:end]
+                starts_add(start)
+                pieces_add(piece)
+                keys_add(numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT" if kind == LIT else piece)
+            previous_end = end
+        if atom_depth == depth and first_child():  # a literal that may hold a function
+            emitting = False
+            depth += 1
+            continue
+        while True:  # leave this node: close what it opened, then go to the next one
+            if depth == atom_depth:
+                atom_depth = -1
+                emitting = function_depth >= 0 and streams[-1] is not None
+            if depth == function_depth:
+                function_depth = -1
+                emitting = False
+            if next_sibling():
+                break
+            if not parent():
+                return FileWalk(functions, outermost, streams, atoms)
+            depth -= 1
+
+
+def stream(found: FileWalk, index: int, src: bytes, categories: tuple[int, ...], lines: bool) -> TokenStream:
+    """The token stream of outermost function ``index``, computing the rare ones ``walk`` left out."""
+    current = found.streams[index]
+    if current is None:
+        tokens = leaf_tokens(found.outermost[index], src, categories, found.atoms, lines)
+        current = found.streams[index] = TokenStream.of(tokens, src)
+    return current
