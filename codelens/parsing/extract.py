@@ -43,24 +43,24 @@ class _FileContext:
         self.found = found
         self._names: dict[int, str | None] = {}
 
-    def name(self, node: Node) -> str | None:
-        """The name a function or container contributes to qualified names (memoised by node id)."""
-        if node.id not in self._names:
+    def name(self, scope: int) -> str | None:
+        """The name function or container ``scope`` contributes to qualified names (computed once)."""
+        if scope not in self._names:
             spec = self.spec
+            node = self.found.scopes[scope][0]
             namer = spec.function_name if node.type in spec.function_kinds else spec.container_name
-            self._names[node.id] = namer(node)
-        return self._names[node.id]
+            self._names[scope] = namer(node)
+        return self._names[scope]
 
-    def qualname(self, function: Node, own_name: str) -> str:
+    def qualname(self, scope: int, own_name: str) -> str:
         parts = [own_name]
-        spec = self.spec
-        node = function.parent
-        while node is not None:
-            if node.type in spec.function_kinds or node.type in spec.container_kinds:
-                name = self.name(node)
-                if name:
-                    parts.append(name)
-            node = node.parent
+        scopes = self.found.scopes
+        outer = scopes[scope][1]
+        while outer >= 0:
+            name = self.name(outer)
+            if name:
+                parts.append(name)
+            outer = scopes[outer][1]
         return ".".join(reversed(parts))
 
     def tokens(self, index: int) -> TokenStream:
@@ -127,11 +127,11 @@ def extract_units(rel: str, text: str, language: str) -> ParseResult:
     found = walk(root, src, node_codes(spec.module, grammar, spec.name), spec.significant_indentation)
     ctx = _FileContext(spec, src, _categories(spec.module, grammar, spec.name), found)
     units: list[CodeUnit] = []
-    for node, index in found.functions:
-        name = ctx.name(node)
+    for node, index, scope in found.functions:
+        name = ctx.name(scope)
         if not name or node.has_error or node.child_by_field_name("body") is None:
             continue
-        units.append(_unit(rel, node, ctx.qualname(node, name), ctx.tokens(index), ctx))
+        units.append(_unit(rel, node, ctx.qualname(scope, name), ctx.tokens(index), ctx))
     return ParseResult(units=units, error_count=count_error_regions(root))
 
 

@@ -22,7 +22,7 @@ from codelens.parsing.registry import get_spec, load_language
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-FUNCTION, LITERAL, COMMENT = 4, 8, 12
+FUNCTION, LITERAL, COMMENT, CONTAINER = 4, 8, 12, 16
 """Node roles in ``node_codes``, added to the token category (``PLAIN``…``SKIP``, all below 4)."""
 
 _ID_NAMES: list[bytes] = []
@@ -56,6 +56,8 @@ def node_codes(module: str, grammar: str, language: str) -> tuple[int, ...]:
                 role = LITERAL
             elif name in spec.comment_kinds:
                 role = COMMENT
+            elif name in spec.container_kinds:
+                role = CONTAINER
         codes.append(role + categories[kind_id])
     # Padded to every possible id, so the walk indexes without a bounds check: ERROR nodes have
     # id 65535, beyond the grammar's own kinds, and are plain.
@@ -158,9 +160,12 @@ def _sha(data: bytes) -> str:
 class FileWalk:
     """What ``walk`` found in one file."""
 
-    functions: list[tuple[Node, int]]
+    functions: list[tuple[Node, int, int]]
     """Every function node in source order (outer before inner), with the index of the outermost
-    function holding it in ``outermost`` and ``streams``."""
+    function holding it in ``outermost`` and ``streams``, and its own index in ``scopes``."""
+    scopes: list[tuple[Node, int]]
+    """Every function and container node in source order, with the index of the innermost one
+    holding it (-1: none): the chain a qualified name is built from."""
     outermost: list[Node]
     """Functions inside no other function."""
     streams: list[TokenStream | None]
@@ -177,7 +182,10 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
     grandchildren: only then can it hold a function (a JS template substitution). With ``lines``,
     a token after a line break records its column (see ``normalize.Token``).
     """
-    functions: list[tuple[Node, int]] = []
+    functions: list[tuple[Node, int, int]] = []
+    scopes: list[tuple[Node, int]] = []
+    open_scopes: list[int] = []  # indexes in scopes of the ones holding the current node
+    open_ends: list[int] = []  # and their end bytes
     outermost: list[Node] = []
     streams: list[TokenStream | None] = []
     atoms: list[tuple[int, int, int]] = []
@@ -205,24 +213,37 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                 end = node.end_byte
                 kind = code
                 token = True
-        elif code < LITERAL:  # a function
-            if function_depth < 0:
-                function_depth = depth
-                outermost.append(node)
-                if atom_depth < 0:
-                    stream = TokenStream()
-                    streams.append(stream)
-                    starts_add, pieces_add, keys_add = stream.starts.append, stream.pieces.append, stream.keys.append
-                    pieces, line_at, line_columns = stream.pieces, stream.line_at, stream.line_columns
-                    numbers = {}
-                    previous_end = node.start_byte
-                    emitting = True
-                else:
-                    streams.append(None)
-            functions.append((node, len(streams) - 1))
+        elif code < LITERAL or code >= CONTAINER:  # a function or a container: a naming scope
+            # Pre-order: an open scope holds this node exactly when the node starts before its end.
+            start = node.start_byte
+            while open_ends and open_ends[-1] <= start:
+                open_ends.pop()
+                open_scopes.pop()
+            scopes.append((node, open_scopes[-1] if open_scopes else -1))
+            open_scopes.append(len(scopes) - 1)
+            open_ends.append(node.end_byte)
+            if code < LITERAL:
+                if function_depth < 0:
+                    function_depth = depth
+                    outermost.append(node)
+                    if atom_depth < 0:
+                        stream = TokenStream()
+                        streams.append(stream)
+                        starts_add, pieces_add, keys_add = stream.starts.append, stream.pieces.append, stream.keys.append
+                        pieces, line_at, line_columns = stream.pieces, stream.line_at, stream.line_columns
+                        numbers = {}
+                        previous_end = start
+                        emitting = True
+                    else:
+                        streams.append(None)
+                functions.append((node, len(streams) - 1, len(scopes) - 1))
             if first_child():
                 depth += 1
                 continue
+            if emitting:  # a scope without children (no grammar has one): a leaf like any other
+                end = node.end_byte
+                kind = code & 3
+                token = True
         else:  # a literal or a comment
             start, end = node.start_byte, node.end_byte
             if atom_depth < 0 and end > start:
@@ -280,7 +301,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
             if next_sibling():
                 break
             if not parent():
-                return FileWalk(functions, outermost, streams, atoms)
+                return FileWalk(functions, scopes, outermost, streams, atoms)
             depth -= 1
 
 

@@ -66,10 +66,23 @@ def test_walk_matches_the_reference_pipeline(rel, text):
     got = [
         (node.start_byte, node.end_byte, stream(found, index, src, categories, lines).hashes(
             node.start_byte, node.end_byte, None))
-        for node, index in found.functions
+        for node, index, _ in found.functions
     ]
     assert got == expected
     assert found.atoms == atoms
+    # The scope chain of every function is its ancestors of function or container kind.
+    kinds = spec.function_kinds | spec.container_kinds
+    for node, _, scope in found.functions:
+        chain, outer = [], found.scopes[scope][1]
+        while outer >= 0:
+            chain.append(found.scopes[outer][0].id)
+            outer = found.scopes[outer][1]
+        ancestors, parent = [], node.parent
+        while parent is not None:
+            if parent.type in kinds:
+                ancestors.append(parent.id)
+            parent = parent.parent
+        assert chain == ancestors
 
 
 def test_cut_docstring_matches_the_reference():
@@ -78,7 +91,7 @@ def test_cut_docstring_matches_the_reference():
     spec = get_spec("python")
     root = get_parser(spec.module, "language").parse(src).root_node
     found = walk(root, src, node_codes(spec.module, "language", "python"), True)
-    method, index = found.functions[0]
+    method, index, _ = found.functions[0]
     doc = src.index(b"'''Doc.'''")
     cut = (doc - 8, doc + len(b"'''Doc.'''") + 1)  # the whole docstring line
     atoms = atoms_of(QueryCursor(atom_query(spec.module, "language", "python")).captures(root))
@@ -95,6 +108,6 @@ def test_template_functions_are_found_and_left_to_the_reference_tokeniser():
     spec = get_spec("javascript")
     root = get_parser(spec.module, "language").parse(src).root_node
     found = walk(root, src, node_codes(spec.module, "language", "javascript"), False)
-    names = [src[n.start_byte : n.end_byte].split(b"(")[0] for n, _ in found.functions]
+    names = [src[n.start_byte : n.end_byte].split(b"(")[0] for n, _, _ in found.functions]
     assert names == [b"", b"function item", b"function named", b"function outer", b"function deep"]
     assert [s is None for s in found.streams] == [False, True, False]
