@@ -164,10 +164,16 @@ def parse_files(files: list[SourceFile], workers: int = 0) -> tuple[list[CodeUni
     total = sum(len(job[1]) for job in jobs)
     results: list[ParseResult] | None = None
     if count > 1 and len(jobs) > 1 and total >= PARALLEL_MIN_CHARS:
-        chunks = _chunks(jobs, count * 4)
+        # Largest files first, so the last tasks handed out are small and the workers finish
+        # together; results go back to file order afterwards.
+        order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][1]))
+        chunks = _chunks([jobs[i] for i in order], count * 8)
         try:
             with ProcessPoolExecutor(max_workers=min(count, len(chunks))) as pool:
-                results = [r for chunk_results in pool.map(_extract_many, chunks) for r in chunk_results]
+                done = [r for chunk_results in pool.map(_extract_many, chunks) for r in chunk_results]
+            results = [done[0]] * len(jobs)
+            for position, result in zip(order, done):
+                results[position] = result
         except (BrokenProcessPool, OSError):
             results = None
     if results is None:

@@ -29,10 +29,20 @@ _ID_NAMES: list[bytes] = []
 """``ID1``, ``ID2``… grown on demand, shared by every function of the process."""
 
 
+_NUMBERED: dict[int, bytes] = {}
+"""Identifier number -> its ``IDn`` name (number 0 is ``ID1``), grown on demand."""
+
+
 def _id_names(count: int) -> list[bytes]:
     while len(_ID_NAMES) < count:
         _ID_NAMES.append(b"ID%d" % (len(_ID_NAMES) + 1))
     return _ID_NAMES
+
+
+def _numbered(count: int) -> dict[int, bytes]:
+    if len(_NUMBERED) < count:
+        _NUMBERED.update(enumerate(_id_names(count)))
+    return _NUMBERED
 
 
 @lru_cache(maxsize=None)
@@ -88,7 +98,7 @@ class TokenStream:
     each line relative to the least indented one as ``normalize.render`` does.
     """
 
-    __slots__ = ("starts", "pieces", "keys", "line_at", "line_columns")
+    __slots__ = ("starts", "pieces", "keys", "numbers", "line_at", "line_columns")
 
     def __init__(self) -> None:
         self.starts: list[int] = []
@@ -98,23 +108,29 @@ class TokenStream:
         self.keys: list[bytes | int] = []
         """What the abstracted rendering shows: the text, ``b"LIT"``, or for an identifier an int
         numbering its spelling (an int never equals bytes: a keyword spelled like a name stays itself)."""
+        self.numbers: dict[bytes, int] = {}
+        """Identifier spelling -> its number: numbers count up in order of first use."""
         self.line_at: list[int] = []
         """Indexes of the line-break elements."""
         self.line_columns: list[int] = []
         """Their columns."""
 
+    def add_line_break(self, start: int, column: int) -> None:
+        """Record that the token about to be added (at byte ``start``) starts a line at ``column``."""
+        self.line_at.append(len(self.pieces))
+        self.line_columns.append(column)
+        self.starts.append(start)
+        self.pieces.append(_line_break(column))
+        self.keys.append(_line_break(column))
+
     @classmethod
     def of(cls, tokens: list[Token], src: bytes) -> TokenStream:
         """A stream from ``leaf_tokens`` output (the path for the rare function inside a literal)."""
         stream = cls()
-        numbers: dict[bytes, int] = {}
+        numbers = stream.numbers
         for start, end, kind, column in tokens:
             if column >= 0:
-                stream.line_at.append(len(stream.pieces))
-                stream.line_columns.append(column)
-                stream.starts.append(start)
-                stream.pieces.append(_line_break(column))
-                stream.keys.append(_line_break(column))
+                stream.add_line_break(start, column)
             piece = src[start:end]
             stream.starts.append(start)
             stream.pieces.append(piece)
@@ -125,17 +141,27 @@ class TokenStream:
         """``content_hashes`` of the tokens starting in ``[start, end)`` but not in ``cut``."""
         starts, line_at = self.starts, self.line_at
         lo, hi = bisect_left(starts, start), bisect_left(starts, end)
-        spans = [(lo, hi)]
-        if cut is not None:
+        whole = lo == 0 and hi == len(starts)  # an outermost function
+        if cut is None:
+            spans = [(lo, hi)]
+            renumber = not whole
+        else:
             cut_lo = min(max(bisect_left(starts, cut[0]), lo), hi)
             cut_hi = min(max(bisect_left(starts, cut[1]), cut_lo), hi)
             spans = [(lo, cut_lo), (cut_hi, hi)]
-        pieces, keys = _pick(self.pieces, spans), _pick(self.keys, spans)
-        columns = _pick(self.line_columns, [(bisect_left(line_at, a), bisect_left(line_at, b)) for a, b in spans])
-        if pieces and pieces[0][0] == MARK:  # the first token's own line break is not rendered
-            del pieces[0], keys[0], columns[0]
-        unique = dict.fromkeys(keys)
-        names = dict(zip(compress(unique, map(int.__instancecheck__, unique)), _id_names(len(unique))))
+            renumber = not whole or any(key.__class__ is int for key in self.keys[cut_lo:cut_hi])
+        if whole and cut is None and not (hi and self.pieces[0][0] == MARK):
+            pieces, keys, columns = self.pieces, self.keys, self.line_columns  # read only
+        else:
+            pieces, keys = _pick(self.pieces, spans), _pick(self.keys, spans)
+            columns = _pick(self.line_columns, [(bisect_left(line_at, a), bisect_left(line_at, b)) for a, b in spans])
+            if pieces and pieces[0][0] == MARK:  # the first token's own line break is not rendered
+                del pieces[0], keys[0], columns[0]
+        if renumber:
+            unique = dict.fromkeys(keys)
+            names = dict(zip(compress(unique, map(int.__instancecheck__, unique)), _id_names(len(unique))))
+        else:  # numbered by first use in the stream, which is first use in this function too
+            names = _numbered(len(self.numbers))
         plain, abstracted = b" ".join(pieces), b" ".join(map(names.get, keys, keys))
         if columns:
             head = b" \xff" + b" " * min(columns)
@@ -171,12 +197,10 @@ class FileWalk:
     streams: list[TokenStream | None]
     """Tokens of each outermost function; None for one inside a literal (a JS template), which
     ``stream`` computes the reference way."""
-    atoms: list[tuple[int, int, int]]
-    """Outermost literal / comment byte ranges, as ``atoms_of`` gives them."""
 
 
 def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWalk:
-    """Functions, atoms and outermost-function token streams of a tree, in one cursor walk.
+    """Functions, scopes and outermost-function token streams of a tree, in one cursor walk.
 
     A literal or comment is one token (or none) and its inside is not visited, unless it has
     grandchildren: only then can it hold a function (a JS template substitution). With ``lines``,
@@ -188,22 +212,20 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
     open_ends: list[int] = []  # and their end bytes
     outermost: list[Node] = []
     streams: list[TokenStream | None] = []
-    atoms: list[tuple[int, int, int]] = []
     # The stream being filled, its bound appends, and where its last token ended.
-    starts_add = pieces_add = keys_add = None
-    pieces: list[bytes] = []
-    line_at: list[int] = []
-    line_columns: list[int] = []
-    numbers: dict[bytes, int] = {}
+    current = TokenStream()
+    starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
+    numbers = current.numbers
     previous_end = 0
     emitting = False  # inside an outermost function and not inside a literal
-    depth, function_depth, atom_depth = 0, -1, -1
+    # Depths of the open outermost function and of the literal being searched for functions (-1:
+    # none), and the deeper of the two: what leaving a node has to check.
+    depth, function_depth, atom_depth, watch = 0, -1, -1, -1
     cursor = root.walk()
     first_child, next_sibling, parent = cursor.goto_first_child, cursor.goto_next_sibling, cursor.goto_parent
     while True:
         node = cursor.node
         code = codes[node.kind_id]
-        token = False
         if code < FUNCTION:
             if first_child():
                 depth += 1
@@ -212,8 +234,23 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                 start = node.start_byte
                 end = node.end_byte
                 kind = code
-                token = True
-        elif code < LITERAL or code >= CONTAINER:  # a function or a container: a naming scope
+            else:
+                start = end = 0
+        elif LITERAL <= code < CONTAINER:  # a literal or a comment
+            start = node.start_byte
+            end = node.end_byte
+            if atom_depth < 0 and end > start:
+                kind = LIT if code < COMMENT else SKIP
+                if node.descendant_count > node.child_count + 1:
+                    atom_depth = watch = depth
+                if not emitting:
+                    start = end = 0
+            elif first_child():
+                depth += 1
+                continue
+            else:
+                start = end = 0
+        else:  # a function or a container: a naming scope
             # Pre-order: an open scope holds this node exactly when the node starts before its end.
             start = node.start_byte
             while open_ends and open_ends[-1] <= start:
@@ -224,14 +261,13 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
             open_ends.append(node.end_byte)
             if code < LITERAL:
                 if function_depth < 0:
-                    function_depth = depth
+                    function_depth = watch = depth
                     outermost.append(node)
                     if atom_depth < 0:
-                        stream = TokenStream()
-                        streams.append(stream)
-                        starts_add, pieces_add, keys_add = stream.starts.append, stream.pieces.append, stream.keys.append
-                        pieces, line_at, line_columns = stream.pieces, stream.line_at, stream.line_columns
-                        numbers = {}
+                        current = TokenStream()
+                        streams.append(current)
+                        starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
+                        numbers = current.numbers
                         previous_end = start
                         emitting = True
                     else:
@@ -243,65 +279,45 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
             if emitting:  # a scope without children (no grammar has one): a leaf like any other
                 end = node.end_byte
                 kind = code & 3
-                token = True
-        else:  # a literal or a comment
-            start, end = node.start_byte, node.end_byte
-            if atom_depth < 0 and end > start:
-                kind = LIT if code < COMMENT else SKIP
-                atoms.append((start, end, kind))
-                token = emitting
-                if node.descendant_count > node.child_count + 1:
-                    atom_depth = depth
-            elif first_child():
-                depth += 1
-                continue
-            elif emitting and end > start:
-                kind, token = code & 3, True
-        if token and end > start:
-            column = -1
+            else:
+                start = end = 0
+        if end > start:
             if start > previous_end and not (start - previous_end == 1 and src[previous_end] == 32):
                 gap = src[previous_end:start]
-                if lines and (newline := gap.rfind(b"\n")) >= 0:
-                    column = len(gap) - newline - 1
+                newline = gap.rfind(b"\n") if lines else -1
                 if gap.strip():
                     # Text no leaf covers (a grammar quirk): keep it rather than drop it from hashes.
-                    if column >= 0:
-                        line_at.append(len(pieces))
-                        line_columns.append(column)
-                        starts_add(previous_end)
-                        pieces_add(line_break := _LINE_BREAKS.get(column) or _line_break(column))
-                        keys_add(line_break)
-                        column = -1
+                    if newline >= 0:
+                        current.add_line_break(previous_end, len(gap) - newline - 1)
+                        newline = -1
                     starts_add(previous_end)
                     pieces_add(gap)
                     keys_add(gap)
+                if newline >= 0 and kind != SKIP:
+                    current.add_line_break(start, len(gap) - newline - 1)
             if kind != SKIP:
-                if column >= 0:
-                    line_at.append(len(pieces))
-                    line_columns.append(column)
-                    starts_add(start)
-                    pieces_add(line_break := _LINE_BREAKS.get(column) or _line_break(column))
-                    keys_add(line_break)
                 piece = src[start:end]
                 starts_add(start)
                 pieces_add(piece)
-                keys_add(numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT" if kind == LIT else piece)
+                keys_add(piece if kind == PLAIN else numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT")
             previous_end = end
         if atom_depth == depth and first_child():  # a literal that may hold a function
             emitting = False
             depth += 1
             continue
         while True:  # leave this node: close what it opened, then go to the next one
-            if depth == atom_depth:
-                atom_depth = -1
-                emitting = function_depth >= 0 and streams[-1] is not None
-            if depth == function_depth:
-                function_depth = -1
-                emitting = False
+            if depth == watch:
+                if depth == atom_depth:
+                    atom_depth = -1
+                    emitting = function_depth >= 0 and streams[-1] is not None
+                else:
+                    function_depth = -1
+                    emitting = False
+                watch = max(function_depth, atom_depth)
             if next_sibling():
                 break
             if not parent():
-                return FileWalk(functions, scopes, outermost, streams, atoms)
+                return FileWalk(functions, scopes, outermost, streams)
             depth -= 1
 
 
@@ -309,6 +325,8 @@ def stream(found: FileWalk, index: int, src: bytes, categories: tuple[int, ...],
     """The token stream of outermost function ``index``, computing the rare ones ``walk`` left out."""
     current = found.streams[index]
     if current is None:
-        tokens = leaf_tokens(found.outermost[index], src, categories, found.atoms, lines)
+        # Such a function lies inside a literal, so no other literal or comment can start inside it:
+        # the reference tokeniser needs no atoms to match what it gives with the file's atoms.
+        tokens = leaf_tokens(found.outermost[index], src, categories, [], lines)
         current = found.streams[index] = TokenStream.of(tokens, src)
     return current
