@@ -294,9 +294,11 @@ def _only(root: Path, only: Sequence[Path], filters: _Filters) -> list[_Candidat
 
 def _skip_reason(text: str, rel: str, language: str) -> str | None:
     """Why a decoded file should not be analysed (generated or minified), or None."""
-    head = text[:4096].splitlines()[:GENERATED_HEAD_LINES]
-    if any(marker in line for line in head for marker in GENERATED_MARKERS):
-        return "generated"
+    start = text[:4096]
+    if any(marker in start for marker in GENERATED_MARKERS):  # cheap test before splitting lines
+        head = start.splitlines()[:GENERATED_HEAD_LINES]
+        if any(marker in line for line in head for marker in GENERATED_MARKERS):
+            return "generated"
     if language in _MINIFIABLE:
         if ".min." in rel.rpartition("/")[2]:
             return "minified"

@@ -32,9 +32,21 @@ EXTENSIONS: dict[str, str] = {ext: spec.name for spec in LANGUAGES.values() for 
 """File suffix (lower case, with the dot) -> language key."""
 
 
+def suffix(path: str | PurePosixPath) -> str:
+    """``PurePosixPath(path).suffix.lower()``, without building a path for the usual ``dir/name``.
+
+    Discovery asks this of every directory entry and extraction of every file, so it matters.
+    """
+    name = path.rpartition("/")[2] if isinstance(path, str) else ""
+    if not name or name == ".":  # "", "a/", "a/.": let pathlib normalise the path
+        name = PurePosixPath(path).name
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
+
+
 def language_for_path(path: str | PurePosixPath) -> str | None:
     """The language of a file by its suffix, or None when codelens does not parse it."""
-    return EXTENSIONS.get(PurePosixPath(path).suffix.lower())
+    return EXTENSIONS.get(suffix(path))
 
 
 def get_spec(language: str) -> LanguageSpec:
@@ -48,7 +60,7 @@ def get_spec(language: str) -> LanguageSpec:
 
 def grammar_name(spec: LanguageSpec, rel: str) -> str:
     """Which grammar function of the spec's module parses the file ``rel``."""
-    return spec.grammar_by_suffix.get(PurePosixPath(rel).suffix.lower(), spec.default_grammar)
+    return spec.grammar_by_suffix.get(suffix(rel), spec.default_grammar)
 
 
 @lru_cache(maxsize=None)

@@ -96,3 +96,15 @@ def test_importing_parsing_loads_no_grammar():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "path", ["a.py", "dir/b.TSX", "x.tar.gz", ".py", "a.", "a..", "dir/", "dir/.", "a/../b.rs", "", ".", "..", "a.py/"]
+)
+def test_suffix_is_pathlib_suffix_lowered(path):
+    from pathlib import PurePosixPath
+
+    from codelens.parsing.registry import suffix
+
+    assert suffix(path) == PurePosixPath(path).suffix.lower()
+    assert suffix(PurePosixPath(path)) == PurePosixPath(path).suffix.lower()
