@@ -10,6 +10,8 @@ Library code: progress goes to the ``progress`` callback, never to the terminal.
 
 from __future__ import annotations
 
+import math
+
 import contextlib
 import random
 import warnings
@@ -323,6 +325,7 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     encoder = Encoder(tokenizer, fmt)
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else max(1, cfg.max_steps // 20)
     history: list[dict] = []
+    skipped_steps = 0
     model.train()
     heads.train()
     for step in range(start, cfg.max_steps):
@@ -332,11 +335,18 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
         losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
         loss = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()), cfg.grad_clip)
-        optimizer.step()
         values = {k: float(v.detach()) for k, v in losses.items()}
+        if math.isfinite(float(loss.detach())):
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()),
+                                                  cfg.grad_clip if cfg.grad_clip else float("inf"))
+            # A non-finite gradient would turn every weight into NaN: skip that step (as AMP's scaler does).
+            if torch.isfinite(norm):
+                optimizer.step()
+            else:
+                skipped_steps += 1
+        else:
+            skipped_steps += 1
         history.append(values)
         report(TrainProgress("train", step + 1, cfg.max_steps, losses=values))
         if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.max_steps:
@@ -363,7 +373,7 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     meta.metrics = results
     meta.training = {
         "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
-        "steps": cfg.max_steps, "trainable_params": trainable, "total_params": total,
+        "steps": cfg.max_steps, "skipped_steps": skipped_steps, "trainable_params": trainable, "total_params": total,
         "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
         "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
     }
