@@ -31,7 +31,7 @@ class StageConfig:
     """Folder to create: one sub-folder per package, plus manifest.json (package -> split)."""
     site_packages: Path | None = None
     """The venv's site-packages (default: this interpreter's purelib)."""
-    max_files_per_package: int = 12
+    max_files_per_package: int = 5
     """Cap per package, chosen by a hash of the path, so no big package dominates the data."""
 
 
@@ -69,7 +69,8 @@ def stage(cfg: StageConfig) -> dict:
 
 
 def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, seed: int, threads: int,
-                  batch_size: int, base: Path = DEFAULT_BASE, checkpoint_every: int = 100, resume: bool = False):
+                  batch_size: int, base: Path = DEFAULT_BASE, checkpoint_every: int = 100, resume: bool = False,
+                  device: str = "auto"):
     """Train one adapter on the staged corpus (all tasks, or one for a single-task baseline)."""
     from training.trainer import TrainConfig, train
 
@@ -77,7 +78,7 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
         model=str(base), corpus=[str(corpus)], out=str(out), split_by="subdir",
         manifest=str(corpus / "manifest.json"), tasks=tasks, max_steps=max_steps, batch_size=batch_size,
         seed=seed, threads=threads, checkpoint_every=checkpoint_every, resume=resume, max_code_tokens=256,
-        eval_every=0,
+        eval_every=0, device=device,
     )
     return train(cfg, progress=_print_progress)
 
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--threads", type=int, default=1)
         p.add_argument("--resume", action="store_true")
+        p.add_argument("--device", default="auto")
         if name == "single":
             p.add_argument("--task", choices=("defect", "clone", "summary"), required=True)
     args = parser.parse_args(argv)
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     tasks = [args.task] if args.command == "single" else ["defect", "clone", "summary"]
     result = train_adapter(args.out, args.corpus, tasks, args.max_steps, args.seed, args.threads, args.batch_size,
-                           base=args.base, resume=args.resume)
+                           base=args.base, resume=args.resume, device=args.device)
     print(json.dumps({"out": str(result.out), "trainable_params": result.trainable_params,
                       "trainable_share": result.trainable_share, "data_hash": result.data_hash,
                       "metrics": result.metrics}, indent=2, default=str))
