@@ -79,15 +79,29 @@ def _cosine(a, b) -> float:
     return float(np.dot(a, b) / max(1e-12, float(np.linalg.norm(a) * np.linalg.norm(b))))
 
 
+DEFECT_MIN_PRECISION = 0.8
+"""Validation precision the defect threshold must reach: most CL100 reports should be real bugs."""
+
+
 def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibration, dict]:
-    """Defect temperature + F1-optimal threshold, clone F1-optimal similarity threshold + scale, on validation."""
+    """Defect temperature + precision-floor threshold, clone F1-optimal similarity threshold + scale, on validation."""
     thresholds, calibration, notes = Thresholds(), Calibration(), {"method": CALIBRATION_METHOD}
     labels = [e.label for e in val.defect]
     if len(set(labels)) == 2:
         logits = [scores.logits[e.code] for e in val.defect]
         calibration.defect_temperature = M.fit_temperature(logits, labels)
         probs = [_sigmoid(x / calibration.defect_temperature) for x in logits]
-        thresholds.defect, _ = M.best_f1_threshold(labels, probs)
+        # A finding should usually be right: the lowest threshold with validation precision >= the floor. A
+        # model that never gets there reports nothing by default (threshold 1.0) rather than noise.
+        chosen = M.threshold_for_precision(labels, probs, DEFECT_MIN_PRECISION)
+        if chosen is None:
+            thresholds.defect = 1.0
+            notes["defect"] = (f"no threshold reaches precision {DEFECT_MIN_PRECISION} on validation: "
+                               "CL100 is off by default (lower it with --defect-threshold)")
+        else:
+            thresholds.defect = chosen[0]
+            notes["defect"] = (f"lowest threshold with validation precision >= {DEFECT_MIN_PRECISION}: "
+                               f"precision {chosen[1]:.3f}, recall {chosen[2]:.3f}")
     else:
         notes["defect"] = "validation split has no defect examples of both classes: defaults kept"
     pair_labels = [p.label for p in val.clone_pairs]
@@ -139,6 +153,45 @@ def _split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
     return corpus, files
 
 
+def data_config_of(meta, split_by: str | None = None, manifest: str | None = None,
+                   codexglue_limit: int | None = None) -> DataConfig:
+    """The DataConfig an adapter was trained with (seed, variants, bug kinds, split rule), so rebuilding
+    the data from the same corpus gives the same held-out examples."""
+    from training.data.functions import load_manifest
+
+    trained = meta.training.get("config", {})
+    return DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),
+                      bugs_per_function=int(trained.get("bugs_per_function", 4)),
+                      bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
+                      split_by=split_by or trained.get("split_by", "dir"),
+                      manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
+                      codexglue_limit=codexglue_limit)
+
+
+def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 200, device: str = "auto",
+                    progress=None) -> dict:
+    """Fit thresholds and calibration of a trained adapter again on validation (after a change of policy),
+    recompute val and test metrics, and write them into its codelens.json. Returns the notes and metrics."""
+    from codelens.model.adapter_meta import AdapterMetadata
+    from codelens.model.loading import ModelSpec, load_model
+
+    loaded = load_model(ModelSpec(adapter=adapter, device=device))
+    corpus, files = _split_inputs(data)
+    task_data = load_task_data(corpus, files, data_config_of(loaded.meta))
+    splits = {name: task_data.split(name) for name in ("val", "test")}
+    scores = {}
+    for name, part in splits.items():
+        codes, summarise = split_codes(part, max_summaries if "summary" in loaded.meta.tasks else 0)
+        scores[name] = score_codes(loaded, codes, summarise, progress=progress)
+    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
+    metrics = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
+    meta = AdapterMetadata.load(Path(adapter))
+    meta.thresholds, meta.calibration, meta.metrics = thresholds, calibration, metrics
+    meta.training["calibration"] = notes
+    meta.save(Path(adapter))
+    return {"notes": notes, "metrics": metrics}
+
+
 def evaluate(adapter: str, model: str | None = None, data: list[str] | None = None, split: str = "test",
              device: str = "auto", dtype: str = "auto", quantize: str = "none", trust_remote_code: bool = False,
              split_by: str | None = None, manifest: str | None = None, max_summaries: int | None = 200,
@@ -151,7 +204,6 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     """
     from codelens.errors import ConfigError
     from codelens.model.loading import ModelSpec, load_model
-    from training.data.functions import load_manifest
 
     if split not in ("train", "val", "test"):
         raise ConfigError(f"unknown split {split!r}", hint="use train, val or test")
@@ -159,13 +211,7 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
         raise ConfigError("no evaluation data given", hint="pass corpus folders and/or CodeXGLUE files")
     loaded = load_model(ModelSpec(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
                                   trust_remote_code=trust_remote_code))
-    trained = loaded.meta.training.get("config", {})
-    cfg = DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),
-                     bugs_per_function=int(trained.get("bugs_per_function", 4)),
-                     bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
-                     split_by=split_by or trained.get("split_by", "dir"),
-                     manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
-                     codexglue_limit=codexglue_limit)
+    cfg = data_config_of(loaded.meta, split_by, manifest, codexglue_limit)
     corpus, files = _split_inputs(data)
     chosen = load_task_data(corpus, files, cfg).split(split)
     codes, summarise = split_codes(chosen, max_summaries if "summary" in loaded.meta.tasks else 0)

@@ -99,6 +99,30 @@ def best_f1_threshold(labels: list[int], scores: list[float]) -> tuple[float, fl
     return best if best[1] >= 0 else (0.5, 0.0)
 
 
+def threshold_for_precision(labels: list[int], scores: list[float], min_precision: float) -> tuple[float, float, float] | None:
+    """(threshold, precision, recall) of the lowest threshold whose ``score >= threshold`` precision is at
+    least ``min_precision`` (the most recall at that precision), or None when no threshold reaches it."""
+    positives = sum(1 for y in labels if y == 1)
+    if positives == 0:
+        return None
+    order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    best = None
+    tp = fp = 0
+    i = 0
+    while i < len(order):
+        threshold = scores[order[i]]
+        while i < len(order) and scores[order[i]] == threshold:
+            if labels[order[i]] == 1:
+                tp += 1
+            else:
+                fp += 1
+            i += 1
+        precision = tp / (tp + fp)
+        if precision >= min_precision:
+            best = (threshold, precision, tp / positives)
+    return best
+
+
 def _golden_min(f, lo: float, hi: float, iters: int = 80) -> float:
     """Minimiser of a unimodal ``f`` on [lo, hi] by golden-section search."""
     ratio = (math.sqrt(5) - 1) / 2

@@ -3,6 +3,7 @@
     python -m training.nano stage --out runs/nano-corpus      # corpus folders + split manifest
     python -m training.nano adapter --out models/codelens-nano/adapter --max-steps 1500
     python -m training.nano single --task defect --out runs/nano-single/defect --max-steps 500
+    python -m training.nano refit --adapter models/codelens-nano/adapter   # thresholds again on validation
 
 The corpus is the one the base was pretrained on (training/corpus.py: the standard library and the
 permissively licensed packages of the venv), with the same package-level split, so packages held
@@ -109,7 +110,15 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--device", default="auto")
         if name == "single":
             p.add_argument("--task", choices=("defect", "clone", "summary"), required=True)
+    p_refit = sub.add_parser("refit", help="fit an adapter's thresholds and calibration again on validation")
+    p_refit.add_argument("--adapter", type=Path, required=True)
+    p_refit.add_argument("--corpus", type=Path, default=StageConfig.out)
     args = parser.parse_args(argv)
+    if args.command == "refit":
+        from training.evaluate import refit_decisions
+
+        print(json.dumps(refit_decisions(str(args.adapter), [str(args.corpus)]), indent=2, default=str))
+        return
     if args.command == "stage":
         print(json.dumps(stage(StageConfig(out=args.out, max_files_per_package=args.max_files_per_package)), indent=2))
         return

@@ -110,3 +110,15 @@ def test_random_map_at_r_matches_exhaustive_enumeration():
         total += sum(aps) / len(aps)
     assert M.random_map_at_r(groups) == pytest.approx(total / len(groups))
     assert M.random_map_at_r(["a", "a", "b", "b"]) == pytest.approx(1 / 3)
+
+
+def test_threshold_for_precision_takes_most_recall_at_the_floor():
+    from training.metrics import threshold_for_precision
+
+    labels = [1, 1, 0, 1, 0, 0]
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    # >=0.9: 1/1, >=0.8: 2/2, >=0.7: 2/3, >=0.6: 3/4 (0.75), >=0.5: 3/5
+    assert threshold_for_precision(labels, scores, 0.75) == (0.6, 0.75, 1.0)
+    assert threshold_for_precision(labels, scores, 0.8) == (0.8, 1.0, 2 / 3)
+    assert threshold_for_precision([0, 0, 1], [0.9, 0.8, 0.1], 0.8) is None
+    assert threshold_for_precision([0, 0], [0.9, 0.8], 0.5) is None
