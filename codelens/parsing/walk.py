@@ -215,6 +215,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
     # The stream being filled, its bound appends, and where its last token ended.
     current = TokenStream()
     starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
+    pieces, line_at_add, line_columns_add = current.pieces, current.line_at.append, current.line_columns.append
     numbers = current.numbers
     previous_end = 0
     emitting = False  # inside an outermost function and not inside a literal
@@ -267,6 +268,8 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                         current = TokenStream()
                         streams.append(current)
                         starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
+                        pieces, line_at_add = current.pieces, current.line_at.append
+                        line_columns_add = current.line_columns.append
                         numbers = current.numbers
                         previous_end = start
                         emitting = True
@@ -293,8 +296,14 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                     starts_add(previous_end)
                     pieces_add(gap)
                     keys_add(gap)
-                if newline >= 0 and kind != SKIP:
-                    current.add_line_break(start, len(gap) - newline - 1)
+                if newline >= 0 and kind != SKIP:  # current.add_line_break, inlined: once per line
+                    column = len(gap) - newline - 1
+                    line_break = _LINE_BREAKS.get(column) or _line_break(column)
+                    line_at_add(len(pieces))
+                    line_columns_add(column)
+                    starts_add(start)
+                    pieces_add(line_break)
+                    keys_add(line_break)
             if kind != SKIP:
                 piece = src[start:end]
                 starts_add(start)
