@@ -4,6 +4,7 @@
     python -m training.nano adapter --out models/codelens-nano/adapter --max-steps 1500
     python -m training.nano single --task defect --out runs/nano-single/defect --max-steps 500
     python -m training.nano refit --adapter models/codelens-nano/adapter   # thresholds again on validation
+    python -m training.nano table models/codelens-nano/adapter runs/nano-single/*   # the model card's table
 
 The corpus is the one the base was pretrained on (training/corpus.py: the standard library and the
 permissively licensed packages of the venv), with the same package-level split, so packages held
@@ -84,6 +85,30 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
     return train(cfg, progress=_print_progress)
 
 
+SCORE_COLUMNS = (
+    ("defect", "accuracy", "defect acc"), ("defect", "f1", "defect F1"), ("defect", "roc_auc", "defect ROC-AUC"),
+    ("clone", "pair_f1", "clone F1"), ("clone", "map_at_r", "clone MAP@R"),
+    ("summary", "bleu4", "summary BLEU-4"), ("summary", "rouge_l", "summary ROUGE-L"),
+)
+
+
+def score_table(adapters: list[Path], split: str = "test") -> str:
+    """One markdown row per adapter: its stored scores on ``split`` ("-" for a task it was not trained on)."""
+    from codelens.model.adapter_meta import AdapterMetadata
+
+    lines = ["| adapter | tasks | steps | " + " | ".join(c[2] for c in SCORE_COLUMNS) + " |",
+             "|---" * (3 + len(SCORE_COLUMNS)) + "|"]
+    for folder in adapters:
+        meta = AdapterMetadata.load(folder)
+        scores = meta.metrics.get(split, {})
+        cells = []
+        for task, key, _ in SCORE_COLUMNS:
+            value = scores.get(task, {}).get(key)
+            cells.append("-" if value is None else f"{value:.3f}" if key not in ("bleu4", "rouge_l") else f"{value:.2f}")
+        lines.append(f"| {folder} | {', '.join(meta.tasks)} | {meta.training.get('steps', '?')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _print_progress(update) -> None:  # a recipe script, not library code: it reports as it goes
     if update.phase == "train" and update.losses and update.step % 25 == 0:
         print(f"step {update.step}/{update.max_steps} " + " ".join(f"{k}={v:.4f}" for k, v in sorted(update.losses.items())), flush=True)
@@ -113,7 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     p_refit = sub.add_parser("refit", help="fit an adapter's thresholds and calibration again on validation")
     p_refit.add_argument("--adapter", type=Path, required=True)
     p_refit.add_argument("--corpus", type=Path, default=StageConfig.out)
+    p_table = sub.add_parser("table", help="markdown table of the test scores stored in adapters' codelens.json")
+    p_table.add_argument("adapters", nargs="+", type=Path)
+    p_table.add_argument("--split", default="test")
     args = parser.parse_args(argv)
+    if args.command == "table":
+        print(score_table(args.adapters, args.split))
+        return
     if args.command == "refit":
         from training.evaluate import refit_decisions
 

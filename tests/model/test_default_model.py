@@ -1,0 +1,90 @@
+"""The shipped codelens-nano model: loads offline with no flags, tells a clone from an unrelated function,
+and writes a one-line summary for a function without a docstring."""
+
+from __future__ import annotations
+
+import pytest
+
+from codelens.model.loading import default_model_dir
+
+try:
+    default_model_dir()
+    SHIPPED = True
+except Exception:  # noqa: BLE001 - a checkout without the model skips, the packaging test catches a wheel without it
+    SHIPPED = False
+
+pytestmark = pytest.mark.skipif(not SHIPPED, reason="models/codelens-nano is not built")
+
+SOURCE = '''
+def total_weight(items):
+    total = 0
+    for item in items:
+        if item.weight > 0:
+            total += item.weight
+    return total
+
+
+def total_weight_of(things):
+    # add up the positive weights
+    acc = 0
+    for thing in things:
+        if thing.weight > 0:
+            acc += thing.weight
+
+    return acc
+
+
+def read_config(path):
+    with open(path, encoding="utf-8") as handle:
+        return [line.rstrip("\\n") for line in handle if not line.startswith("#")]
+'''
+
+
+@pytest.fixture(scope="module")
+def scored(monkeypatch_module):
+    from codelens.engine import EngineSettings, analyse
+    from codelens.model.loading import ModelSpec, load_model
+    from codelens.parsing import extract_units
+
+    monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
+    loaded = load_model(ModelSpec(device="cpu"))
+    units = {u.qualname: u for u in extract_units("weights.py", SOURCE, "python").units}
+    results, _ = analyse(list(units.values()), loaded, EngineSettings(summaries="all", threads=1))
+    return loaded, {name: results[unit.hash] for name, unit in units.items()}
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def similarity(scored, a: str, b: str) -> float:
+    _, results = scored
+    return float(results[a].embedding @ results[b].embedding)
+
+
+def test_known_clone_pair_scores_above_the_threshold(scored):
+    loaded, _ = scored
+    assert similarity(scored, "total_weight", "total_weight_of") >= loaded.meta.thresholds.clone
+
+
+def test_unrelated_pair_scores_below_the_threshold(scored):
+    loaded, _ = scored
+    assert similarity(scored, "total_weight", "read_config") < loaded.meta.thresholds.clone
+
+
+def test_a_function_without_docstring_gets_a_one_line_summary(scored):
+    _, results = scored
+    summary = results["read_config"].summary
+    assert summary and summary.strip() and "\n" not in summary
+
+
+def test_default_model_identity_is_recorded():
+    from codelens.model.adapter_meta import AdapterMetadata
+
+    meta = AdapterMetadata.load(default_model_dir() / "adapter")
+    assert meta.base_model == "codelens-nano"
+    assert set(meta.tasks) == {"defect", "clone", "summary"}
+    assert {"val", "test"} <= set(meta.metrics)
