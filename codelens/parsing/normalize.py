@@ -89,8 +89,9 @@ def leaf_tokens(
 ) -> list[Token]:
     """Tokens under ``root`` in order. Each of ``atoms`` (from ``atoms_of``) is one token, or none.
 
-    Walks with a cursor and builds a node only for leaves: this loop is the hot path of a scan.
-    With ``lines``, a token after a line break records its column (see ``Token``).
+    Walks with a cursor and builds a node only for leaves. With ``lines``, a token after a line break
+    records its column (see ``Token``). This is the reference tokeniser, used for standalone
+    fragments; extraction uses ``walk.walk``, which gives the same tokens in one pass per file.
     """
     tokens: list[Token] = []
     append = tokens.append

@@ -27,8 +27,6 @@ FUNCTION, LITERAL, COMMENT, CONTAINER = 4, 8, 12, 16
 
 _ID_NAMES: list[bytes] = []
 """``ID1``, ``ID2``… grown on demand, shared by every function of the process."""
-
-
 _NUMBERED: dict[int, bytes] = {}
 """Identifier number -> its ``IDn`` name (number 0 is ``ID1``), grown on demand."""
 
@@ -89,7 +87,7 @@ def _line_break(column: int) -> bytes:
 
 
 class TokenStream:
-    """The tokens of one outermost function, laid out for hashing it and every function inside it.
+    r"""The tokens of one outermost function, laid out for hashing it and every function inside it.
 
     Per-token work (slicing the text, numbering identifiers) happens once, while walking; ``hashes``
     then renders any range with C-level joins, maps and replaces. A token that starts a line (see
@@ -134,7 +132,8 @@ class TokenStream:
             piece = src[start:end]
             stream.starts.append(start)
             stream.pieces.append(piece)
-            stream.keys.append(numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT" if kind == LIT else piece)
+            key = numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT" if kind == LIT else piece
+            stream.keys.append(key)
         return stream
 
     def hashes(self, start: int, end: int, cut: tuple[int, int] | None) -> tuple[str, str]:
@@ -154,7 +153,8 @@ class TokenStream:
             pieces, keys, columns = self.pieces, self.keys, self.line_columns  # read only
         else:
             pieces, keys = _pick(self.pieces, spans), _pick(self.keys, spans)
-            columns = _pick(self.line_columns, [(bisect_left(line_at, a), bisect_left(line_at, b)) for a, b in spans])
+            breaks = [(bisect_left(line_at, a), bisect_left(line_at, b)) for a, b in spans]
+            columns = _pick(self.line_columns, breaks)
             if pieces and pieces[0][0] == MARK:  # the first token's own line break is not rendered
                 del pieces[0], keys[0], columns[0]
         if renumber:
@@ -267,8 +267,8 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                     if atom_depth < 0:
                         current = TokenStream()
                         streams.append(current)
-                        starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
-                        pieces, line_at_add = current.pieces, current.line_at.append
+                        pieces, starts_add, pieces_add = current.pieces, current.starts.append, current.pieces.append
+                        keys_add, line_at_add = current.keys.append, current.line_at.append
                         line_columns_add = current.line_columns.append
                         numbers = current.numbers
                         previous_end = start
@@ -308,7 +308,10 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                 piece = src[start:end]
                 starts_add(start)
                 pieces_add(piece)
-                keys_add(piece if kind == PLAIN else numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT")
+                if kind == PLAIN:
+                    keys_add(piece)
+                else:
+                    keys_add(numbers.setdefault(piece, len(numbers)) if kind == IDENT else b"LIT")
             previous_end = end
         if atom_depth == depth and first_child():  # a literal that may hold a function
             emitting = False
