@@ -25,22 +25,18 @@ if TYPE_CHECKING:
 FUNCTION, LITERAL, COMMENT, CONTAINER = 4, 8, 12, 16
 """Node roles in ``node_codes``, added to the token category (``PLAIN``…``SKIP``, all below 4)."""
 
-_ID_NAMES: list[bytes] = []
-"""``ID1``, ``ID2``… grown on demand, shared by every function of the process."""
-_NUMBERED: dict[int, bytes] = {}
-"""Identifier number -> its ``IDn`` name (number 0 is ``ID1``), grown on demand."""
+_ID_NAMES: tuple[list[bytes], dict[int, bytes]] = ([], {})
+"""``[b"ID1", b"ID2", …]`` and the same by identifier number (0 is ``ID1``), shared by the process."""
 
 
-def _id_names(count: int) -> list[bytes]:
-    while len(_ID_NAMES) < count:
-        _ID_NAMES.append(b"ID%d" % (len(_ID_NAMES) + 1))
-    return _ID_NAMES
-
-
-def _numbered(count: int) -> dict[int, bytes]:
-    if len(_NUMBERED) < count:
-        _NUMBERED.update(enumerate(_id_names(count)))
-    return _NUMBERED
+def _id_names(count: int) -> tuple[list[bytes], dict[int, bytes]]:
+    """At least ``count`` names; grown by replacing both whole, so a reader never sees them half built."""
+    global _ID_NAMES
+    names = _ID_NAMES
+    if len(names[0]) < count:
+        listed = [b"ID%d" % number for number in range(1, 2 * count + 1)]
+        names = _ID_NAMES = (listed, dict(enumerate(listed)))
+    return names
 
 
 @lru_cache(maxsize=None)
@@ -159,9 +155,9 @@ class TokenStream:
                 del pieces[0], keys[0], columns[0]
         if renumber:
             unique = dict.fromkeys(keys)
-            names = dict(zip(compress(unique, map(int.__instancecheck__, unique)), _id_names(len(unique))))
+            names = dict(zip(compress(unique, map(int.__instancecheck__, unique)), _id_names(len(unique))[0]))
         else:  # numbered by first use in the stream, which is first use in this function too
-            names = _numbered(len(self.numbers))
+            names = _id_names(len(self.numbers))[1]
         plain, abstracted = b" ".join(pieces), b" ".join(map(names.get, keys, keys))
         if columns:
             head = b" \xff" + b" " * min(columns)
