@@ -80,7 +80,7 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
         model=str(base), corpus=[str(corpus)], out=str(out), split_by="subdir",
         manifest=str(corpus / "manifest.json"), tasks=tasks, max_steps=max_steps, batch_size=batch_size,
         seed=seed, threads=threads, checkpoint_every=checkpoint_every, resume=resume, max_code_tokens=256,
-        eval_every=0, device=device,
+        eval_every=0, device=device, data_cache=str(corpus / ".taskdata"),
     )
     return train(cfg, progress=_print_progress)
 

@@ -22,7 +22,7 @@ from typing import Callable
 from codelens.errors import CodelensError, ConfigError
 from training.batches import SAMPLING, Encoder, TaskSampler, lr_at, step_losses
 from training.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
-from training.data.dataset import TASKS, DataConfig, TaskData, load_task_data
+from training.data.dataset import TASKS, DataConfig, TaskData, cached_task_data
 from training.data.defects import BUG_KINDS
 
 KNOWN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_fc",
@@ -119,6 +119,9 @@ class TrainConfig:
     """Summaries generated per split at evaluation (generation is the slow part); None = all."""
     codexglue_limit: int | None = None
     """Read at most this many records per CodeXGLUE file."""
+    data_cache: str | None = None
+    """Folder where built task data is kept (gzipped JSON keyed by the data settings and the corpus files'
+    names and sizes): runs over the same corpus (single-task baselines, resumes) build it once."""
 
     def __post_init__(self) -> None:
         unknown = set(self.tasks) - set(TASKS)
@@ -284,7 +287,8 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
                           bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
                           split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
-    data = load_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg)
+    data = cached_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg,
+                            Path(cfg.data_cache) if cfg.data_cache else None)
     data_hash = data.hash()
     train_data = data.split("train")
     repos = data.provenance.get("repositories", [])

@@ -17,8 +17,12 @@ random negative of the same split.
 from __future__ import annotations
 
 import difflib
+import gzip
+import hashlib
+import json
+import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from training.data import ClonePair, CloneExample, DefectExample, SummaryExample, data_hash
@@ -201,3 +205,45 @@ def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -
         files.append({"path": loaded.path, "format": loaded.format, "skipped": loaded.skipped, "examples": size})
     out.provenance["codexglue"] = files
     return out
+
+
+def _corpus_key(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> str:
+    """What decides the built data: the settings and every input file's relative name and size.
+
+    Names and sizes (not paths or times) so a copy of the same corpus on another machine hits the cache.
+    """
+    h = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True, default=list).encode())
+    for root in [*corpus, *codexglue]:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        for path in files:
+            rel = path.name if path == root else path.relative_to(root).as_posix()
+            h.update(f"{root.name}/{rel}\0{path.stat().st_size}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, cache_dir: Path | None) -> TaskData:
+    """load_task_data, kept as gzipped JSON in ``cache_dir`` so runs that share a corpus build it once
+    (ablations, single-task baselines, a GPU machine given the file). A damaged cache file is rebuilt."""
+    if cache_dir is None:
+        return load_task_data(corpus, codexglue, cfg)
+    path = Path(cache_dir) / f"taskdata-{_corpus_key(corpus, codexglue, cfg)}.json.gz"
+    if path.is_file():
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                raw = json.load(handle)
+            return TaskData([DefectExample(**e) for e in raw["defect"]], [CloneExample(**e) for e in raw["clone"]],
+                            [ClonePair(**e) for e in raw["clone_pairs"]], [SummaryExample(**e) for e in raw["summary"]],
+                            raw["provenance"])
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)
+    data = load_task_data(corpus, codexglue, cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as handle:
+        json.dump({"defect": [asdict(e) for e in data.defect], "clone": [asdict(e) for e in data.clone],
+                   "clone_pairs": [asdict(e) for e in data.clone_pairs],
+                   "summary": [asdict(e) for e in data.summary], "provenance": data.provenance}, handle)
+    os.replace(tmp, path)
+    return data

@@ -117,3 +117,22 @@ def test_adding_a_repository_leaves_the_others_examples_unchanged(tmp_path):
     base = _data()
     assert [e for e in grown.defect if e.repo != "extra"] == base.defect
     assert grown.provenance["functions"] == base.provenance["functions"] + 1
+
+
+def test_cached_task_data_builds_once_and_round_trips(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import training.data.dataset as dataset
+
+    corpus = [Path(__file__).resolve().parents[2] / "fixtures" / "corpus"]
+    cfg = dataset.DataConfig(split_by="subdir")
+    first = dataset.cached_task_data(corpus, [], cfg, tmp_path)
+    calls = []
+    monkeypatch.setattr(dataset, "load_task_data", lambda *a: calls.append(a))
+    second = dataset.cached_task_data(corpus, [], cfg, tmp_path)
+    assert calls == []
+    assert second.hash() == first.hash() and second.counts() == first.counts()
+    assert second.provenance == first.provenance
+    (next(tmp_path.glob("taskdata-*.json.gz"))).write_bytes(b"damaged")
+    monkeypatch.setattr(dataset, "load_task_data", lambda *a: first)
+    assert dataset.cached_task_data(corpus, [], cfg, tmp_path).hash() == first.hash()
