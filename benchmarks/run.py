@@ -30,6 +30,8 @@ BENCHMARKS = {
     "parse": "benchmarks.parse",
     "model": "benchmarks.model",
     "cache": "benchmarks.cache",
+    "hook": "benchmarks.hook",
+    "coldscan": "benchmarks.coldscan",
     "clones": "benchmarks.clones",
     "memory": "benchmarks.memory",
     "training": "benchmarks.training",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cache, clones, common, memory, model, parse, run, training
+from benchmarks import cache, clones, coldscan, common, hook, memory, model, parse, run, training
 from benchmarks.common import BenchContext, Figure
 
 UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min"}
@@ -70,6 +70,42 @@ def test_cache(ctx, monkeypatch):
     ]
     counts = rows[0].detail
     assert counts["warm"]["computed"] == 0 and counts["changed"]["computed"] == 1
+
+
+def test_hook(ctx, monkeypatch):
+    monkeypatch.setattr(hook, "FILES", 3)
+    monkeypatch.setattr(hook, "FUNCTIONS_PER_FILE", 4)
+    monkeypatch.setattr(hook, "REPEATS", 1)
+    rows = hook.run(ctx)
+    assert_well_formed(rows, "hook")
+    detail = rows[0].detail
+    assert rows[0].name == "one-file change, 12 functions, warm cache" and rows[0].target == "<= 3"
+    assert detail["changed_file"] == "mod_02.py" and detail["warm_up"]["computed"] == 12
+    # The hook scanned the changed file's 4 functions: the edited one computed, the other 3 from the cache.
+    assert detail["hook_counts"] == [{"functions": 4, "cache_hits": 3}]
+
+
+def test_hook_repository_is_deterministic(tmp_path):
+    import ast
+
+    sources = [hook.function_source(f, i) for f in range(hook.FILES) for i in range(hook.FUNCTIONS_PER_FILE)]
+    assert len(set(sources)) == 500  # no two functions alike: 500 results for the cache to hold
+    assert sum(s.startswith("def ") and '"""' in s for s in sources) == 250
+    edited = hook.module_source(7, 10, {3: 10})
+    assert len(ast.parse(edited).body) == 11 and edited.count("\n") == hook.module_source(7, 10).count("\n")
+    repo = hook.build_repo(tmp_path / "repo", files=2, functions=3)
+    assert (repo / "mod_01.py").read_text(encoding="utf-8") == hook.module_source(1, 3)
+    assert hook.scanned_counts("No findings.\nScanned 10 functions in 1 file; 9 cache hits; 0.53 s.\n") == {
+        "functions": 10, "cache_hits": 9}
+
+
+def test_coldscan(ctx, monkeypatch):
+    monkeypatch.setattr(coldscan, "QUICK_PACKAGES", ("json",))
+    rows = coldscan.run(ctx)
+    assert_well_formed(rows, "coldscan")
+    assert rows[0].name == "cold `codelens scan`, json" and rows[0].target == ">= 30"
+    detail = rows[0].detail
+    assert detail["functions"] > 20 and detail["computed"] == detail["unique"]
 
 
 def test_clones(ctx, monkeypatch):
