@@ -206,9 +206,10 @@ def run_batch(loaded: "LoadedModel", prompts: list[list[int]], stop_ids: frozens
     from codelens.model.prompt import pad_left
 
     device = loaded.device
-    # The LoRA layers are injected into the wrapped model's modules, so calling the inner decoder runs
-    # with the adapter active while skipping the vocabulary projection over every position.
-    lm = loaded.model.get_base_model()
+    # Merged, the LoRA is in the weights; unmerged, peft injects its layers into the wrapped model's
+    # modules. Either way calling the inner decoder runs with the adapter active while skipping the
+    # vocabulary projection over every position.
+    lm = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
     decoder = getattr(lm, lm.base_model_prefix)
     input_ids, mask, positions = (t.to(device) for t in pad_left(prompts, loaded.tokenizer.pad_token_id))
     summarise = stop_ids is not None

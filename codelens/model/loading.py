@@ -21,6 +21,7 @@ from typing import Any
 
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
+from codelens.model.lora_merge import merge_into, merge_plan
 
 DEFAULT_MODEL = "codelens-nano"
 QUANTIZE_CHOICES = ("none", "int8", "nf4")
@@ -46,6 +47,10 @@ class ModelSpec:
     """Compute dtype: auto (bf16 where the hardware has it, else fp32), float32, bfloat16, float16."""
     trust_remote_code: bool = False
     """Run Python code shipped with a hub model; off unless asked, since it executes foreign code."""
+    merge: bool = True
+    """Fold the LoRA into the base's weights at load time (inference only; not possible for int8 /
+    nf4 bases, whose layers keep the adapter beside them). Off leaves a peft.PeftModel, which can
+    switch the adapter off."""
 
     def __post_init__(self) -> None:
         if not _DEVICE_RE.match(self.device):
@@ -61,7 +66,8 @@ class LoadedModel:
     """A base model carrying its adapter, ready for the engine."""
 
     model: Any
-    """peft.PeftModel around the base causal LM, in eval mode."""
+    """The causal LM in eval mode: with the LoRA folded into its weights when ``merged``, else a
+    peft.PeftModel around it."""
     tokenizer: Any
     """The base's tokenizer; always has a pad token (EOS when the base defines none)."""
     heads: Any
@@ -77,6 +83,8 @@ class LoadedModel:
     model_id: str
     """The base as resolved: a local folder path or a hub id."""
     quantize: str = "none"
+    merged: bool = False
+    """True when the adapter's LoRA was added into the base weights (see ``ModelSpec.merge``)."""
 
 
 def default_model_dir() -> Path:
@@ -316,8 +324,6 @@ def load_model(spec: ModelSpec) -> LoadedModel:
 
 
 def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterMetadata, hashed: str) -> LoadedModel:
-    from peft import PeftModel
-
     from codelens.model.fingerprint import base_fingerprint
 
     lm, tokenizer = load_base(model_id, spec.device, spec.dtype, spec.quantize, spec.trust_remote_code)
@@ -335,14 +341,15 @@ def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterM
             f"but this base gives {2 * hidden} (2 x hidden size {hidden})",
             hint="re-create the adapter with `codelens train`",
         )
-    try:
-        with _quiet_transformers(), warnings.catch_warnings():
-            # peft calls transformers APIs that transformers 5 marks deprecated: not the user's concern.
-            warnings.simplefilter("ignore", FutureWarning)
-            model = PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelError(f"cannot load the LoRA weights in {adapter}: {_first_line(exc)}",
-                         hint="re-create the adapter with `codelens train`") from exc
+    merged = spec.merge and spec.quantize == "none"
+    plan = merge_plan(adapter)[0] if merged else None
+    if plan is not None:
+        merge_into(lm, adapter, plan)  # plain LoRA: no peft import at all
+        model = lm
+    else:
+        model = _peft_model(lm, adapter)
+        if merged:
+            model = model.merge_and_unload()
     model.eval()
     device = resolve_device(spec.device)
     return LoadedModel(
@@ -356,7 +363,22 @@ def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterM
         adapter_hash=hashed,
         model_id=model_id,
         quantize=spec.quantize,
+        merged=merged,
     )
+
+
+def _peft_model(lm, adapter: Path):
+    """The base wrapped by peft with the adapter's LoRA layers."""
+    from peft import PeftModel
+
+    try:
+        with _quiet_transformers(), warnings.catch_warnings():
+            # peft calls transformers APIs that transformers 5 marks deprecated: not the user's concern.
+            warnings.simplefilter("ignore", FutureWarning)
+            return PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"cannot load the LoRA weights in {adapter}: {_first_line(exc)}",
+                         hint="re-create the adapter with `codelens train`") from exc
 
 
 class LazyModel:

@@ -74,11 +74,26 @@ def test_summary_continues_from_the_prefill(loaded, units):
     assert stats.summaries_generated == 4
 
 
-def test_lora_is_active(loaded, units):
+def test_lora_is_active(loaded, units, tiny_llama_adapter, tiny_llama):
+    assert loaded.merged  # what a scan runs: the LoRA folded into the weights
     with_lora, _ = analyse(units[:3], loaded, _settings(summaries="none"))
-    with loaded.model.disable_adapter():
-        without, _ = analyse(units[:3], loaded, _settings(summaries="none"))
+    unmerged = load_model(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu",
+                                    dtype="float32", merge=False))
+    with unmerged.model.disable_adapter():
+        without, _ = analyse(units[:3], unmerged, _settings(summaries="none"))
     assert any(abs(with_lora[h].defect_logit - without[h].defect_logit) > 1e-3 for h in with_lora)
+
+
+def test_merged_and_unmerged_adapters_agree(loaded, units, tiny_llama_adapter, tiny_llama):
+    unmerged = load_model(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu",
+                                    dtype="float32", merge=False))
+    merged_results, _ = analyse(units, loaded, _settings(summaries="all"))
+    unmerged_results, _ = analyse(units, unmerged, _settings(summaries="all"))
+    for unit_hash, result in merged_results.items():
+        other = unmerged_results[unit_hash]
+        assert result.defect_logit == pytest.approx(other.defect_logit, abs=1e-4)
+        np.testing.assert_allclose(result.embedding, other.embedding, atol=1e-4)
+        assert result.summary == other.summary
 
 
 def test_identical_functions_run_once(loaded, units):

@@ -47,11 +47,11 @@ def test_spec_accepts_documented_choices():
 def test_loads_each_architecture(arch, request, make_adapter, tmp_path):
     base = request.getfixturevalue(f"tiny_{arch}")
     adapter = make_adapter(base, tmp_path / "adapter")
-    loaded = load_model(ModelSpec(model=str(base), adapter=str(adapter), device="cpu", dtype="float32"))
+    loaded = load_model(ModelSpec(model=str(base), adapter=str(adapter), device="cpu", dtype="float32", merge=False))
 
     from peft import PeftModel
 
-    assert isinstance(loaded.model, PeftModel)
+    assert isinstance(loaded.model, PeftModel) and not loaded.merged
     assert not loaded.model.training and not loaded.heads.training
     assert loaded.model.config.model_type == arch
     assert isinstance(loaded.heads, TaskHeads)
