@@ -5,6 +5,9 @@
    function at a time: a full causal-LM forward for the defect / clone features, then
    ``model.generate`` (which runs the prompt again) for the summary of the same functions the engine
    summarises, stopping at the same tokens. Both over the same distinct functions, same threads.
+   The naive side runs on the same loaded model, LoRA already folded into the weights, so the ratio
+   is what batching and reusing the prefill buy, not the merge; the merge's own gain is a row of its
+   own: the engine over the same functions with peft's unmerged LoRA layers against merged weights.
 2. Prefill: the decoder (no LM head, as the engine runs it) over random token batches, FLOPs counted
    (see common.prefill_flops), against the bf16 matmul ceiling of the same run; for the default model
    and a DeepSeek-Coder-1.3B-shaped Llama with random weights, in bf16, int8 and nf4 (bitsandbytes,
@@ -127,7 +130,31 @@ def scan_figures(ctx: BenchContext) -> list[Figure]:
     return [Figure("model", "scan (run_scan, model loaded)", ours, "functions/s",
                    "naive transformers, one function at a time", theirs, ratio, SCAN_TARGET, check(ratio, SCAN_TARGET),
                    f"{stats['unique']} functions, {stats.get('summaries_generated')} summaries; naive on "
-                   f"{naive['functions']} of them; {source}", detail)]
+                   f"{naive['functions']} of them; {source}", detail),
+            merge_figure(ctx, loaded, units)]
+
+
+def merge_figure(ctx: BenchContext, merged, units: list) -> Figure:
+    """The engine over the same functions with the LoRA folded into the weights vs peft's LoRA layers."""
+    from codelens.engine import EngineSettings, analyse
+    from codelens.model.loading import ModelSpec, load_model
+
+    base, adapter, _ = ctx.default_pair()
+    unmerged = load_model(ModelSpec(model=base, adapter=adapter, device=ctx.device, merge=False))
+    settings = EngineSettings(threads=ctx.threads)
+    times: dict[str, list[float]] = {"merged": [], "unmerged": []}
+    with quiet():
+        analyse(units[:8], unmerged, settings)  # warm-up
+        for _ in range(1 if ctx.quick else 2):  # alternated, so drift hits both sides alike
+            for name, loaded in (("merged", merged), ("unmerged", unmerged)):
+                start = time.perf_counter()
+                analyse(units, loaded, settings)
+                times[name].append(time.perf_counter() - start)
+    ours, theirs = len(units) / min(times["merged"]), len(units) / min(times["unmerged"])
+    return Figure("model", "engine, LoRA merged into the weights", ours, "functions/s",
+                  "same engine, peft LoRA layers", theirs, ratio_of(ours, theirs), None, None,
+                  f"{len(units)} functions, best of {len(times['merged'])}",
+                  {k: [round(t, 2) for t in v] for k, v in times.items()})
 
 
 def prefill(lm, batch: int, length: int, batches: int, device) -> dict:

@@ -55,6 +55,7 @@ def test_model_scan_and_prefill(ctx, monkeypatch, tiny_llama):
     rows = model.scan_figures(ctx)
     assert_well_formed(rows, "model")
     assert rows[0].detail["naive"]["functions"] == rows[0].detail["functions"]
+    assert rows[1].name == "engine, LoRA merged into the weights" and set(rows[1].detail) == {"merged", "unmerged"}
     results = model.prefill_variants(ctx, "tiny", str(tiny_llama), batches=1, batch=2, length=16)
     assert [name for name, _ in results] == ["prefill tiny bf16", "prefill tiny int8", "prefill tiny nf4"]
     assert_well_formed([model.prefill_figure(ctx, name, got) for name, got in results], "model")
