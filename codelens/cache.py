@@ -144,14 +144,16 @@ class ResultCache:
                         cached=True,
                     )
         except sqlite3.DatabaseError as exc:
-            if _is_busy(exc):
-                return found  # another process holds the lock for too long: recompute rather than wait
-            self._reset(exc)
-            return {}
+            if _is_corrupt(exc):
+                self._reset(exc)
+                return {}
+            # Locked for too long by another process, or unreadable for now: recompute rather than wait.
+            self._note_once(f"could not read the result cache {self.path} ({exc}); computing everything afresh")
+            return found
         return found
 
-    def put_many(self, results: Iterable[UnitResult], key: str) -> None:
-        """Store (or replace) results under ``key``."""
+    def put_many(self, results: Iterable[UnitResult], key: str) -> bool:
+        """Store (or replace) results under ``key``; False (and a warning) when they could not be stored."""
         import numpy as np
 
         now = time.time()
@@ -164,12 +166,26 @@ class ResultCache:
         try:
             with self._conn:
                 self._conn.executemany(sql, rows)
+            return True
         except sqlite3.DatabaseError as exc:
-            if _is_busy(exc):
-                return  # the results are still returned to the caller; only the caching is lost
-            self._reset(exc)
-            with self._conn:
-                self._conn.executemany(sql, rows)
+            failure = exc
+        if _is_corrupt(failure):
+            self._reset(failure)
+            try:
+                with self._conn:
+                    self._conn.executemany(sql, rows)
+                return True
+            except sqlite3.DatabaseError as exc:
+                failure = exc
+        # A full disk, a read-only folder, a lock held too long: the results still reach the caller,
+        # only their caching is lost, and the cache already there is left as it is.
+        self._note_once(f"could not store results in the result cache {self.path} ({failure}); "
+                        "the next scan computes them again")
+        return False
+
+    def _note_once(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def close(self) -> None:
         self._conn.close()
@@ -179,6 +195,14 @@ class ResultCache:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _is_corrupt(exc: Exception) -> bool:
+    """The file is damaged or not a database at all, as opposed to full, read-only, locked or unreachable."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if name:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    return not isinstance(exc, sqlite3.OperationalError)
 
 
 def _is_busy(exc: Exception) -> bool:

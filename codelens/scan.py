@@ -152,7 +152,6 @@ def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
     except CodelensError as exc:
         warnings.append(f"result cache disabled: {exc.message}")
         return None
-    warnings.extend(cache.warnings)
     return cache
 
 
@@ -190,6 +189,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
             stats["context_computed"] = context_stats.computed
     finally:
         if cache is not None:
+            warnings.extend(cache.warnings)  # moved aside when corrupt, or results that could not be stored
             cache.close()
     clones = find_clones(units, results, thresholds.clone, config.neighbours)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}

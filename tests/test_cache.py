@@ -121,3 +121,31 @@ def test_unwritable_location_is_a_codelens_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(CodelensError, match="cannot create the result cache folder"):
         ResultCache(blocker / "sub" / "results.sqlite")
+
+
+def test_full_disk_keeps_the_cache_and_warns(tmp_path):
+    path = tmp_path / "results.sqlite"
+    cache = ResultCache(path)
+    assert cache.put_many([_result("a")], "k") is True
+    pages = cache._conn.execute("PRAGMA page_count").fetchone()[0]
+    cache._conn.execute(f"PRAGMA max_page_count={pages}")  # any growth now fails with SQLITE_FULL
+    assert cache.put_many([_result(f"big{i}", dim=4096) for i in range(50)], "k") is False
+    assert len(cache.warnings) == 1
+    assert cache.warnings[0].startswith(f"could not store results in the result cache {path} (database or disk is full)")
+    assert not (tmp_path / "results.sqlite.corrupt").exists()  # not mistaken for corruption
+    assert "a" in cache.get_many(["a"], "k")  # what was there is still there
+    cache.put_many([_result(f"big{i}", dim=4096) for i in range(50)], "k")
+    assert len(cache.warnings) == 1  # said once
+    cache.close()
+
+
+def test_corrupt_file_found_while_writing_is_replaced(tmp_path):
+    path = tmp_path / "results.sqlite"
+    cache = ResultCache(path)
+    cache.close()
+    path.write_bytes(b"garbage" * 1000)
+    cache._conn = sqlite3.connect(str(path))
+    assert cache.put_many([_result("a")], "k") is True
+    assert (tmp_path / "results.sqlite.corrupt").exists() and "moved it to" in cache.warnings[0]
+    assert "a" in cache.get_many(["a"], "k")
+    cache.close()

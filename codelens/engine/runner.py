@@ -109,10 +109,14 @@ def analyse(
 
     misses = [h for h in first if h not in results]
     if misses:
-        computed = _compute(misses, first, wants, loaded, settings, stats,
-                            lambda n: progress(len(results) + n, stats.unique) if progress else None)
-        if cache is not None:
-            cache.put_many(computed.values(), key)
+        store = _CacheWriter(cache, key) if cache is not None else None
+        try:
+            computed = _compute(misses, first, wants, loaded, settings, stats,
+                                lambda n: progress(len(results) + n, stats.unique) if progress else None,
+                                store.add if store is not None else None)
+        finally:
+            if store is not None:  # also on Ctrl-C or an error: what was computed is kept
+                store.flush()
         results.update(computed)
     stats.computed = len(misses)
     stats.seconds = time.perf_counter() - started
@@ -134,7 +138,31 @@ def _threads(settings: EngineSettings, device):
             torch.set_num_threads(previous)
 
 
-def _compute(misses, first, wants, loaded, settings, stats, advance) -> dict[str, UnitResult]:
+class _CacheWriter:
+    """Stores results as batches finish, every ``FLUSH_RESULTS`` results or ``FLUSH_SECONDS``, so a long
+    cold scan that is interrupted keeps most of its work for the next run."""
+
+    FLUSH_RESULTS = 2048
+    FLUSH_SECONDS = 30.0
+
+    def __init__(self, cache: "ResultCache", key: str) -> None:
+        self.cache, self.key = cache, key
+        self.pending: list[UnitResult] = []
+        self.last = time.monotonic()
+
+    def add(self, results: list[UnitResult]) -> None:
+        self.pending.extend(results)
+        if len(self.pending) >= self.FLUSH_RESULTS or time.monotonic() - self.last >= self.FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.cache.put_many(self.pending, self.key)
+            self.pending = []
+        self.last = time.monotonic()
+
+
+def _compute(misses, first, wants, loaded, settings, stats, advance, keep=None) -> dict[str, UnitResult]:
     from codelens.model.generate import stop_token_ids
     from codelens.model.prompt import build_prompt_ids
 
@@ -153,9 +181,10 @@ def _compute(misses, first, wants, loaded, settings, stats, advance) -> dict[str
                 ids = [prompts[h] for h in hashes]
                 logits, embeddings, summaries = run_batch(loaded, ids, stops if summarise else None)
                 temperature = loaded.meta.calibration.defect_temperature
+                made = []
                 for row, unit_hash in enumerate(hashes):
                     logit = float(logits[row])
-                    out[unit_hash] = UnitResult(
+                    out[unit_hash] = result = UnitResult(
                         hash=unit_hash,
                         defect_probability=_sigmoid(logit / temperature),
                         defect_logit=logit,
@@ -163,6 +192,9 @@ def _compute(misses, first, wants, loaded, settings, stats, advance) -> dict[str
                         summary=summaries[row] if summaries is not None else None,
                         cached=False,
                     )
+                    made.append(result)
+                if keep is not None:
+                    keep(made)
                 stats.batches += 1
                 stats.tokens += sum(len(x) for x in ids)
                 stats.summaries_generated += len(hashes) if summaries is not None else 0

@@ -68,6 +68,21 @@ def test_rescan_of_unchanged_repository_comes_from_the_cache(capsys, repo, tiny_
     assert (third["cache_hits"], third["computed"]) == (16, 1)
 
 
+def test_cache_that_cannot_be_written_is_a_warning(capsys, repo, tiny_llama, tiny_llama_adapter, monkeypatch):
+    from codelens.cache import ResultCache
+
+    def refuse(self, results, key):
+        self._note_once(f"could not store results in the result cache {self.path} (database or disk is full); "
+                        "the next scan computes them again")
+        return False
+
+    monkeypatch.setattr(ResultCache, "put_many", refuse)
+    code, out, err = scan(capsys, str(repo), *model_args(tiny_llama, tiny_llama_adapter), "-f", "json",
+                          "--fail-on", "never")
+    assert code == 0 and json.loads(out)["stats"]["computed"] == 16  # the scan itself is whole
+    assert err.count("could not store results in the result cache") == 1 and "database or disk is full" in err
+
+
 def test_exit_code_follows_fail_on(capsys, repo, tiny_llama, tiny_llama_adapter):
     base = [str(repo), *model_args(tiny_llama, tiny_llama_adapter)]
     # CL300 findings are 'info': they fail only a --fail-on info run.

@@ -218,3 +218,31 @@ def test_quiet_int8_silences_the_bitsandbytes_cast_notice_and_restores_the_level
         assert logger.level == logging.INFO
     finally:
         logger.setLevel(logging.NOTSET)
+
+
+def test_an_interrupted_run_keeps_finished_batches(loaded, units, tmp_path):
+    cache = ResultCache(tmp_path / "results.sqlite")
+    key = cache_key(loaded)
+
+    def stop_after_first_batch(done, total):
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        analyse(units, loaded, _settings(summaries="none", max_batch=2), cache, stop_after_first_batch)
+    kept = cache.get_many([u.hash for u in units], key)
+    assert len(kept) == 2  # the batch that finished before the interrupt
+    results, stats = analyse(units, loaded, _settings(summaries="none", max_batch=2), cache)
+    assert stats.cache_hits == 2 and stats.computed == len(units) - 2
+    cache.close()
+
+
+def test_results_are_stored_as_batches_finish(loaded, units, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner._CacheWriter, "FLUSH_RESULTS", 3)
+    cache = ResultCache(tmp_path / "results.sqlite")
+    writes = []
+    original = cache.put_many
+    monkeypatch.setattr(cache, "put_many", lambda results, key: writes.append(len(results)) or original(results, key))
+    analyse(units, loaded, _settings(summaries="none", max_batch=2), cache)
+    assert sum(writes) == len(units) and len(writes) > 1 and all(n <= 4 for n in writes[:-1])
+    cache.close()
