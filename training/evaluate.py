@@ -173,11 +173,13 @@ def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 2
     """Fit thresholds and calibration of a trained adapter again on validation (after a change of policy),
     recompute val and test metrics, and write them into its codelens.json. Returns the notes and metrics."""
     from codelens.model.adapter_meta import AdapterMetadata
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import LazyModel, ModelSpec
 
-    loaded = load_model(ModelSpec(adapter=adapter, device=device))
+    # The data first (it needs only the adapter's metadata): bad input fails before the weights load.
+    lazy = LazyModel(ModelSpec(adapter=adapter, device=device))
     corpus, files = _split_inputs(data)
-    task_data = load_task_data(corpus, files, data_config_of(loaded.meta))
+    task_data = load_task_data(corpus, files, data_config_of(lazy.meta))
+    loaded = lazy.load()
     splits = {name: task_data.split(name) for name in ("val", "test")}
     scores = {}
     for name, part in splits.items():
@@ -203,17 +205,19 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     same corpus gives the same held-out examples it was validated on.
     """
     from codelens.errors import ConfigError
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import LazyModel, ModelSpec
 
     if split not in ("train", "val", "test"):
         raise ConfigError(f"unknown split {split!r}", hint="use train, val or test")
     if not data:
         raise ConfigError("no evaluation data given", hint="pass corpus folders and/or CodeXGLUE files")
-    loaded = load_model(ModelSpec(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
-                                  trust_remote_code=trust_remote_code))
-    cfg = data_config_of(loaded.meta, split_by, manifest, codexglue_limit)
+    # The data first (it needs only the adapter's metadata): bad input fails before the weights load.
+    lazy = LazyModel(ModelSpec(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
+                               trust_remote_code=trust_remote_code))
+    cfg = data_config_of(lazy.meta, split_by, manifest, codexglue_limit)
     corpus, files = _split_inputs(data)
     chosen = load_task_data(corpus, files, cfg).split(split)
+    loaded = lazy.load()
     codes, summarise = split_codes(chosen, max_summaries if "summary" in loaded.meta.tasks else 0)
     scores = score_codes(loaded, codes, summarise, progress=progress)
     return {

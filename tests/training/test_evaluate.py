@@ -68,3 +68,16 @@ def test_bad_requests(trained):
         evaluate(str(root / "adapter"), data=[str(root / "corpus")], split="holdout")
     with pytest.raises(ConfigError, match="no evaluation data"):
         evaluate(str(root / "adapter"), data=[])
+
+
+def test_bad_data_fails_before_the_weights_load(trained, tmp_path, monkeypatch):
+    from codelens.model import loading
+
+    _, root = trained
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the data was checked")
+
+    monkeypatch.setattr(loading, "load_base", no_loading)
+    with pytest.raises(ConfigError):
+        evaluate(str(root / "adapter"), data=[str(tmp_path / "missing")], split="test")
