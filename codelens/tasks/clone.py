@@ -167,14 +167,18 @@ def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
             if key not in best or _pair_rank(pair) > _pair_rank(best[key]):
                 best[key] = pair
     findings = []
+    shown = max(MAX_RELATED, 3)
     for members in report.classes:
-        for unit in members:
-            twins = [m for m in members if unit_key(m) != unit_key(unit)]
+        # Members are distinct by key, so a unit's twins are the others: only the first few are named,
+        # so only those are built (a class of n members stays O(n), not O(n^2)).
+        head = members[:shown + 1]
+        for index, unit in enumerate(members):
+            twins = [m for i, m in enumerate(head) if i != index][:shown]
             top = best[unit_key(unit)]
             confidence = clone_confidence(top, report.threshold, scale)
             findings.append(Finding(
                 code="CL200", rule="clone", path=unit.path, start_line=unit.start_line, end_line=unit.end_line,
-                qualname=unit.qualname, message=_message(unit, twins, top), severity=Severity.LOW,
+                qualname=unit.qualname, message=_message(unit, twins, top, len(members) - 1), severity=Severity.LOW,
                 confidence=confidence, unit_hash=unit.hash,
                 related=tuple(Location(t.path, t.start_line, t.end_line, t.qualname) for t in twins[:MAX_RELATED]),
                 extra={"similarity": top.similarity, "kind": top.kind, "class_size": len(members)},
@@ -182,9 +186,9 @@ def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
     return findings
 
 
-def _message(unit: CodeUnit, twins: list[CodeUnit], top: ClonePair) -> str:
+def _message(unit: CodeUnit, twins: list[CodeUnit], top: ClonePair, count: int) -> str:
     shown = ", ".join(f"{t.qualname} ({t.path}:{t.start_line})" for t in twins[:3])
-    more = f" and {len(twins) - 3} more" if len(twins) > 3 else ""
+    more = f" and {count - 3} more" if count > 3 else ""
     return f"{unit.qualname} duplicates {shown}{more} ({top.kind}, similarity {top.similarity:.2f})"
 
 
