@@ -81,6 +81,11 @@ def _cosine(a, b) -> float:
 
 DEFECT_MIN_PRECISION = 0.8
 """Validation precision the defect threshold must reach: most CL100 reports should be real bugs."""
+CLONE_MAX_FALSE_MATCH = 0.15
+"""Most validation functions (one non-trivial function per clone class, so none is a clone of another)
+that may find a semantic "clone" at the clone threshold. The pair set alone would not do: it is about
+half positives, while nearly every pair of functions in a real repository is unrelated, so its
+F1-optimal threshold flags about half of a repository's functions."""
 
 
 def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibration, dict]:
@@ -108,10 +113,35 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
     if len(set(pair_labels)) == 2:
         sims = [_cosine(scores.embeddings[p.a], scores.embeddings[p.b]) for p in val.clone_pairs]
         thresholds.clone, _ = M.best_f1_threshold(pair_labels, sims)
+        notes["clone"] = f"F1-optimal threshold on validation pairs {thresholds.clone:.4f}"
+        singles = _clone_representatives(val)
+        if len(singles) >= 20:
+            floor, rate = M.false_match_threshold([scores.embeddings[c] for c in singles], CLONE_MAX_FALSE_MATCH)
+            if floor > thresholds.clone:
+                thresholds.clone = floor
+            recall = _share_at_least([s for s, y in zip(sims, pair_labels) if y == 1], thresholds.clone)
+            notes["clone"] += (f"; threshold {thresholds.clone:.4f}: {rate:.3f} of {len(singles)} unrelated validation "
+                               f"functions find a false match (at most {CLONE_MAX_FALSE_MATCH}), clone pair recall "
+                               f"{recall:.3f}")
         calibration.clone_scale = M.fit_logistic_slope([s - thresholds.clone for s in sims], pair_labels)
     else:
         notes["clone"] = "validation split has no clone pairs of both kinds: defaults kept"
     return thresholds, calibration, notes
+
+
+def _clone_representatives(data: TaskData) -> list[str]:
+    """One code per clone class (its first member), leaving out functions a scan would not pair
+    (too small, see codelens.tasks.clone.is_trivial)."""
+    from codelens.tasks.clone import is_trivial_code
+
+    first: dict = {}
+    for example in data.clone:
+        first.setdefault(example.group, example.code)
+    return [code for code in first.values() if not is_trivial_code(code)]
+
+
+def _share_at_least(values: list[float], threshold: float) -> float:
+    return sum(v >= threshold for v in values) / len(values) if values else 0.0
 
 
 def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:

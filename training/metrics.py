@@ -288,3 +288,26 @@ def rouge_l(references: list[str], predictions: list[str], beta: float = ROUGE_B
         precision, recall = lcs / len(h), lcs / len(r)
         total += (1 + beta ** 2) * precision * recall / (recall + beta ** 2 * precision)
     return total * 100.0 / len(references)
+
+
+def false_match_threshold(embeddings: list, max_rate: float) -> tuple[float, float]:
+    """(threshold, rate): the lowest cosine threshold at which at most ``max_rate`` of the functions have
+    another function at or above it, and the share that do at that threshold.
+
+    ``embeddings`` are L2-normalised vectors of functions that are not clones of each other (one per
+    clone class): any match among them is a false one, as most matches are in a real repository.
+    """
+    import numpy as np
+
+    if len(embeddings) < 2:
+        raise ValueError("need at least two functions")
+    matrix = np.asarray(embeddings, dtype=np.float32)
+    sims = matrix @ matrix.T
+    np.fill_diagonal(sims, -np.inf)
+    nearest = np.sort(sims.max(axis=1))
+    allowed = int(math.floor(max_rate * len(nearest)))  # functions that may keep a false match
+    # Everything strictly above the (allowed+1)-th highest nearest similarity is at most `allowed` functions.
+    cut = float(nearest[len(nearest) - allowed - 1])
+    # Just above it; capped at 1, where only functions embedded identically still match.
+    threshold = min(float(np.nextafter(np.float32(cut), np.float32(2.0))), 1.0)
+    return threshold, float((nearest >= threshold).mean())

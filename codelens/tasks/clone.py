@@ -82,8 +82,13 @@ def unit_key(unit: CodeUnit) -> tuple:
 
 def is_trivial(unit: CodeUnit, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS) -> bool:
     """True for functions too small for a clone of them to be worth reporting."""
-    lines = [line for line in unit.body.splitlines() if line.strip()]
-    return len(lines) < min_lines or len(_TOKEN.findall(unit.body)) < min_tokens
+    return is_trivial_code(unit.body, min_lines, min_tokens)
+
+
+def is_trivial_code(body: str, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS) -> bool:
+    """``is_trivial`` of a function's source text (training fits the clone threshold on the same functions)."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    return len(lines) < min_lines or len(_TOKEN.findall(body)) < min_tokens
 
 
 def find_clones(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], threshold: float,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -81,3 +82,38 @@ def test_bad_data_fails_before_the_weights_load(trained, tmp_path, monkeypatch):
     monkeypatch.setattr(loading, "load_base", no_loading)
     with pytest.raises(ConfigError):
         evaluate(str(root / "adapter"), data=[str(tmp_path / "missing")], split="test")
+
+
+def _unit_vector(angle: float):
+    import numpy as np
+
+    return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
+
+
+def test_clone_threshold_is_raised_to_bound_false_matches():
+    """Pairs alone would put the threshold low; unrelated functions crowding together raise it."""
+    from training.data import CloneExample, ClonePair
+    from training.data.dataset import TaskData
+    from training.evaluate import CLONE_MAX_FALSE_MATCH, Scores, fit_decisions
+
+    body = "def f{i}(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
+    codes = [body.format(i=i) for i in range(40)]
+    variants = [c.replace("total", "acc") for c in codes]
+    scores = Scores()
+    for i, (code, variant) in enumerate(zip(codes, variants)):
+        # Originals 0.04 rad apart; variant i sits 0.01 + 0.002 i rad from its original (0.01 to 0.088).
+        scores.embeddings[code] = _unit_vector(0.04 * i)
+        scores.embeddings[variant] = _unit_vector(0.04 * i + 0.01 + 0.002 * i)
+    clone = [CloneExample(c, f"g{i}", "original", "r", "val") for i, c in enumerate(codes)]
+    clone += [CloneExample(v, f"g{i}", "rename", "r", "val") for i, v in enumerate(variants)]
+    pairs = [ClonePair(codes[i], variants[i], 1, "transform", "r", "val") for i in range(40)]
+    pairs += [ClonePair(codes[i], codes[(i + 20) % 40], 0, "random-negative", "r", "val") for i in range(40)]
+    val = TaskData(clone=clone, clone_pairs=pairs)
+    thresholds, _, notes = fit_decisions(val, scores)
+    # Pairs alone: cos(0.088) keeps every true pair and no negative (F1 = 1). But every original's
+    # nearest other original is 0.04 rad away, so a threshold that low would give every function a false
+    # match: it goes just above cos(0.04), keeping the 15 variants closer than that.
+    assert f"F1-optimal threshold on validation pairs {math.cos(0.088):.4f}" in notes["clone"]
+    assert math.cos(0.04) < thresholds.clone < math.cos(0.038)
+    assert f"at most {CLONE_MAX_FALSE_MATCH}" in notes["clone"] and "clone pair recall 0.375" in notes["clone"]
+    assert "0.000 of 40 unrelated validation functions" in notes["clone"]

@@ -122,3 +122,23 @@ def test_threshold_for_precision_takes_most_recall_at_the_floor():
     assert threshold_for_precision(labels, scores, 0.8) == (0.8, 1.0, 2 / 3)
     assert threshold_for_precision([0, 0, 1], [0.9, 0.8, 0.1], 0.8) is None
     assert threshold_for_precision([0, 0], [0.9, 0.8], 0.5) is None
+
+
+def test_false_match_threshold():
+    import numpy as np
+
+    angles = [0.0, 0.1, 0.3, 1.0, 2.0]  # unit vectors in a plane: cos of the angle between them
+    vectors = [np.array([np.cos(a), np.sin(a)], dtype=np.float32) for a in angles]
+    # Nearest-other similarities: cos .1, cos .1, cos .2, cos .7, cos 1.0.
+    threshold, rate = M.false_match_threshold(vectors, 0.0)
+    assert threshold > np.cos(0.1) and rate == 0.0
+    threshold, rate = M.false_match_threshold(vectors, 0.4)  # two of five may match: the pair at 0.1
+    assert np.cos(0.2) < threshold <= np.cos(0.1) + 1e-6 and rate == 0.4
+    threshold, rate = M.false_match_threshold(vectors, 0.5)  # floor(2.5) = 2: the same
+    assert rate == 0.4
+    threshold, rate = M.false_match_threshold(vectors, 0.6)  # three: the one at 0.3 comes in
+    assert np.cos(0.7) < threshold <= np.cos(0.2) + 1e-6 and rate == 0.6
+    same = [np.array([1.0, 0.0], dtype=np.float32)] * 3
+    assert M.false_match_threshold(same, 0.0) == (1.0, 1.0)  # capped at 1: identical vectors still match
+    with pytest.raises(ValueError):
+        M.false_match_threshold(vectors[:1], 0.1)
