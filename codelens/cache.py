@@ -163,20 +163,16 @@ class ResultCache:
             for r in results
         ]
         sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)"
-        try:
-            with self._conn:
-                self._conn.executemany(sql, rows)
-            return True
-        except sqlite3.DatabaseError as exc:
-            failure = exc
-        if _is_corrupt(failure):
-            self._reset(failure)
+        for attempt in range(2):
             try:
                 with self._conn:
                     self._conn.executemany(sql, rows)
                 return True
             except sqlite3.DatabaseError as exc:
                 failure = exc
+            if attempt or not _is_corrupt(failure):
+                break
+            self._reset(failure)  # a damaged file is moved aside once; the write goes to a fresh one
         # A full disk, a read-only folder, a lock held too long: the results still reach the caller,
         # only their caching is lost, and the cache already there is left as it is.
         self._note_once(f"could not store results in the result cache {self.path} ({failure}); "
