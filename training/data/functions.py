@@ -93,6 +93,7 @@ def repositories(corpus: list[Path], split_by: str = "dir", manifest: dict[str, 
                           "repository) or subdir (each top-level folder of DIR is one)")
     manifest = manifest or {}
     out = []
+    seen: dict[str, Path] = {}
     for folder in corpus:
         folder = Path(folder)
         if not folder.is_dir():
@@ -101,6 +102,14 @@ def repositories(corpus: list[Path], split_by: str = "dir", manifest: dict[str, 
             if split_by == "subdir" else [folder]
         for root in roots:
             name = root.resolve().name
+            # The name is the repository's identity (split manifest, function ids, provenance): two
+            # folders of one name would share one split entry and could mix their functions up.
+            if name in seen:
+                if seen[name] == root.resolve():
+                    continue  # the same folder given twice
+                raise ConfigError(f"two corpus repositories are both named {name!r}: {seen[name]} and {root.resolve()}",
+                                  hint="rename one of the folders (the folder name is the repository's id)")
+            seen[name] = root.resolve()
             out.append(Repository(name, root, manifest.get(name) or split_of(name)))
     return out
 

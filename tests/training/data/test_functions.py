@@ -78,3 +78,16 @@ def test_exact_duplicates_are_kept_once(tmp_path):
         (tmp_path / name / "m.py").write_text("def f(a):\n    b = a + 1\n    return b\n")
     functions, _ = collect_functions(repositories([tmp_path], "subdir"))
     assert [(f.repo, f.qualname) for f in functions] == [("one", "f")]
+
+
+def test_two_repositories_of_one_name_are_refused(tmp_path):
+    for parent in ("a", "b"):
+        (tmp_path / parent / "utils").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="two corpus repositories are both named 'utils'") as err:
+        repositories([tmp_path / "a", tmp_path / "b"], split_by="subdir")
+    assert "rename one of the folders" in err.value.hint
+
+
+def test_the_same_folder_given_twice_counts_once(tmp_path):
+    (tmp_path / "lib").mkdir()
+    assert [r.name for r in repositories([tmp_path / "lib", tmp_path / "lib"], split_by="dir")] == ["lib"]
