@@ -107,7 +107,7 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
             thresholds.defect = chosen[0]
             notes["defect"] = (f"lowest threshold with validation precision >= {DEFECT_MIN_PRECISION}: "
                                f"precision {chosen[1]:.3f}, recall {chosen[2]:.3f}")
-    else:
+    elif val.defect:
         notes["defect"] = "validation split has no defect examples of both classes: defaults kept"
     pair_labels = [p.label for p in val.clone_pairs]
     if len(set(pair_labels)) == 2:
@@ -124,7 +124,7 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
                                f"functions find a false match (at most {CLONE_MAX_FALSE_MATCH}), clone pair recall "
                                f"{recall:.3f}")
         calibration.clone_scale = M.fit_logistic_slope([s - thresholds.clone for s in sims], pair_labels)
-    else:
+    elif val.clone_pairs:
         notes["clone"] = "validation split has no clone pairs of both kinds: defaults kept"
     return thresholds, calibration, notes
 
@@ -210,7 +210,7 @@ def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 2
     corpus, files = _split_inputs(data)
     task_data = load_task_data(corpus, files, data_config_of(lazy.meta))
     loaded = lazy.load()
-    splits = {name: task_data.split(name) for name in ("val", "test")}
+    splits = {name: task_data.split(name).for_tasks(loaded.meta.tasks) for name in ("val", "test")}
     scores = {}
     for name, part in splits.items():
         codes, summarise = split_codes(part, max_summaries if "summary" in loaded.meta.tasks else 0)
@@ -246,7 +246,7 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
                                trust_remote_code=trust_remote_code))
     cfg = data_config_of(lazy.meta, split_by, manifest, codexglue_limit)
     corpus, files = _split_inputs(data)
-    chosen = load_task_data(corpus, files, cfg).split(split)
+    chosen = load_task_data(corpus, files, cfg).split(split).for_tasks(lazy.meta.tasks)
     loaded = lazy.load()
     codes, summarise = split_codes(chosen, max_summaries if "summary" in loaded.meta.tasks else 0)
     scores = score_codes(loaded, codes, summarise, progress=progress)

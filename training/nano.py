@@ -103,7 +103,8 @@ def score_table(adapters: list[Path], split: str = "test") -> str:
         scores = meta.metrics.get(split, {})
         cells = []
         for task, key, _ in SCORE_COLUMNS:
-            value = scores.get(task, {}).get(key)
+            # Metrics of a task the adapter was not trained for (an untrained head) are not shown.
+            value = scores.get(task, {}).get(key) if task in meta.tasks else None
             cells.append("-" if value is None else f"{value:.3f}" if key not in ("bleu4", "rouge_l") else f"{value:.2f}")
         lines.append(f"| {folder} | {', '.join(meta.tasks)} | {meta.training.get('steps', '?')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -250,7 +250,7 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
                          base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
                          quantize=cfg.quantize)
     max_summaries = cfg.max_eval_summaries if "summary" in meta.tasks else 0
-    splits = {name: data.split(name) for name in names}
+    splits = {name: data.split(name).for_tasks(meta.tasks) for name in names}
     scores = {}
     for name, part in splits.items():
         codes, summarise = split_codes(part, max_summaries)

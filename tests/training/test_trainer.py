@@ -83,7 +83,10 @@ def test_only_lora_and_head_parameters_train(tiny_llama, small_corpus, tmp_path)
     lm, _ = load_base(str(tiny_llama), device="cpu", dtype="float32")
     assert result.total_params == sum(p.numel() for p in lm.parameters()) + result.trainable_params
     assert result.trainable_share == pytest.approx(result.trainable_params / result.total_params)
-    assert AdapterMetadata.load(tmp_path / "a").tasks == ["defect", "clone"]
+    meta = AdapterMetadata.load(tmp_path / "a")
+    assert meta.tasks == ["defect", "clone"]
+    # Scored on what it was trained for only: no summary metrics from a head it never trained.
+    assert set(meta.metrics["val"]) == {"defect", "clone"}
 
 
 class _Crash(Exception):

@@ -73,6 +73,13 @@ class TaskData:
                         [e for e in self.clone_pairs if e.split == name],
                         [e for e in self.summary if e.split == name], self.provenance)
 
+    def for_tasks(self, tasks) -> "TaskData":
+        """Only the examples of ``tasks`` (an adapter is scored on what it was trained for)."""
+        wanted = set(tasks)
+        return TaskData(self.defect if "defect" in wanted else [], self.clone if "clone" in wanted else [],
+                        self.clone_pairs if "clone" in wanted else [], self.summary if "summary" in wanted else [],
+                        self.provenance)
+
     def extend(self, other) -> None:
         for name in ("defect", "clone", "clone_pairs", "summary"):
             getattr(self, name).extend(getattr(other, name))

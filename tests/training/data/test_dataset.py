@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from training.data import SPLITS, CloneExample, data_hash
-from training.data.dataset import DataConfig, clone_pairs, corpus_task_data, load_task_data
+from training.data.dataset import DataConfig, TaskData, clone_pairs, corpus_task_data, load_task_data
 from training.data.functions import load_manifest
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
@@ -136,3 +136,11 @@ def test_cached_task_data_builds_once_and_round_trips(tmp_path, monkeypatch):
     (next(tmp_path.glob("taskdata-*.json.gz"))).write_bytes(b"damaged")
     monkeypatch.setattr(dataset, "load_task_data", lambda *a: first)
     assert dataset.cached_task_data(corpus, [], cfg, tmp_path).hash() == first.hash()
+
+
+def test_for_tasks_keeps_only_those_tasks_examples():
+    data = TaskData(defect=["d"], clone=["c"], clone_pairs=["p"], summary=["s"], provenance={"x": 1})
+    only_clone = data.for_tasks(["clone"])
+    assert (only_clone.defect, only_clone.clone, only_clone.clone_pairs, only_clone.summary) == ([], ["c"], ["p"], [])
+    assert only_clone.provenance == {"x": 1}
+    assert data.for_tasks(["defect", "summary"]).counts() == {"defect": 1, "clone": 0, "clone_pairs": 0, "summary": 1}

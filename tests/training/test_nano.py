@@ -1,0 +1,20 @@
+"""The codelens-nano recipe's score table: one row per adapter, only the tasks it was trained for."""
+
+from __future__ import annotations
+
+from codelens.model.adapter_meta import AdapterMetadata
+from training.nano import score_table
+
+
+def test_score_table_shows_trained_tasks_only(tiny_llama, make_adapter, tmp_path):
+    folder = make_adapter(tiny_llama, tmp_path / "clone-only")
+    meta = AdapterMetadata.load(folder)
+    meta.tasks = ["clone"]
+    meta.training["steps"] = 2500
+    meta.metrics = {"test": {"clone": {"pair_f1": 0.9, "map_at_r": 0.8},
+                             "defect": {"accuracy": 0.5, "f1": 0.1, "roc_auc": 0.52}}}  # an untrained head's
+    meta.save(folder)
+    lines = score_table([folder]).splitlines()
+    assert lines[0] == ("| adapter | tasks | steps | defect acc | defect F1 | defect ROC-AUC | clone F1 | clone MAP@R "
+                        "| summary BLEU-4 | summary ROUGE-L |")
+    assert lines[2] == f"| {folder} | clone | 2500 | - | - | - | 0.900 | 0.800 | - | - |"
