@@ -189,17 +189,12 @@ class Encoder:
         return out
 
 
-def decoder_of(model):
-    """The transformer body of a (PEFT-wrapped) causal LM: runs with the LoRA layers, skips the LM head."""
-    lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return lm, getattr(lm, lm.base_model_prefix)
-
-
 def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, device, autocast) -> dict:
     """Loss tensors by task for one encoded step (one forward pass through the decoder)."""
     import torch
     import torch.nn.functional as F
 
+    from codelens.model.generate import decoder_of
     from codelens.model.heads import pool_hidden
 
     lm, decoder = decoder_of(model)

@@ -119,7 +119,7 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
             floor, rate = M.false_match_threshold([scores.embeddings[c] for c in singles], CLONE_MAX_FALSE_MATCH)
             if floor > thresholds.clone:
                 thresholds.clone = floor
-            recall = _share_at_least([s for s, y in zip(sims, pair_labels) if y == 1], thresholds.clone)
+            recall = M.binary_metrics(pair_labels, sims, thresholds.clone)["recall"]
             notes["clone"] += (f"; threshold {thresholds.clone:.4f}: {rate:.3f} of {len(singles)} unrelated validation "
                                f"functions find a false match (at most {CLONE_MAX_FALSE_MATCH}), clone pair recall "
                                f"{recall:.3f}")
@@ -138,10 +138,6 @@ def _clone_representatives(data: TaskData) -> list[str]:
     for example in data.clone:
         first.setdefault(example.group, example.code)
     return [code for code in first.values() if not is_trivial_code(code)]
-
-
-def _share_at_least(values: list[float], threshold: float) -> float:
-    return sum(v >= threshold for v in values) / len(values) if values else 0.0
 
 
 def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:

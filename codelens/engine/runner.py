@@ -233,16 +233,12 @@ def run_batch(loaded: "LoadedModel", prompts: list[list[int]], stop_ids: frozens
     """
     import torch
 
-    from codelens.model.generate import first_line, greedy_continue, output_cache
+    from codelens.model.generate import decoder_of, first_line, greedy_continue, output_cache
     from codelens.model.heads import pool_hidden
     from codelens.model.prompt import pad_left
 
     device = loaded.device
-    # Merged, the LoRA is in the weights; unmerged, peft injects its layers into the wrapped model's
-    # modules. Either way calling the inner decoder runs with the adapter active while skipping the
-    # vocabulary projection over every position.
-    lm = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
-    decoder = getattr(lm, lm.base_model_prefix)
+    lm, decoder = decoder_of(loaded.model)
     input_ids, mask, positions = (t.to(device) for t in pad_left(prompts, loaded.tokenizer.pad_token_id))
     summarise = stop_ids is not None
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=loaded.dtype == torch.bfloat16)

@@ -23,10 +23,20 @@ def stop_token_ids(tokenizer) -> frozenset[int]:
     return frozenset(ids)
 
 
+def decoder_of(model):
+    """(causal LM, its transformer body) of a model that may be wrapped by peft.
+
+    Calling the body runs with the adapter active (merged into the weights, or peft's layers injected
+    into the wrapped model's modules) while skipping the vocabulary projection over every position.
+    """
+    lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return lm, getattr(lm, lm.base_model_prefix)
+
+
 def cache_kwarg(model) -> str:
     """Name of the forward argument that takes the KV cache: ``cache`` in transformers >= 5.24, else the old one."""
     # A PeftModel's forward passes **kwargs through: ask the wrapped transformers model.
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inner, _ = decoder_of(model)
     params = inspect.signature(inner.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 

@@ -87,7 +87,7 @@ def merge_into(lm: Any, adapter: Path, plan: MergePlan) -> None:
     with torch.no_grad():
         for name in plan.modules:
             layer = targets.get(name)
-            if not isinstance(layer, torch.nn.Linear) or type(layer) is not torch.nn.Linear:
+            if type(layer) is not torch.nn.Linear:  # a subclass (a quantised layer) cannot take the sum
                 raise ModelError(f"cannot load the LoRA weights in {adapter}: {name} is not a plain linear layer "
                                  "of this base", hint="re-create the adapter with `codelens train`")
             down, up = tensors[f"{_PREFIX}{name}.lora_A.weight"], tensors[f"{_PREFIX}{name}.lora_B.weight"]
