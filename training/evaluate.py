@@ -146,7 +146,8 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
     if data.defect:
         labels = [e.label for e in data.defect]
         probs = [_sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
-        out["defect"] = {**M.binary_metrics(labels, probs, thresholds.defect), "roc_auc": M.roc_auc(labels, probs)}
+        out["defect"] = {**M.binary_metrics(labels, probs, thresholds.defect), "roc_auc": M.roc_auc(labels, probs),
+                         "by_kind": defect_by_kind(data.defect, probs, thresholds.defect)}
     clone: dict = {}
     if data.clone:
         groups = [e.group for e in data.clone]
@@ -167,6 +168,25 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
         refs, preds = [e.summary for e in scored], [scores.summaries[e.code] for e in scored]
         out["summary"] = {"bleu4": M.smoothed_bleu4(refs, preds), "rouge_l": M.rouge_l(refs, preds), "n": len(scored),
                           "examples": [{"reference": r, "prediction": p} for r, p in list(zip(refs, preds))[:5]]}
+    return out
+
+
+def defect_by_kind(examples: list, probs: list[float], threshold: float) -> dict:
+    """Per bug kind: its buggy examples against every clean one (ROC-AUC) and the share reported at the threshold.
+
+    One ROC-AUC hides which edits a head sees: a head that catches flipped booleans and misses variable
+    misuse averages out near chance. Kinds are those of the examples (BugLab rewrites, or a dataset name).
+    """
+    clean = [p for e, p in zip(examples, probs) if e.label == 0]
+    kinds: dict[str, list[float]] = {}
+    for example, prob in zip(examples, probs):
+        if example.label == 1:
+            kinds.setdefault(example.kind, []).append(prob)
+    out = {}
+    for kind in sorted(kinds):
+        buggy = kinds[kind]
+        out[kind] = {"n": len(buggy), "recall": sum(p >= threshold for p in buggy) / len(buggy),
+                     "roc_auc": M.roc_auc([1] * len(buggy) + [0] * len(clean), buggy + clean)}
     return out
 
 

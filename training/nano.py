@@ -5,6 +5,7 @@
     python -m training.nano single --task defect --out runs/nano-single/defect --max-steps 500
     python -m training.nano refit --adapter models/codelens-nano/adapter   # thresholds again on validation
     python -m training.nano table models/codelens-nano/adapter runs/nano-single/*   # the model card's table
+    python -m training.nano kinds --adapter models/codelens-nano/adapter           # defect scores per bug kind
 
 The corpus is the one the base was pretrained on (training/corpus.py: the standard library and the
 permissively licensed packages of the venv), with the same package-level split, so packages held
@@ -110,6 +111,25 @@ def score_table(adapters: list[Path], split: str = "test") -> str:
     return "\n".join(lines)
 
 
+def kind_table(adapter: Path, corpus: Path, split: str = "test") -> str:
+    """Markdown rows of an adapter's defect scores per bug kind on ``split``, recomputed from the corpus."""
+    from codelens.errors import ConfigError
+    from codelens.model.adapter_meta import AdapterMetadata
+    from training.evaluate import evaluate
+
+    if "defect" not in AdapterMetadata.load(adapter).tasks:
+        raise ConfigError(f"{adapter} was not trained for defects: it has no per-kind defect scores",
+                          hint="pass an adapter whose codelens.json lists the defect task")
+    defect = evaluate(str(adapter), data=[str(corpus)], split=split, max_summaries=0)["metrics"]["defect"]
+    lines = [f"| bug kind | {split} examples | ROC-AUC against clean code | reported at the threshold |",
+             "|---|---|---|---|"]
+    for kind, row in defect["by_kind"].items():
+        auc = "-" if row["roc_auc"] is None else f"{row['roc_auc']:.3f}"
+        lines.append(f"| {kind} | {row['n']} | {auc} | {row['recall']:.3f} |")
+    lines.append(f"| all kinds | {defect['tp'] + defect['fn']} | {defect['roc_auc']:.3f} | {defect['recall']:.3f} |")
+    return "\n".join(lines)
+
+
 def _print_progress(update) -> None:  # a recipe script, not library code: it reports as it goes
     if update.phase == "train" and update.losses and update.step % 25 == 0:
         print(f"step {update.step}/{update.max_steps} " + " ".join(f"{k}={v:.4f}" for k, v in sorted(update.losses.items())), flush=True)
@@ -142,7 +162,14 @@ def main(argv: list[str] | None = None) -> None:
     p_table = sub.add_parser("table", help="markdown table of the test scores stored in adapters' codelens.json")
     p_table.add_argument("adapters", nargs="+", type=Path)
     p_table.add_argument("--split", default="test")
+    p_kinds = sub.add_parser("kinds", help="markdown table of an adapter's defect scores per bug kind")
+    p_kinds.add_argument("--adapter", type=Path, required=True)
+    p_kinds.add_argument("--corpus", type=Path, default=StageConfig.out)
+    p_kinds.add_argument("--split", default="test")
     args = parser.parse_args(argv)
+    if args.command == "kinds":
+        print(kind_table(args.adapter, args.corpus, args.split))
+        return
     if args.command == "table":
         print(score_table(args.adapters, args.split))
         return

@@ -117,3 +117,42 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
     assert math.cos(0.04) < thresholds.clone < math.cos(0.038)
     assert f"at most {CLONE_MAX_FALSE_MATCH}" in notes["clone"] and "clone pair recall 0.375" in notes["clone"]
     assert "0.000 of 40 unrelated validation functions" in notes["clone"]
+
+
+def test_defect_scores_per_bug_kind():
+    """Each bug kind is ranked against every clean example; recall counts its examples at the threshold."""
+    from codelens.model.adapter_meta import Calibration, Thresholds
+    from training.data import DefectExample
+    from training.data.dataset import TaskData
+    from training.evaluate import Scores, task_metrics
+
+    rows = [("clean0", 0, "original", -1.0), ("clean1", 0, "rename", 0.0), ("clean2", 0, "original", 1.0),
+            ("flip0", 1, "flipped-boolean", 2.0), ("flip1", 1, "flipped-boolean", 3.0),
+            ("misuse0", 1, "variable-misuse", -2.0), ("misuse1", 1, "variable-misuse", 0.5)]
+    data = TaskData(defect=[DefectExample(code, label, kind, None, "r", "test", code) for code, label, kind, _ in rows])
+    scores = Scores(logits={code: logit for code, _, _, logit in rows})
+    metrics = task_metrics(data, scores, Thresholds(defect=0.8), Calibration(defect_temperature=1.0))
+    by_kind = metrics["defect"]["by_kind"]
+    assert list(by_kind) == ["flipped-boolean", "variable-misuse"]
+    # flipped booleans outrank every clean example; misuse beats one of three clean at -2 and two at 0.5.
+    assert by_kind["flipped-boolean"] == {"n": 2, "recall": 1.0, "roc_auc": 1.0}
+    assert by_kind["variable-misuse"]["n"] == 2 and by_kind["variable-misuse"]["recall"] == 0.0
+    assert by_kind["variable-misuse"]["roc_auc"] == pytest.approx(2 / 6)
+    # sigmoid(2) = 0.88 and sigmoid(3) = 0.95 reach the 0.8 threshold: the two flips, nothing else.
+    assert metrics["defect"]["tp"] == 2 and metrics["defect"]["fp"] == 0
+
+
+def test_kind_table_of_a_trained_adapter(trained):
+    from training.nano import kind_table
+
+    result, root = trained
+    lines = kind_table(root / "adapter", root / "corpus", "val").splitlines()
+    assert lines[0] == "| bug kind | val examples | ROC-AUC against clean code | reported at the threshold |"
+    defect = result.metrics["val"]["defect"]
+    kinds = [line.split(" | ")[0].lstrip("| ") for line in lines[2:-1]]
+    assert kinds == sorted(defect["by_kind"]) and kinds
+    assert sum(int(line.split(" | ")[1]) for line in lines[2:-1]) == defect["tp"] + defect["fn"]
+    # The table runs at the scan's precision (bf16 on this CPU), the trainer's numbers were taken in fp32.
+    total, auc, recall = lines[-1].strip("| ").split(" | ")[1:]
+    assert lines[-1].startswith("| all kinds | ") and int(total) == defect["tp"] + defect["fn"]
+    assert float(auc) == pytest.approx(defect["roc_auc"], abs=0.02) and float(recall) == pytest.approx(defect["recall"], abs=0.05)

@@ -1,9 +1,12 @@
-"""The codelens-nano recipe's score table: one row per adapter, only the tasks it was trained for."""
+"""The codelens-nano recipe's tables: scores per adapter (only the tasks it was trained for), defects per bug kind."""
 
 from __future__ import annotations
 
+import pytest
+
+from codelens.errors import ConfigError
 from codelens.model.adapter_meta import AdapterMetadata
-from training.nano import score_table
+from training.nano import kind_table, score_table
 
 
 def test_score_table_shows_trained_tasks_only(tiny_llama, make_adapter, tmp_path):
@@ -18,3 +21,12 @@ def test_score_table_shows_trained_tasks_only(tiny_llama, make_adapter, tmp_path
     assert lines[0] == ("| adapter | tasks | steps | defect acc | defect F1 | defect ROC-AUC | clone F1 | clone MAP@R "
                         "| summary BLEU-4 | summary ROUGE-L |")
     assert lines[2] == f"| {folder} | clone | 2500 | - | - | - | 0.900 | 0.800 | - | - |"
+
+
+def test_kind_table_refuses_an_adapter_without_the_defect_task(tiny_llama, make_adapter, tmp_path):
+    folder = make_adapter(tiny_llama, tmp_path / "clone-only")
+    meta = AdapterMetadata.load(folder)
+    meta.tasks = ["clone"]
+    meta.save(folder)
+    with pytest.raises(ConfigError, match="not trained for defects"):
+        kind_table(folder, tmp_path / "no-corpus-needed")
