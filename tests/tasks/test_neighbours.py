@@ -13,13 +13,28 @@ def _random_unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+TIE = 1e-6
+"""Products of one pair computed in different tiles (or by another BLAS kernel) can differ in the last
+bit, so two candidates closer than this may come out in either order."""
+
+
+def _assert_same_neighbours(emb, idx, ref_idx, ref_sims):
+    """The brute-force lists, except that candidates tied within TIE may trade places."""
+    assert idx.shape == ref_idx.shape
+    rows, cols = np.nonzero(idx != ref_idx)
+    for row, col in zip(rows.tolist(), cols.tolist()):
+        ours, theirs = emb[row] @ emb[idx[row, col]], emb[row] @ emb[ref_idx[row, col]]
+        assert abs(ours - theirs) <= TIE and abs(ours - ref_sims[row, col]) <= TIE, (row, col)
+    assert len(rows) <= 0.001 * idx.size  # ties are rare on random data: this is not a way around the check
+
+
 @pytest.mark.parametrize("block_size", [256, 300, 2048])
 def test_blocked_top_k_equals_brute_force_on_random_data(block_size):
     emb = _random_unit_rows(2000, 64, seed=3)
     idx, sims = top_k_similar(emb, 10, block_size=block_size)
     ref_idx, ref_sims = all_pairs_top_k(emb, 10)
     assert idx.shape == sims.shape == (2000, 10)
-    np.testing.assert_array_equal(idx, ref_idx)
+    _assert_same_neighbours(emb, idx, ref_idx, ref_sims)
     np.testing.assert_allclose(sims, ref_sims, atol=1e-6)
 
 
@@ -36,7 +51,8 @@ def test_min_similarity_keeps_only_neighbours_at_or_above_it():
     idx, sims = top_k_similar(emb, 10, min_similarity=0.3, block_size=256)
     ref_idx, ref_sims = all_pairs_top_k(emb, 10)
     above = ref_sims >= 0.3
-    np.testing.assert_array_equal(idx, np.where(above, ref_idx, -1))
+    assert (idx[~above] == -1).all()
+    _assert_same_neighbours(emb, np.where(above, idx, ref_idx), ref_idx, ref_sims)
     assert np.isneginf(sims[~above]).all()
     assert 0 < above.sum() < above.size  # the threshold really cuts
 
@@ -80,14 +96,14 @@ def test_exact_without_the_seed_bars_when_every_first_tile_is_a_flood(monkeypatc
     emb = _random_unit_rows(1500, 32, seed=9)
     idx, sims = neighbours.top_k_similar(emb, 7, block_size=200)
     ref_idx, ref_sims = all_pairs_top_k(emb, 7)
-    np.testing.assert_array_equal(idx, ref_idx)
+    _assert_same_neighbours(emb, idx, ref_idx, ref_sims)
     np.testing.assert_allclose(sims, ref_sims, atol=1e-6)
 
 
 def test_large_k_uses_per_row_bars_and_stays_exact():
     emb = _random_unit_rows(2500, 32, seed=10)
     idx, _ = top_k_similar(emb, 100, block_size=100)
-    np.testing.assert_array_equal(idx, all_pairs_top_k(emb, 100)[0])
+    _assert_same_neighbours(emb, idx, *all_pairs_top_k(emb, 100))
 
 
 def test_many_copies_keep_memory_bounded_and_neighbours_within_their_group():
