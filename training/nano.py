@@ -123,10 +123,10 @@ def kind_table(adapter: Path, corpus: Path, split: str = "test") -> str:
     defect = evaluate(str(adapter), data=[str(corpus)], split=split, max_summaries=0)["metrics"]["defect"]
     lines = [f"| bug kind | {split} examples | ROC-AUC against clean code | reported at the threshold |",
              "|---|---|---|---|"]
-    for kind, row in defect["by_kind"].items():
-        auc = "-" if row["roc_auc"] is None else f"{row['roc_auc']:.3f}"
-        lines.append(f"| {kind} | {row['n']} | {auc} | {row['recall']:.3f} |")
-    lines.append(f"| all kinds | {defect['tp'] + defect['fn']} | {defect['roc_auc']:.3f} | {defect['recall']:.3f} |")
+    rows = [(kind, row["n"], row["roc_auc"], row["recall"]) for kind, row in defect["by_kind"].items()]
+    rows.append(("all kinds", defect["tp"] + defect["fn"], defect["roc_auc"], defect["recall"]))
+    for kind, n, auc, recall in rows:  # no ROC-AUC where the split has no clean example
+        lines.append(f"| {kind} | {n} | {'-' if auc is None else f'{auc:.3f}'} | {recall:.3f} |")
     return "\n".join(lines)
 
 
