@@ -185,7 +185,7 @@ def defect_by_kind(examples: list, probs: list[float], threshold: float) -> dict
     out = {}
     for kind in sorted(kinds):
         buggy = kinds[kind]
-        out[kind] = {"n": len(buggy), "recall": sum(p >= threshold for p in buggy) / len(buggy),
+        out[kind] = {"n": len(buggy), "recall": M.binary_metrics([1] * len(buggy), buggy, threshold)["recall"],
                      "roc_auc": M.roc_auc([1] * len(buggy) + [0] * len(clean), buggy + clean)}
     return out
 
