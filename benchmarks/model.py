@@ -28,7 +28,7 @@ from benchmarks.common import (
     DEEPSEEK_1B_SHAPE, BenchContext, Figure, build_random_base, ceilings, check, load_default, prefill_flops,
     ratio_of, sync, tokenizer_for, torch_threads,
 )
-from codelens.engine.runner import quiet_int8
+from codelens.model.forward import quiet_int8
 
 QUICK_PACKAGES = ("json", "concurrent")
 """About 130 functions."""

@@ -19,6 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
+from codelens.core import TASKS
+
 from benchmarks.common import BenchContext, Figure, ceilings, ratio_of
 
 QUICK_SPLITS = {"train": ("json", "concurrent"), "val": ("tomllib",), "test": ("zoneinfo",)}
@@ -27,7 +29,6 @@ STANDARD_SPLITS = {"train": ("email", "http", "urllib", "logging"), "val": ("jso
 QUICK_STEPS = (4, 4)
 """(steps, batch size per task) of --quick runs; the first step is not timed, so at least 2."""
 STANDARD_STEPS = (20, 8)
-TASKS = ("defect", "clone", "summary")
 
 
 def train_flops(config, lengths: list[int]) -> float:
@@ -43,7 +44,7 @@ def train_flops(config, lengths: list[int]) -> float:
 @contextlib.contextmanager
 def counting_encoder(log: list[list[int]]):
     """While active, every step the trainer encodes appends its rows' token counts to ``log``."""
-    import training.trainer as trainer
+    import codelens.train.trainer as trainer
 
     original = trainer.Encoder
 
@@ -76,7 +77,7 @@ def build_corpus(ctx: BenchContext, splits: dict[str, tuple[str, ...]]) -> tuple
 def timed_train(ctx: BenchContext, base: str, corpus: Path, manifest: Path, tasks: tuple[str, ...], steps: int,
                 batch_size: int) -> dict:
     """One `train` run: wall time, the timed steps' seconds and rows, trainable parameters."""
-    from training.trainer import TrainConfig, train
+    from codelens.train.trainer import TrainConfig, train
 
     stamps: list[float] = []
     rows: list[list[int]] = []

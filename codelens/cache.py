@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from codelens.engine.results import UnitResult
+from codelens.core import UnitResult
 from codelens.errors import CodelensError
 
 CACHE_DIR = ".codelens-cache"

@@ -12,20 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, SummaryMode, check_device, choice
 from codelens.errors import ConfigError
 
-FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "jsonl")
-"""Report formats (the keys of ``codelens.report.REPORTERS``, kept here so config stays import-light)."""
-SUMMARY_MODES = ("missing", "all", "none")
-QUANTIZE_MODES = ("none", "int8", "nf4")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-FAIL_ON = ("never", "info", "low", "medium", "high")
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
-
-
-def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} = {value!r} is not allowed", hint=f"use one of: {', '.join(allowed)}")
 
 
 @dataclass(frozen=True)
@@ -38,7 +28,7 @@ class PathOverride:
 
     pattern: str
     """Gitignore-style glob relative to the scan root."""
-    fail_on: str | None = None
+    fail_on: FailOn | None = None
     """fail-on for findings in these files (info, low, medium, high, never); None keeps the global one."""
     min_confidence: float | None = None
     """min-confidence for findings in these files (0..1); None keeps the global one."""
@@ -48,7 +38,7 @@ class PathOverride:
     def __post_init__(self) -> None:
         object.__setattr__(self, "disable", tuple(self.disable))
         if self.fail_on is not None:
-            _check_choice(f'per-path."{self.pattern}".fail-on', self.fail_on, FAIL_ON)
+            object.__setattr__(self, "fail_on", choice(FailOn, f'per-path."{self.pattern}".fail-on', self.fail_on))
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f'per-path."{self.pattern}".min-confidence = {self.min_confidence} must be between 0 and 1')
 
@@ -74,9 +64,9 @@ class ScanConfig:
     """Adapter folder written by `codelens train`; None = the default model's own adapter."""
     device: str = "auto"
     """auto, cpu, cuda or cuda:N."""
-    quantize: str = "none"
+    quantize: Quantize = Quantize.NONE
     """Weight quantisation through bitsandbytes: none, int8 or nf4."""
-    dtype: str = "auto"
+    dtype: Dtype = Dtype.AUTO
     """Compute dtype: auto (bf16 where the hardware supports it), float32, bfloat16, float16."""
     trust_remote_code: bool = False
     """Allow a hub model's own Python code to run; off unless you trust the model's authors."""
@@ -86,15 +76,15 @@ class ScanConfig:
     """Gitignore-style globs to leave out, on top of the default excludes and .gitignore."""
     max_file_bytes: int = 1_000_000
     """Files larger than this are skipped with a warning (generated code, data dumps)."""
-    format: str = "text"
+    format: ReportFormat = ReportFormat.TEXT
     """Output format: text, json, sarif, github, gitlab, junit or jsonl."""
     all_functions: bool = False
     """List every analysed function in the output, not only those with findings."""
     neighbours: int = 0
     """How many most-similar functions to list for each function (0 = none)."""
-    summaries: str = "missing"
+    summaries: SummaryMode = SummaryMode.MISSING
     """Which functions get a generated summary: missing (no docstring), all, none."""
-    fail_on: str = "low"
+    fail_on: FailOn = FailOn.LOW
     """Exit with 1 when a finding has at least this severity: info, low, medium, high, never."""
     min_confidence: float = 0.0
     """Drop findings whose confidence is below this (0..1)."""
@@ -127,13 +117,12 @@ class ScanConfig:
         self.include = tuple(self.include)
         self.exclude = tuple(self.exclude)
         self.per_path = tuple(self.per_path)
-        _check_choice("format", self.format, FORMATS)
-        _check_choice("summaries", self.summaries, SUMMARY_MODES)
-        _check_choice("quantize", self.quantize, QUANTIZE_MODES)
-        _check_choice("dtype", self.dtype, DTYPES)
-        _check_choice("fail-on", self.fail_on, FAIL_ON)
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ConfigError(f"device = {self.device!r} is not allowed", hint="use auto, cpu, cuda or cuda:N")
+        self.format = choice(ReportFormat, "format", self.format)
+        self.summaries = choice(SummaryMode, "summaries", self.summaries)
+        self.quantize = choice(Quantize, "quantize", self.quantize)
+        self.dtype = choice(Dtype, "dtype", self.dtype)
+        self.fail_on = choice(FailOn, "fail-on", self.fail_on)
+        self.device = check_device("device", self.device)
         if self.neighbours < 0:
             raise ConfigError(f"neighbours = {self.neighbours} must be 0 or more")
         if self.max_file_bytes <= 0:
@@ -149,10 +138,17 @@ class ScanConfig:
         if self.token_budget < 64:
             raise ConfigError(f"token-budget = {self.token_budget} must be at least 64")
 
+    def model_spec(self):
+        """The ``codelens.model.loading.ModelSpec`` these settings ask for."""
+        from codelens.model.loading import ModelSpec
+
+        return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, quantize=self.quantize,
+                         dtype=self.dtype, trust_remote_code=self.trust_remote_code)
+
     def _matching(self, path: str) -> list[PathOverride]:
         return [o for o in self.per_path if o.matches(path)]
 
-    def fail_on_for(self, path: str) -> str:
+    def fail_on_for(self, path: str) -> FailOn:
         """fail-on for a finding in ``path``, per-path overrides applied."""
         values = [o.fail_on for o in self._matching(path) if o.fail_on is not None]
         return values[-1] if values else self.fail_on
@@ -265,7 +261,8 @@ def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
                                   hint=f"per-path tables accept: {', '.join(_OVERRIDE_KEYS)}")
             key = raw_key.replace("-", "_")
             if key == "fail_on" and not isinstance(item, str):
-                raise ConfigError(f"{where} must be str, got {item!r}", hint=f"use one of: {', '.join(FAIL_ON)}")
+                raise ConfigError(f"{where} must be str, got {item!r}",
+                                  hint=f"use one of: {', '.join(member.value for member in FailOn)}")
             if key == "min_confidence" and (isinstance(item, bool) or not isinstance(item, (int, float))):
                 raise ConfigError(f"{where} must be a number between 0 and 1, got {item!r}")
             if key == "disable":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from codelens.core import SourceFile
 from codelens.errors import CodelensError
 from codelens.parsing.registry import language_for_path
 
@@ -43,20 +44,6 @@ MINIFIED_MEAN_LINE = 300
 MINIFIED_MAX_LINE = 5000
 """JS/TS with any line longer than this is minified (or bundled)."""
 _MINIFIABLE = frozenset({"javascript", "typescript"})
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A readable, supported source file."""
-
-    path: Path
-    """Where to read it (as found: symlinks are not resolved)."""
-    rel: str
-    """Path relative to the scan root, with forward slashes (what reports show)."""
-    language: str
-    """Language key from the parsing registry."""
-    text: str
-    """The decoded contents (a UTF-8 byte-order mark is dropped)."""
 
 
 @dataclass(frozen=True)

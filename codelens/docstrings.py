@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
     from codelens.parsing.spec import LanguageSpec
-    from codelens.units import CodeUnit
+    from codelens.core import CodeUnit
 
 BLOCK_COMMENT_LANGUAGES = frozenset({"javascript", "typescript", "java", "c", "cpp"})
 _NOT_VERBS = frozenset({"a", "an", "the", "this", "that", "these", "those", "if", "when", "for", "in", "on", "of",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from codelens.errors import CodelensError
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit
 
 ChangedLines = dict[str, set[int] | None]
 """Posix path relative to the scan root -> changed new-side lines, or None when the whole file is new."""

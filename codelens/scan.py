@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from codelens.config import ScanConfig
 from codelens.errors import CodelensError
 from codelens.findings import Finding
-from codelens.units import CodeUnit
+from codelens.core import TASKS, CodeUnit
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
@@ -51,15 +51,6 @@ def _skip_warnings(skipped) -> list[str]:
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         lines.append(f"skipped {len(paths)} file(s) ({reason}; {SKIP_ADVICE.get(reason, '')}): {shown}")
     return lines
-
-
-def _model_spec(config: ScanConfig):
-    from codelens.model.loading import ModelSpec
-
-    return ModelSpec(
-        model=config.model, adapter=config.adapter, device=config.device, quantize=config.quantize,
-        dtype=config.dtype, trust_remote_code=config.trust_remote_code,
-    )
 
 
 def _select_scope(root: Path, units: list[CodeUnit], config: ScanConfig, only: Sequence[Path] | None):
@@ -165,7 +156,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
 
     if loaded is None:
         # Weights load only if some function misses the cache: a warm re-scan never reads them.
-        loaded = LazyModel(_model_spec(config))
+        loaded = LazyModel(config.model_spec())
     meta = loaded.meta
     thresholds = type(meta.thresholds)(
         defect=config.defect_threshold if config.defect_threshold is not None else meta.thresholds.defect,
@@ -193,7 +184,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
             cache.close()
     clones = find_clones(units, results, thresholds.clone, config.neighbours)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
-    tasks = [t for t in meta.tasks if t in ("defect", "clone", "summary")]
+    tasks = [t for t in meta.tasks if t in TASKS]
     findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
                             tasks=tasks, clones=clones, min_confidence=config.min_confidence)
     findings = [f for f in findings if (f.path, f.qualname, f.start_line) in selected_keys]

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Mapping
 
 from codelens.findings import Finding
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit
 
 
 @dataclass(frozen=True)

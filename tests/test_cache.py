@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from codelens.cache import ResultCache, default_cache_path, result_key
-from codelens.engine.results import UnitResult
+from codelens.core import UnitResult
 from codelens.model.adapter_meta import Calibration, PromptFormat
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from codelens.discovery import DiscoveryResult, Skipped, SourceFile, discover
+from codelens.core import SourceFile
+from codelens.discovery import DiscoveryResult, Skipped, discover
 from codelens.errors import CodelensError
 
 

@@ -17,10 +17,12 @@ def test_every_package_is_listed_in_pyproject():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
         ".".join(init.parent.relative_to(ROOT).parts)
-        for top in ("codelens", "training")
-        for init in (ROOT / top).rglob("__init__.py")
+        for init in (ROOT / "codelens").rglob("__init__.py")
     }
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    # The model recipes are run from a checkout; a top-level `training` package in the wheel would collide
+    # with other projects' modules of that name.
+    assert not any(name == "training" or name.startswith("training.") for name in listed)
 
 
 @pytest.mark.skipif(not (ROOT / "models" / "codelens-nano" / "adapter").is_dir(), reason="default model not built")
@@ -36,3 +38,5 @@ def test_wheel_contains_the_default_model(tmp_path):
                  "adapter/codelens.json", "adapter/heads.safetensors", "adapter/adapter_model.safetensors"):
         assert f"codelens/_models/codelens-nano/{part}" in names
     assert "codelens/rules/CL100.md" in names
+    assert "codelens/train/trainer.py" in names
+    assert not any(name.startswith(("training/", "benchmarks/", "tests/")) for name in names)

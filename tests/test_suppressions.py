@@ -6,7 +6,7 @@ import textwrap
 
 from codelens.findings import Finding, Severity
 from codelens.suppressions import Suppression, apply_suppressions, parse_suppressions
-from codelens.units import CodeUnit, Span
+from codelens.core import CodeUnit, Span
 
 RULE_NAMES = {"CL100": "likely-defect", "CL200": "clone", "CL300": "missing-docstring"}
 

@@ -253,7 +253,7 @@ def make_unit(body: str, docstring: str | None = None, path: str = "sample.py", 
     """A CodeUnit for ``body`` whose hash is the sha256 of the body (no parser needed)."""
     import hashlib
 
-    from codelens.units import CodeUnit, Span
+    from codelens.core import CodeUnit, Span
 
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     lines = body.count("\n") + 1

@@ -12,12 +12,13 @@ the same machine, can keep the same packages out of its validation and test sets
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from codelens.train.data import split_of
 
 MAX_FILE_BYTES = 1_000_000
 """Larger files are mostly data tables or generated code."""
@@ -54,14 +55,6 @@ class CorpusPackage:
     """``train``, ``val`` or ``test``; see ``split_of``."""
     version: str = ""
     """Distribution version, or the Python version for stdlib units."""
-
-
-def split_of(name: str) -> str:
-    """Deterministic split of a package unit: ~80% train, 10% val, 10% test, from sha256(name)."""
-    bucket = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % 100
-    if bucket < 80:
-        return "train"
-    return "val" if bucket < 90 else "test"
 
 
 def is_permissive(license_text: str) -> bool:

@@ -75,7 +75,7 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
                   batch_size: int, base: Path = DEFAULT_BASE, checkpoint_every: int = 100, resume: bool = False,
                   device: str = "auto"):
     """Train one adapter on the staged corpus (all tasks, or one for a single-task baseline)."""
-    from training.trainer import TrainConfig, train
+    from codelens.train.trainer import TrainConfig, train
 
     cfg = TrainConfig(
         model=str(base), corpus=[str(corpus)], out=str(out), split_by="subdir",
@@ -115,7 +115,7 @@ def kind_table(adapter: Path, corpus: Path, split: str = "test") -> str:
     """Markdown rows of an adapter's defect scores per bug kind on ``split``, recomputed from the corpus."""
     from codelens.errors import ConfigError
     from codelens.model.adapter_meta import AdapterMetadata
-    from training.evaluate import evaluate
+    from codelens.train.evaluate import evaluate
 
     if "defect" not in AdapterMetadata.load(adapter).tasks:
         raise ConfigError(f"{adapter} was not trained for defects: it has no per-kind defect scores",
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         print(score_table(args.adapters, args.split))
         return
     if args.command == "refit":
-        from training.evaluate import refit_decisions
+        from codelens.train.evaluate import refit_decisions
 
         print(json.dumps(refit_decisions(str(args.adapter), [str(args.corpus)]), indent=2, default=str))
         return

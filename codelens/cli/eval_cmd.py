@@ -26,7 +26,7 @@ def evaluate(
 ) -> None:
     """Score an adapter: defect accuracy / F1 / ROC-AUC, clone F1 / MAP@R, summary BLEU-4 / ROUGE-L."""
     from codelens.errors import CodelensError
-    from training.evaluate import evaluate as run_eval
+    from codelens.train.evaluate import evaluate as run_eval
 
     scores = run_eval(adapter, model=model, data=data, split=split, device=device, dtype=dtype, quantize=quantize,
                       split_by=split_by, manifest=manifest, max_summaries=max_summaries)

@@ -38,7 +38,7 @@ def train(
 ) -> None:
     """Train ONE LoRA adapter plus task heads for defects, clones and summaries from unlabelled code."""
     from codelens.cli.console import error_console
-    from training.trainer import TrainConfig, train as run_training
+    from codelens.train.trainer import TrainConfig, train as run_training
 
     cfg = TrainConfig(
         model=model, corpus=[str(p) for p in corpus or []], codexglue=[str(p) for p in codexglue or []],

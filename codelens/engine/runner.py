@@ -14,31 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from codelens.engine.batching import plan_batches
-from codelens.engine.results import EngineStats, UnitResult
+from codelens.engine.results import EngineStats
+from codelens.choices import SummaryMode, choice
 from codelens.errors import ConfigError
-from codelens.model.adapter_meta import TASKS
-from codelens.units import CodeUnit
+from codelens.model.forward import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET
+from codelens.core import TASKS, CodeUnit, UnitResult
 
 if TYPE_CHECKING:
     from codelens.cache import ResultCache
     from codelens.model.loading import LoadedModel
 
-SUMMARY_MODES = ("missing", "all", "none")
-
 
 @dataclass
 class EngineSettings:
-    """How analyse() runs; the CLI's --tasks / --summaries / --token-budget / --max-batch / --threads."""
+    """How analyse() runs; a scan sets it from ``--summaries``, ``--token-budget`` and ``--jobs``."""
 
     tasks: frozenset = field(default_factory=lambda: frozenset(TASKS))
     """Tasks wanted. Defect and clone outputs come from the same prefill and are always computed;
     without "summary" no summaries are generated."""
-    summaries: str = "missing"
+    summaries: SummaryMode = SummaryMode.MISSING
     """Which functions get a generated summary: missing (those without a docstring), all, or none."""
-    token_budget: int = 8192
+    token_budget: int = DEFAULT_TOKEN_BUDGET
     """Most padded tokens (batch size x longest prompt) in one forward pass: bounds memory."""
-    max_batch: int = 64
+    max_batch: int = DEFAULT_MAX_BATCH
     """Most functions in one forward pass."""
     threads: int = 0
     """CPU threads for torch; 0 = one per CPU core."""
@@ -48,8 +46,7 @@ class EngineSettings:
         unknown = self.tasks - set(TASKS)
         if unknown:
             raise ConfigError(f"unknown task(s): {', '.join(sorted(unknown))}", hint=f"choose from {', '.join(TASKS)}")
-        if self.summaries not in SUMMARY_MODES:
-            raise ConfigError(f"unknown summaries mode {self.summaries!r}", hint=f"use one of {', '.join(SUMMARY_MODES)}")
+        self.summaries = choice(SummaryMode, "summaries", self.summaries)
         for name in ("token_budget", "max_batch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -163,96 +160,26 @@ class _CacheWriter:
 
 
 def _compute(misses, first, wants, loaded, settings, stats, advance, keep=None) -> dict[str, UnitResult]:
-    from codelens.model.generate import stop_token_ids
-    from codelens.model.prompt import build_prompt_ids
+    from codelens.model.forward import prompt_ids, score_prompts, sigmoid
 
-    tokenizer, fmt = loaded.tokenizer, loaded.meta.prompt
-    fallback = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
-    prompts = {h: build_prompt_ids(tokenizer, first[h].body, fmt) or [fallback] for h in misses}
-    stops = stop_token_ids(tokenizer) if any(wants[h] for h in misses) else frozenset()
+    temperature = loaded.meta.calibration.defect_temperature
+    prompts = {h: prompt_ids(loaded.tokenizer, first[h].body, loaded.meta.prompt) for h in misses}
     out: dict[str, UnitResult] = {}
-    # Units with and without a summary go in separate batches: a batch either decodes or it does not.
-    groups = [[h for h in misses if wants[h]], [h for h in misses if not wants[h]]]
-    with _threads(settings, loaded.device), quiet_int8():
-        for summarise, group in zip((True, False), groups):
-            lengths = [len(prompts[h]) for h in group]
-            for batch in plan_batches(lengths, settings.token_budget, settings.max_batch):
-                hashes = [group[i] for i in batch]
-                ids = [prompts[h] for h in hashes]
-                logits, embeddings, summaries = run_batch(loaded, ids, stops if summarise else None)
-                temperature = loaded.meta.calibration.defect_temperature
-                made = []
-                for row, unit_hash in enumerate(hashes):
-                    logit = float(logits[row])
-                    out[unit_hash] = result = UnitResult(
-                        hash=unit_hash,
-                        defect_probability=_sigmoid(logit / temperature),
-                        defect_logit=logit,
-                        embedding=embeddings[row].copy(),
-                        summary=summaries[row] if summaries is not None else None,
-                        cached=False,
-                    )
-                    made.append(result)
-                if keep is not None:
-                    keep(made)
-                stats.batches += 1
-                stats.tokens += sum(len(x) for x in ids)
-                stats.summaries_generated += len(hashes) if summaries is not None else 0
-                advance(len(out))
+
+    def finished(batch) -> None:
+        made = [UnitResult(hash=unit_hash, defect_probability=sigmoid(scored.logit / temperature),
+                           defect_logit=scored.logit, embedding=scored.embedding, summary=scored.summary,
+                           cached=False)
+                for unit_hash, scored in zip(batch.keys, batch.scored)]
+        out.update((result.hash, result) for result in made)
+        if keep is not None:
+            keep(made)
+        stats.batches += 1
+        stats.tokens += batch.tokens
+        stats.summaries_generated += len(made) if batch.summarised else 0
+        advance(len(out))
+
+    with _threads(settings, loaded.device):
+        score_prompts(loaded, prompts, {h for h in misses if wants[h]}, settings.token_budget, settings.max_batch,
+                      on_batch=finished)
     return out
-
-
-@contextlib.contextmanager
-def quiet_int8():
-    """Silence bitsandbytes' int8 notice, logged on every matmul that casts activations to fp16: expected,
-    not news. Used wherever an int8 model runs (scan engine, trainer, benchmarks)."""
-    import logging
-
-    logger = logging.getLogger("bitsandbytes.autograd._functions")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _sigmoid(x: float) -> float:
-    import math
-
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def run_batch(loaded: "LoadedModel", prompts: list[list[int]], stop_ids: frozenset[int] | None):
-    """One prefill over a left-padded batch: (defect logits, embeddings, summaries or None), numpy / str.
-
-    With ``stop_ids`` the summaries are decoded greedily from the prefill's KV cache.
-    """
-    import torch
-
-    from codelens.model.generate import decoder_of, first_line, greedy_continue, output_cache
-    from codelens.model.heads import pool_hidden
-    from codelens.model.prompt import pad_left
-
-    device = loaded.device
-    lm, decoder = decoder_of(loaded.model)
-    input_ids, mask, positions = (t.to(device) for t in pad_left(prompts, loaded.tokenizer.pad_token_id))
-    summarise = stop_ids is not None
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=loaded.dtype == torch.bfloat16)
-    with torch.inference_mode():
-        with autocast:
-            out = decoder(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=summarise)
-        hidden = out.last_hidden_state
-        logits, embeddings = loaded.heads(pool_hidden(hidden, mask))
-        summaries = None
-        if summarise:
-            with autocast:
-                # Left padding puts every prompt's last token in the final column.
-                next_logits = lm.get_output_embeddings()(hidden[:, -1, :]).float()
-                ids = greedy_continue(lm, output_cache(out), next_logits, mask, stop_ids,
-                                      loaded.meta.prompt.max_summary_tokens)
-            summaries = [first_line(loaded.tokenizer, row) for row in ids]
-    return logits.float().cpu().numpy(), embeddings.float().cpu().numpy().astype("float32"), summaries

@@ -12,12 +12,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from codelens.core import TASKS
 from codelens.errors import ModelError
 
 METADATA_FILE = "codelens.json"
 HEADS_FILE = "heads.safetensors"
 FORMAT_VERSION = 1
-TASKS = ("defect", "clone", "summary")
 
 
 @dataclass

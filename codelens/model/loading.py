@@ -12,21 +12,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codelens.choices import Dtype, Quantize, check_device, choice
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
 from codelens.model.lora_merge import merge_into, merge_plan
 
 DEFAULT_MODEL = "codelens-nano"
-QUANTIZE_CHOICES = ("none", "int8", "nf4")
-DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
-_DEVICE_RE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 _HUB_TIMEOUT_S = "10"
 
 
@@ -41,9 +38,9 @@ class ModelSpec:
     """Adapter folder written by `codelens train`. None = the shipped codelens-nano adapter."""
     device: str = "auto"
     """auto (first GPU if any, else CPU), cpu, cuda or cuda:N."""
-    quantize: str = "none"
+    quantize: Quantize = Quantize.NONE
     """Weight quantisation through bitsandbytes: none, int8 or nf4 (4-bit NormalFloat)."""
-    dtype: str = "auto"
+    dtype: Dtype = Dtype.AUTO
     """Compute dtype: auto (bf16 where the hardware has it, else fp32), float32, bfloat16, float16."""
     trust_remote_code: bool = False
     """Run Python code shipped with a hub model; off unless asked, since it executes foreign code."""
@@ -53,12 +50,9 @@ class ModelSpec:
     switch the adapter off."""
 
     def __post_init__(self) -> None:
-        if not _DEVICE_RE.match(self.device):
-            raise ModelError(f"unknown device {self.device!r}", hint="use auto, cpu, cuda or cuda:N")
-        if self.quantize not in QUANTIZE_CHOICES:
-            raise ModelError(f"unknown quantisation {self.quantize!r}", hint=f"use one of {', '.join(QUANTIZE_CHOICES)}")
-        if self.dtype not in DTYPE_CHOICES:
-            raise ModelError(f"unknown dtype {self.dtype!r}", hint=f"use one of {', '.join(DTYPE_CHOICES)}")
+        self.device = check_device("device", self.device, ModelError)
+        self.quantize = choice(Quantize, "quantize", self.quantize, ModelError)
+        self.dtype = choice(Dtype, "dtype", self.dtype, ModelError)
 
 
 @dataclass
@@ -82,7 +76,7 @@ class LoadedModel:
     """sha256 over the adapter folder's files: any retrained adapter gets a new hash (cache key)."""
     model_id: str
     """The base as resolved: a local folder path or a hub id."""
-    quantize: str = "none"
+    quantize: Quantize = Quantize.NONE
     merged: bool = False
     """True when the adapter's LoRA was added into the base weights (see ``ModelSpec.merge``)."""
 
@@ -198,7 +192,7 @@ def _quantization_config(quantize: str, dtype):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
 
 
-def load_base(model: str, device: str = "auto", dtype: str = "auto", quantize: str = "none",
+def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quantize: Quantize = Quantize.NONE,
               trust_remote_code: bool = False):
     """Load a causal LM and its tokenizer from a local folder or the Hugging Face cache: (model, tokenizer).
 

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Sequence
 
 from codelens.parsing import docs
 from codelens.parsing.nodes import last_line
-from codelens.parsing.normalize import _categories, count_error_regions
+from codelens.parsing.normalize import token_categories, count_error_regions
 from codelens.parsing.registry import get_parser, get_spec, grammar_name
 from codelens.parsing.spec import LanguageSpec
 from codelens.parsing.walk import FileWalk, TokenStream, node_codes, stream, walk
-from codelens.units import CodeUnit, Span
+from codelens.core import CodeUnit, Span
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-    from codelens.discovery import SourceFile
+    from codelens.core import SourceFile
 
 PARALLEL_MIN_CHARS = 200_000
 """Below this much source, starting worker processes costs more than it saves."""
@@ -127,7 +127,7 @@ def extract_units(rel: str, text: str, language: str) -> ParseResult:
     tree = get_parser(spec.module, grammar).parse(src)
     root = tree.root_node
     found = walk(root, src, node_codes(spec.module, grammar, spec.name), spec.significant_indentation)
-    ctx = _FileContext(spec, src, _categories(spec.module, grammar, spec.name), found)
+    ctx = _FileContext(spec, src, token_categories(spec.module, grammar, spec.name), found)
     units: list[CodeUnit] = []
     for node, index, scope in found.functions:
         name = ctx.name(scope)

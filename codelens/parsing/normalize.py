@@ -31,7 +31,7 @@ _NO_ATOM = (1 << 62, 1 << 62, PLAIN)
 
 
 @lru_cache(maxsize=None)
-def _categories(module: str, grammar: str, language: str) -> tuple[int, ...]:
+def token_categories(module: str, grammar: str, language: str) -> tuple[int, ...]:
     """Category of every node kind id of a grammar (leaf kinds matter; atoms come from a query)."""
     spec = get_spec(language)
     lang = load_language(module, grammar)
@@ -185,7 +185,7 @@ def tokenize(source: str, language: str) -> tuple[list[Token], bytes]:
             src = prefix.encode() + fragment + suffix.encode()
             root = get_parser(spec.module, grammar).parse(src).root_node
             captures = QueryCursor(atom_query(spec.module, grammar, language)).captures(root)
-            categories = _categories(spec.module, grammar, language)
+            categories = token_categories(spec.module, grammar, language)
             start, end = len(prefix.encode()), len(prefix.encode()) + len(fragment)
             atoms = atoms_of(captures)
             every = leaf_tokens(root, src, categories, atoms, spec.significant_indentation)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import compress
 from typing import TYPE_CHECKING
 
-from codelens.parsing.normalize import IDENT, LIT, PLAIN, SKIP, Token, _categories, leaf_tokens
+from codelens.parsing.normalize import IDENT, LIT, PLAIN, SKIP, Token, token_categories, leaf_tokens
 from codelens.parsing.registry import get_spec, load_language
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def node_codes(module: str, grammar: str, language: str) -> tuple[int, ...]:
     """
     spec = get_spec(language)
     lang = load_language(module, grammar)
-    categories = _categories(module, grammar, language)
+    categories = token_categories(module, grammar, language)
     codes = []
     for kind_id in range(lang.node_kind_count):
         name = lang.node_kind_for_id(kind_id) or ""

@@ -13,7 +13,7 @@ from codelens.report.model import ScanReport, finding_unit_key, rounded, sorted_
 from codelens.tasks import finding_order
 from codelens.tasks.clone import unit_key
 from codelens.tasks.summary import pep257_summary
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit
 
 SCHEMA_VERSION = 1
 

@@ -7,15 +7,13 @@ import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from codelens import __version__
 from codelens.findings import Finding
 from codelens.tasks.clone import ClonePair, Neighbour, unit_key
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit, UnitResult
 
-if TYPE_CHECKING:
-    from codelens.engine import UnitResult
 
 PROJECT_URL = "https://github.com/codelens/codelens"
 """Where the tool is documented (SARIF ``informationUri``)."""
@@ -37,7 +35,7 @@ class ScanReport:
 
     units: list[CodeUnit]
     """Every function scanned."""
-    results: Mapping[str, "UnitResult"]
+    results: Mapping[str, UnitResult]
     """Model results keyed by ``CodeUnit.hash`` (a function may have none)."""
     findings: list[Finding]
     """Findings of all tasks, in report order (see ``codelens.tasks.all_findings``)."""

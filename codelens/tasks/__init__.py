@@ -1,13 +1,13 @@
 """Tasks turn per-function model results into Findings: plain functions over dataclasses and numpy.
 
-``TASKS`` maps each task name (as in ``AdapterMetadata.tasks``) to a function of ``TaskInputs``;
-``all_findings`` runs the chosen ones and returns their findings in report order.
+``FINDERS`` maps each task name (``codelens.core.TASKS``, as in ``AdapterMetadata.tasks``) to a function of
+``TaskInputs``; ``all_findings`` runs the chosen ones and returns their findings in report order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from codelens.errors import ConfigError
 from codelens.findings import Finding
@@ -15,10 +15,8 @@ from codelens.model.adapter_meta import Calibration, Thresholds
 from codelens.tasks.clone import CloneReport, clone_findings, find_clones
 from codelens.tasks.defect import defect_findings
 from codelens.tasks.summary import docstring_findings
-from codelens.units import CodeUnit
+from codelens.core import TASKS, CodeUnit, UnitResult
 
-if TYPE_CHECKING:
-    from codelens.engine import UnitResult
 
 
 @dataclass
@@ -27,7 +25,7 @@ class TaskInputs:
 
     units: Sequence[CodeUnit]
     """The scanned functions."""
-    results: Mapping[str, "UnitResult"]
+    results: Mapping[str, UnitResult]
     """Model results keyed by ``CodeUnit.hash``."""
     thresholds: Thresholds = field(default_factory=Thresholds)
     """Decision points from the adapter (or overridden by the user)."""
@@ -54,11 +52,7 @@ def _summary(inputs: TaskInputs) -> list[Finding]:
     return docstring_findings(inputs.units, inputs.results)
 
 
-TASKS: dict[str, Callable[[TaskInputs], list[Finding]]] = {
-    "defect": _defect,
-    "clone": _clone,
-    "summary": _summary,
-}
+FINDERS: dict[str, Callable[[TaskInputs], list[Finding]]] = dict(zip(TASKS, (_defect, _clone, _summary)))
 """Task name -> function producing that task's findings (CL100, CL200, CL300)."""
 
 
@@ -67,17 +61,17 @@ def finding_order(finding: Finding) -> tuple:
     return (finding.path, finding.start_line, finding.code, finding.qualname)
 
 
-def all_findings(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], *,
+def all_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], *,
                  thresholds: Thresholds | None = None, calibration: Calibration | None = None,
-                 tasks: Iterable[str] = tuple(TASKS), clones: CloneReport | None = None,
+                 tasks: Iterable[str] = TASKS, clones: CloneReport | None = None,
                  min_confidence: float = 0.0) -> list[Finding]:
     """The findings of the chosen tasks, confidence at least ``min_confidence``, in report order."""
     chosen = list(dict.fromkeys(tasks))
-    unknown = [name for name in chosen if name not in TASKS]
+    unknown = [name for name in chosen if name not in FINDERS]
     if unknown:
         raise ConfigError(f"unknown task(s) {', '.join(unknown)}; known tasks: {', '.join(TASKS)}",
-                          hint="choose among the known tasks, e.g. --tasks defect,clone")
+                          hint="name tasks among the known ones")
     inputs = TaskInputs(units, results, thresholds or Thresholds(), calibration or Calibration(), clones,
                         min_confidence)
-    findings = [f for name in chosen for f in TASKS[name](inputs) if f.confidence >= min_confidence]
+    findings = [f for name in chosen for f in FINDERS[name](inputs) if f.confidence >= min_confidence]
     return sorted(findings, key=finding_order)

@@ -13,16 +13,14 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from codelens.findings import Finding, Location, Severity
 from codelens.tasks.neighbours import top_k_similar
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit, UnitResult
 
-if TYPE_CHECKING:
-    from codelens.engine import UnitResult
 
 CLONE_KINDS = ("type-1", "type-2", "semantic")
 MIN_CLONE_LINES = 3
@@ -91,7 +89,7 @@ def is_trivial_code(body: str, min_lines: int = MIN_CLONE_LINES, min_tokens: int
     return len(lines) < min_lines or len(_TOKEN.findall(body)) < min_tokens
 
 
-def find_clones(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], threshold: float,
+def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], threshold: float,
                 neighbours_k: int = 0, *, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS,
                 semantic_k: int = SEMANTIC_CANDIDATES, block_size: int = 2048) -> CloneReport:
     """Clone pairs of all three kinds, clone classes and (when ``neighbours_k`` > 0) neighbours.
@@ -116,7 +114,7 @@ def find_clones(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], 
     return CloneReport(pair_list, clone_classes(pair_list), threshold, neighbours)
 
 
-def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], k: int,
+def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], k: int,
                        block_size: int = 2048) -> dict[CodeUnit, tuple[Neighbour, ...]]:
     """The k most similar other functions of each function that has a usable embedding."""
     kept, matrix = _usable([(u, results[u.hash].embedding) for u in units if u.hash in results])
@@ -242,7 +240,7 @@ def _link_groups(pairs: dict, groups: list[list[CodeUnit]], kind: str, similarit
         _link(pairs, [g[0] for g in groups], kind, similarity)
 
 
-def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Mapping[str, "UnitResult"],
+def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Mapping[str, UnitResult],
                     threshold: float, semantic_k: int, block_size: int) -> None:
     # Search over distinct hashes: copies share one result, so one row stands for all of them.
     hashes, matrix = _usable([(d, results[d].embedding) for d in by_hash if d in results])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from codelens.errors import ConfigError
 from codelens.findings import Finding, Severity
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit, UnitResult
 
-if TYPE_CHECKING:
-    from codelens.engine import UnitResult
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +25,7 @@ def defect_severity(probability: float) -> Severity:
     return Severity.LOW
 
 
-def defect_findings(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"], threshold: float,
+def defect_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], threshold: float,
                     min_confidence: float = 0.0) -> list[Finding]:
     """One CL100 finding per function whose defect probability is >= ``threshold``.
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from codelens.findings import Finding, Severity
-from codelens.units import CodeUnit
+from codelens.core import CodeUnit, UnitResult
 
-if TYPE_CHECKING:
-    from codelens.engine import UnitResult
 
 MIN_DOC_LINES = 3
 """Functions with fewer non-blank lines are not asked for a docstring: the body says it all."""
@@ -82,7 +80,7 @@ def _verb_base(word: str) -> str:
     return word[0] + base[1:] if word[0].isupper() else base
 
 
-def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, "UnitResult"],
+def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult],
                        min_lines: int = MIN_DOC_LINES) -> list[Finding]:
     """One CL300 finding per public function without a docstring, suggesting the model's summary.
 

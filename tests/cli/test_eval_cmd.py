@@ -13,9 +13,9 @@ SCORES = {"split": "test", "metrics": {"defect": {"f1": 0.5}}}
 
 @pytest.fixture()
 def fake_evaluate(monkeypatch):
-    import training.evaluate
+    import codelens.train.evaluate
 
-    monkeypatch.setattr(training.evaluate, "evaluate", lambda adapter, **kwargs: SCORES)
+    monkeypatch.setattr(codelens.train.evaluate, "evaluate", lambda adapter, **kwargs: SCORES)
 
 
 def test_output_goes_to_stdout_and_to_a_new_folder(capsys, tmp_path, fake_evaluate):

@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from codelens.cache import ResultCache
-from codelens.engine import EngineSettings, analyse, cache_key, plan_batches
+from codelens.engine import EngineSettings, analyse, cache_key
+from codelens.model import forward
+from codelens.model.batching import plan_batches
 from codelens.engine import runner
 from codelens.errors import ConfigError
 from codelens.model.generate import generate_first_lines
@@ -164,13 +166,13 @@ def test_cached_entry_without_a_wanted_summary_is_recomputed(loaded, units, tmp_
 
 def test_batches_respect_the_budget(loaded, units, monkeypatch):
     shapes = []
-    real = runner.run_batch
+    real = forward.run_batch
 
     def spy(loaded_, prompts, stop_ids):
         shapes.append((len(prompts), max(len(p) for p in prompts)))
         return real(loaded_, prompts, stop_ids)
 
-    monkeypatch.setattr(runner, "run_batch", spy)
+    monkeypatch.setattr(forward, "run_batch", spy)
     budget = 300
     _, stats = analyse(units, loaded, _settings(summaries="none", token_budget=budget, max_batch=3))
     lengths = [len(build_prompt_ids(loaded.tokenizer, u.body, loaded.meta.prompt)) for u in units]
@@ -213,7 +215,7 @@ def test_quiet_int8_silences_the_bitsandbytes_cast_notice_and_restores_the_level
     logger = logging.getLogger("bitsandbytes.autograd._functions")
     logger.setLevel(logging.INFO)
     try:
-        with runner.quiet_int8():
+        with forward.quiet_int8():
             assert logger.level == logging.ERROR
         assert logger.level == logging.INFO
     finally:

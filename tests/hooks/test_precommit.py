@@ -35,7 +35,7 @@ def hook_repo(tmp_path_factory) -> tuple[Path, str]:
     source = tmp_path_factory.mktemp("hook-source")
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
         shutil.copy2(REPO_ROOT / name, source / name)
-    for package in ("codelens", "training", "models"):  # every folder pyproject.toml names as a package
+    for package in ("codelens", "models"):  # every folder pyproject.toml names as a package
         shutil.copytree(REPO_ROOT / package, source / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".codelens-cache"))
     init_repo(source)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codelens.discovery import SourceFile
+from codelens.core import SourceFile
 from codelens.errors import CodelensError
 from codelens.parsing import EXTENSIONS, extract, get_spec, language_for_path, parse_files
 

@@ -9,7 +9,7 @@ import pytest
 from tree_sitter import QueryCursor
 
 from codelens.parsing import get_spec, language_for_path
-from codelens.parsing.normalize import _categories, atom_query, atoms_of, content_hashes, leaf_tokens
+from codelens.parsing.normalize import token_categories, atom_query, atoms_of, content_hashes, leaf_tokens
 from codelens.parsing.registry import get_parser, grammar_name
 from codelens.parsing.walk import node_codes, stream, walk
 
@@ -41,7 +41,7 @@ def _reference(root, src: bytes, module: str, grammar: str, language: str, lines
     captures = QueryCursor(atom_query(module, grammar, language)).captures(root)
     functions = sorted(captures.get("fn", []), key=lambda n: (n.start_byte, -n.end_byte))
     atoms = atoms_of(captures)
-    categories = _categories(module, grammar, language)
+    categories = token_categories(module, grammar, language)
     out, outermost, tokens = [], None, []
     for node in functions:
         if outermost is None or node.start_byte >= outermost.end_byte:
@@ -62,7 +62,7 @@ def test_walk_matches_the_reference_pipeline(rel, text):
     lines = spec.significant_indentation
     expected = _reference(root, src, spec.module, grammar, spec.name, lines)
     found = walk(root, src, node_codes(spec.module, grammar, spec.name), lines)
-    categories = _categories(spec.module, grammar, spec.name)
+    categories = token_categories(spec.module, grammar, spec.name)
     got = [
         (node.start_byte, node.end_byte, stream(found, index, src, categories, lines).hashes(
             node.start_byte, node.end_byte, None))
@@ -94,9 +94,9 @@ def test_cut_docstring_matches_the_reference():
     doc = src.index(b"'''Doc.'''")
     cut = (doc - 8, doc + len(b"'''Doc.'''") + 1)  # the whole docstring line
     atoms = atoms_of(QueryCursor(atom_query(spec.module, "language", "python")).captures(root))
-    tokens = leaf_tokens(method, src, _categories(spec.module, "language", "python"), atoms, True)
+    tokens = leaf_tokens(method, src, token_categories(spec.module, "language", "python"), atoms, True)
     kept = [t for t in tokens if not (cut[0] <= t[0] < cut[1])]
-    categories = _categories(spec.module, "language", "python")
+    categories = token_categories(spec.module, "language", "python")
     assert stream(found, index, src, categories, True).hashes(method.start_byte, method.end_byte, cut) == (
         content_hashes(kept, src)
     )

@@ -6,8 +6,7 @@ import hashlib
 
 import numpy as np
 
-from codelens.engine.results import UnitResult
-from codelens.units import CodeUnit, Span
+from codelens.core import CodeUnit, Span, UnitResult
 
 
 def body(name: str, statements: int = 4) -> str:

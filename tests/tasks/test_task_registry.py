@@ -6,7 +6,8 @@ import pytest
 
 from codelens.errors import ConfigError
 from codelens.model.adapter_meta import Calibration, Thresholds
-from codelens.tasks import TASKS, all_findings
+from codelens.core import TASKS
+from codelens.tasks import FINDERS, all_findings
 from codelens.tasks.clone import find_clones
 from tests.tasks.factory import result, unit, vector
 
@@ -22,7 +23,7 @@ def _scan():
 
 
 def test_registry_names_match_the_adapter_tasks():
-    assert list(TASKS) == ["defect", "clone", "summary"]
+    assert list(FINDERS) == list(TASKS) == ["defect", "clone", "summary"]
 
 
 def test_all_findings_are_sorted_by_path_line_and_code():

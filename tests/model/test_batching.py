@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from codelens.engine.batching import plan_batches
+from codelens.model.batching import plan_batches
 
 
 def test_sorted_by_length_and_cut_at_the_budget():

@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from training.data import syntax
+from codelens.train.data import syntax
 
 BUG_KINDS = (
     "variable-misuse",

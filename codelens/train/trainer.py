@@ -1,6 +1,6 @@
 """`codelens train`: one LoRA adapter + task heads for defects, clones and summaries, from unlabelled code.
 
-    from training.trainer import TrainConfig, train
+    from codelens.train.trainer import TrainConfig, train
     result = train(TrainConfig(model="./base", corpus=["./repos"], split_by="subdir", out="./adapter"))
 
 setup (data, base model, LoRA, heads, optimiser, resume) -> train (task-balanced steps, checkpoints) ->
@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Callable
 
 from codelens.errors import CodelensError, ConfigError
-from training.batches import SAMPLING, Encoder, TaskSampler, lr_at, step_losses
-from training.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
-from training.data.dataset import TASKS, DataConfig, TaskData, cached_task_data
-from training.data.defects import BUG_KINDS
+from codelens.train.batches import SAMPLING, Encoder, TaskSampler, lr_at, step_losses
+from codelens.train.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
+from codelens.core import TASKS
+from codelens.train.data.dataset import DataConfig, TaskData, cached_task_data
+from codelens.train.data.defects import BUG_KINDS
 
 KNOWN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_fc",
                  "c_attn", "c_proj", "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "Wqkv",
@@ -244,7 +245,7 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
                      names: tuple[str, ...] = ("val", "test")):
     """Fit thresholds / calibration on val, then metrics of each split in ``names``, through the runtime forward."""
     from codelens.model.loading import LoadedModel
-    from training.evaluate import fit_decisions, score_codes, split_codes, task_metrics
+    from codelens.train.evaluate import fit_decisions, score_codes, split_codes, task_metrics
 
     loaded = LoadedModel(model=model, tokenizer=tokenizer, heads=heads, meta=meta, device=device, dtype=compute,
                          base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
@@ -264,7 +265,7 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
     """Train the shared LoRA + heads, pick thresholds on validation, save the adapter folder atomically."""
     import torch
 
-    from codelens.engine.runner import quiet_int8
+    from codelens.model.forward import quiet_int8
 
     previous_threads = torch.get_num_threads()
     if cfg.threads:
@@ -280,7 +281,7 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     import torch
 
     from codelens.model.adapter_meta import PromptFormat
-    from training.data.functions import load_manifest
+    from codelens.train.data.functions import load_manifest
 
     _seed_all(cfg.seed)
     manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from codelens.errors import ConfigError
-from training.data import ClonePair, CloneExample, DefectExample, SummaryExample
-from training.data.codexglue import detect_format, load_codexglue, split_from_name
+from codelens.train.data import ClonePair, CloneExample, DefectExample, SummaryExample
+from codelens.train.data.codexglue import detect_format, load_codexglue, split_from_name
 
 
 def _jsonl(path, records, extra_lines=()):

@@ -1,4 +1,4 @@
-"""Scoring an adapter on task data: the runtime's own forward (codelens.engine.runner.run_batch), then metrics.
+"""Scoring an adapter on task data: the runtime's own forward (codelens.model.forward), then metrics.
 
     result = evaluate("./my-adapter", data=["./corpus"], split="test")       # `codelens eval`
     result["metrics"]["defect"]["roc_auc"], result["metrics"]["clone"]["map_at_r"], ...
@@ -9,14 +9,14 @@ the temperature on validation, ``task_metrics`` scores any split with them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codelens.model.adapter_meta import Calibration, Thresholds
-from training import metrics as M
-from training.data.dataset import DataConfig, TaskData, load_task_data
-from training.data.defects import BUG_KINDS
+from codelens.model.forward import sigmoid
+from codelens.train import metrics as M
+from codelens.train.data.dataset import DataConfig, TaskData, load_task_data
+from codelens.train.data.defects import BUG_KINDS
 
 CALIBRATION_METHOD = ("temperature scaling: T minimising the validation NLL of sigmoid(logit / T), golden-section "
                       "search over log T in [0.05, 20]; clone_scale: slope s minimising the NLL of "
@@ -32,31 +32,29 @@ class Scores:
     summaries: dict[str, str] = field(default_factory=dict)
 
 
-def score_codes(loaded, codes: list[str], summarise: set[str], token_budget: int = 8192, max_batch: int = 32,
-                progress=None) -> Scores:
-    """Run each distinct code once through ``loaded`` (a codelens LoadedModel); summaries for ``summarise``."""
-    from codelens.engine.batching import plan_batches
-    from codelens.engine.runner import run_batch
-    from codelens.model.generate import stop_token_ids
-    from codelens.model.prompt import build_prompt_ids
+def score_codes(loaded, codes: list[str], summarise: set[str], progress=None) -> Scores:
+    """Run each distinct code once through ``loaded`` (a codelens LoadedModel); summaries for ``summarise``.
 
-    tokenizer, fmt = loaded.tokenizer, loaded.meta.prompt
+    The scan engine's own forward (``codelens.model.forward.score_prompts``): same prompt ids, batching
+    and batch limit, so a function scores here exactly as a scan scores it.
+    """
+    from codelens.model.forward import prompt_ids, score_prompts
+
     unique = list(dict.fromkeys(codes))
-    prompts = {c: build_prompt_ids(tokenizer, c, fmt) or [tokenizer.pad_token_id] for c in unique}
-    stops = stop_token_ids(tokenizer) if summarise else frozenset()
+    prompts = {c: prompt_ids(loaded.tokenizer, c, loaded.meta.prompt) for c in unique}
+    done = [0]
+
+    def finished(batch) -> None:
+        done[0] += len(batch.keys)
+        if progress is not None:
+            progress(done[0], len(unique))
+
     out = Scores()
-    groups = [[c for c in unique if c in summarise], [c for c in unique if c not in summarise]]
-    for wants_summary, group in zip((True, False), groups):
-        for batch in plan_batches([len(prompts[c]) for c in group], token_budget, max_batch):
-            chosen = [group[i] for i in batch]
-            logits, emb, summaries = run_batch(loaded, [prompts[c] for c in chosen], stops if wants_summary else None)
-            for row, code in enumerate(chosen):
-                out.logits[code] = float(logits[row])
-                out.embeddings[code] = emb[row]
-                if summaries is not None:
-                    out.summaries[code] = summaries[row]
-            if progress is not None:
-                progress(len(out.logits), len(unique))
+    for code, scored in score_prompts(loaded, prompts, set(summarise), on_batch=finished).items():
+        out.logits[code] = scored.logit
+        out.embeddings[code] = scored.embedding
+        if scored.summary is not None:
+            out.summaries[code] = scored.summary
     return out
 
 
@@ -67,10 +65,6 @@ def split_codes(data: TaskData, max_summaries: int | None) -> tuple[list[str], s
     summary = data.summary if max_summaries is None else data.summary[:max_summaries]
     codes += [e.code for e in summary]
     return codes, {e.code for e in summary}
-
-
-def _sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
 
 
 def _cosine(a, b) -> float:
@@ -95,7 +89,7 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
     if len(set(labels)) == 2:
         logits = [scores.logits[e.code] for e in val.defect]
         calibration.defect_temperature = M.fit_temperature(logits, labels)
-        probs = [_sigmoid(x / calibration.defect_temperature) for x in logits]
+        probs = [sigmoid(x / calibration.defect_temperature) for x in logits]
         # A finding should usually be right: the lowest threshold with validation precision >= the floor. A
         # model that never gets there reports nothing by default (threshold 1.0) rather than noise.
         chosen = M.threshold_for_precision(labels, probs, DEFECT_MIN_PRECISION)
@@ -145,7 +139,7 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
     out: dict = {}
     if data.defect:
         labels = [e.label for e in data.defect]
-        probs = [_sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
+        probs = [sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
         out["defect"] = {**M.binary_metrics(labels, probs, thresholds.defect), "roc_auc": M.roc_auc(labels, probs),
                          "by_kind": defect_by_kind(data.defect, probs, thresholds.defect)}
     clone: dict = {}
@@ -203,7 +197,7 @@ def data_config_of(meta, split_by: str | None = None, manifest: str | None = Non
                    codexglue_limit: int | None = None) -> DataConfig:
     """The DataConfig an adapter was trained with (seed, variants, bug kinds, split rule), so rebuilding
     the data from the same corpus gives the same held-out examples."""
-    from training.data.functions import load_manifest
+    from codelens.train.data.functions import load_manifest
 
     trained = meta.training.get("config", {})
     return DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),

@@ -15,7 +15,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from training.data.dataset import TaskData
+from codelens.train.data.dataset import TaskData
 
 SAMPLING = ("round_robin", "temperature")
 
@@ -144,12 +144,11 @@ class Encoder:
         self._cache: dict[str, list[int]] = {}
 
     def prompt(self, code: str) -> list[int]:
-        from codelens.model.prompt import build_prompt_ids
+        from codelens.model.forward import prompt_ids
 
         ids = self._cache.get(code)
         if ids is None:
-            ids = build_prompt_ids(self.tokenizer, code, self.fmt) or [self.tokenizer.pad_token_id]
-            self._cache[code] = ids
+            ids = self._cache[code] = prompt_ids(self.tokenizer, code, self.fmt)
         return ids
 
     def encode(self, batches: list[tuple[str, list]]) -> StepInputs:

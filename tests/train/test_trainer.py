@@ -14,7 +14,7 @@ from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
 from codelens.model.loading import ModelSpec, load_base, load_model
 from tests.tinymodels import build_tiny_tokenizer
-from training.trainer import TrainConfig, resolve_targets, train
+from codelens.train.trainer import TrainConfig, resolve_targets, train
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 

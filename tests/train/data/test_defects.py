@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from training.data import syntax
-from training.data.defects import BUG_KINDS, bug_rewrites, sample_bugs
+from codelens.train.data import syntax
+from codelens.train.data.defects import BUG_KINDS, bug_rewrites, sample_bugs
 
 SOURCE = '''def clamp_sum(values, low, high):
     total = 0

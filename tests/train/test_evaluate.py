@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from codelens.errors import ConfigError
-from training.evaluate import evaluate
-from training.trainer import TrainConfig, train
+from codelens.train.evaluate import evaluate
+from codelens.train.trainer import TrainConfig, train
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
@@ -92,9 +92,9 @@ def _unit_vector(angle: float):
 
 def test_clone_threshold_is_raised_to_bound_false_matches():
     """Pairs alone would put the threshold low; unrelated functions crowding together raise it."""
-    from training.data import CloneExample, ClonePair
-    from training.data.dataset import TaskData
-    from training.evaluate import CLONE_MAX_FALSE_MATCH, Scores, fit_decisions
+    from codelens.train.data import CloneExample, ClonePair
+    from codelens.train.data.dataset import TaskData
+    from codelens.train.evaluate import CLONE_MAX_FALSE_MATCH, Scores, fit_decisions
 
     body = "def f{i}(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
     codes = [body.format(i=i) for i in range(40)]
@@ -122,9 +122,9 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
 def test_defect_scores_per_bug_kind():
     """Each bug kind is ranked against every clean example; recall counts its examples at the threshold."""
     from codelens.model.adapter_meta import Calibration, Thresholds
-    from training.data import DefectExample
-    from training.data.dataset import TaskData
-    from training.evaluate import Scores, task_metrics
+    from codelens.train.data import DefectExample
+    from codelens.train.data.dataset import TaskData
+    from codelens.train.evaluate import Scores, task_metrics
 
     rows = [("clean0", 0, "original", -1.0), ("clean1", 0, "rename", 0.0), ("clean2", 0, "original", 1.0),
             ("flip0", 1, "flipped-boolean", 2.0), ("flip1", 1, "flipped-boolean", 3.0),

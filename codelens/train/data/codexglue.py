@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codelens.errors import ConfigError
-from training.data import ClonePair, CloneExample, DefectExample, SummaryExample
-from training.data.summaries import first_sentence
+from codelens.train.data import ClonePair, CloneExample, DefectExample, SummaryExample
+from codelens.train.data.summaries import first_sentence
 
 FORMATS = ("devign", "bigclonebench", "poj104", "codesearchnet")
 _SPLIT_WORDS = (("train", "train"), ("valid", "val"), ("dev", "val"), ("val", "val"), ("test", "test"))
@@ -156,7 +156,7 @@ def _strip_docstring(code: str, language: str) -> str | None:
     """The function without its docstring, through codelens' extraction (Python keeps docstrings inside)."""
     if language != "python":
         return code
-    from training.data.functions import body_of
+    from codelens.train.data.functions import body_of
 
     for indent in _INDENTS:
         body = body_of(code, "python", indent)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codelens.errors import ConfigError
-from training.data.functions import body_of, collect_functions, load_manifest, repositories, split_of
+from codelens.train.data.functions import body_of, collect_functions, load_manifest, repositories, split_of
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 MANIFEST = CORPUS / "splits.json"

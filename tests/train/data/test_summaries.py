@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.data.summaries import first_sentence
+from codelens.train.data.summaries import first_sentence
 
 
 @pytest.mark.parametrize(("docstring", "expected"), [

@@ -7,9 +7,9 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-from training.data import SPLITS, CloneExample, data_hash
-from training.data.dataset import DataConfig, TaskData, clone_pairs, corpus_task_data, load_task_data
-from training.data.functions import load_manifest
+from codelens.train.data import SPLITS, CloneExample, data_hash
+from codelens.train.data.dataset import DataConfig, TaskData, clone_pairs, corpus_task_data, load_task_data
+from codelens.train.data.functions import load_manifest
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 MANIFEST = load_manifest(CORPUS / "splits.json")
@@ -122,7 +122,7 @@ def test_adding_a_repository_leaves_the_others_examples_unchanged(tmp_path):
 def test_cached_task_data_builds_once_and_round_trips(tmp_path, monkeypatch):
     from pathlib import Path
 
-    import training.data.dataset as dataset
+    import codelens.train.data.dataset as dataset
 
     corpus = [Path(__file__).resolve().parents[2] / "fixtures" / "corpus"]
     cfg = dataset.DataConfig(split_by="subdir")

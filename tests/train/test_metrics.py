@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from training import metrics as M
+from codelens.train import metrics as M
 
 # The five-line example of the CodeXGLUE code-to-text evaluator (evaluator/reference.txt and
 # evaluator/predictions.txt), which its README scores as 9.554726113590661.
@@ -113,7 +113,7 @@ def test_random_map_at_r_matches_exhaustive_enumeration():
 
 
 def test_threshold_for_precision_takes_most_recall_at_the_floor():
-    from training.metrics import threshold_for_precision
+    from codelens.train.metrics import threshold_for_precision
 
     labels = [1, 1, 0, 1, 0, 0]
     scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]

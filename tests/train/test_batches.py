@@ -11,10 +11,10 @@ import pytest
 from codelens.model.adapter_meta import PromptFormat
 from codelens.model.prompt import build_prompt_ids, summary_target_ids
 from tests.tinymodels import build_tiny_tokenizer
-from training.batches import Encoder, TaskSampler, clone_groups, lr_at
-from training.data import ClonePair
-from training.data.dataset import DataConfig, corpus_task_data
-from training.data.functions import load_manifest
+from codelens.train.batches import Encoder, TaskSampler, clone_groups, lr_at
+from codelens.train.data import ClonePair
+from codelens.train.data.dataset import DataConfig, corpus_task_data
+from codelens.train.data.functions import load_manifest
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 

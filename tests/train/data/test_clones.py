@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from training.data import syntax
-from training.data.clones import TRANSFORM_KINDS, apply_transform, clone_variants
+from codelens.train.data import syntax
+from codelens.train.data.clones import TRANSFORM_KINDS, apply_transform, clone_variants
 
 SOURCE = '''def summarize(values, limit=3):
     """Keep the big values and describe them."""

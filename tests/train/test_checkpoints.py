@@ -7,8 +7,8 @@ import os
 import pytest
 import torch
 
-from training import checkpoints
-from training.checkpoints import save_adapter
+from codelens.train import checkpoints
+from codelens.train.checkpoints import save_adapter
 
 
 class _Model:

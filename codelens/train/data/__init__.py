@@ -20,6 +20,18 @@ from dataclasses import asdict, dataclass
 SPLITS = ("train", "val", "test")
 
 
+def split_of(name: str) -> str:
+    """Deterministic split of a repository or corpus package: ~80% train, 10% val, 10% test, from sha256(name).
+
+    One rule for the pretraining corpus (training/corpus.py) and the adapter data, so a package held out
+    of pretraining stays held out of adapter training and evaluation.
+    """
+    bucket = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % 100
+    if bucket < 80:
+        return "train"
+    return "val" if bucket < 90 else "test"
+
+
 @dataclass(frozen=True)
 class DefectExample:
     """A function labelled buggy (1) or clean (0)."""

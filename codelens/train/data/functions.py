@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codelens.errors import ConfigError
-from training.data import SPLITS
-from training.data.syntax import frame
+from codelens.train.data import SPLITS, split_of
+from codelens.train.data.syntax import frame
 
 SPLIT_BY = ("dir", "subdir")
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
@@ -58,13 +58,6 @@ class Function:
     @property
     def origin(self) -> str:
         return f"{self.repo}:{self.path}:{self.qualname}"
-
-
-def split_of(repo: str) -> str:
-    """Deterministic split of a repository id: ~80% train, 10% val, 10% test, from sha256(id)."""
-    from training.corpus import split_of as package_split
-
-    return package_split(repo)
 
 
 def load_manifest(path: Path) -> dict[str, str]:

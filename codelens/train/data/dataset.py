@@ -25,14 +25,11 @@ import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from training.data import ClonePair, CloneExample, DefectExample, SummaryExample, data_hash
-from training.data.clones import clone_variants
-from training.data.defects import BUG_KINDS, sample_bugs
-from training.data.functions import Function, body_of, collect_functions, repositories
-from training.data.summaries import first_sentence
-
-TASKS = ("defect", "clone", "summary")
-
+from codelens.train.data import ClonePair, CloneExample, DefectExample, SummaryExample, data_hash
+from codelens.train.data.clones import clone_variants
+from codelens.train.data.defects import BUG_KINDS, sample_bugs
+from codelens.train.data.functions import Function, body_of, collect_functions, repositories
+from codelens.train.data.summaries import first_sentence
 
 @dataclass
 class DataConfig:
@@ -201,7 +198,7 @@ def corpus_task_data(corpus: list[Path], cfg: DataConfig) -> TaskData:
 
 def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> TaskData:
     """Corpus task data plus every CodeXGLUE file, with provenance for codelens.json."""
-    from training.data.codexglue import load_codexglue
+    from codelens.train.data.codexglue import load_codexglue
 
     out = corpus_task_data(corpus, cfg) if corpus else TaskData(provenance={"repositories": [], "functions": 0})
     files = []

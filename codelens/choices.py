@@ -1,0 +1,84 @@
+"""The fixed choices of codelens' settings, as Enums: one definition for the config file, the dataclasses
+(``ScanConfig``, ``ModelSpec``, ``TrainConfig``) and the command-line options built from them.
+
+They are ``StrEnum``s, so a member compares equal to its value, formats as its value and serialises to
+JSON and TOML as a plain string: ``Quantize.NF4 == "nf4"``, ``f"{Quantize.NF4}" == "nf4"``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import TypeVar
+
+from codelens.errors import CodelensError, ConfigError
+
+
+class ReportFormat(StrEnum):
+    """Output formats (one reporter each, ``codelens.report.REPORTERS``)."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    JUNIT = "junit"
+    JSONL = "jsonl"
+
+
+class SummaryMode(StrEnum):
+    """Which functions get a generated summary."""
+
+    MISSING = "missing"
+    """Those without a docstring (the CL300 case)."""
+    ALL = "all"
+    NONE = "none"
+
+
+class Quantize(StrEnum):
+    """Weight quantisation of the base model through bitsandbytes."""
+
+    NONE = "none"
+    INT8 = "int8"
+    NF4 = "nf4"
+
+
+class Dtype(StrEnum):
+    """Compute dtype; auto is bf16 where the hardware runs it natively, else fp32."""
+
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
+
+
+class FailOn(StrEnum):
+    """The lowest finding severity that makes a scan exit with 1 (never: always exit 0)."""
+
+    NEVER = "never"
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+DEVICE_HINT = "use auto, cpu, cuda or cuda:N"
+
+
+def choice(kind: type[E], name: str, value: object, error: type[CodelensError] = ConfigError) -> E:
+    """``value`` as a member of ``kind``; ``error`` naming the setting and the allowed values otherwise."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise error(f"{name} = {value!r} is not allowed", hint=f"use one of: {allowed}") from None
+
+
+def check_device(name: str, value: object, error: type[CodelensError] = ConfigError) -> str:
+    """A device name (auto, cpu, cuda, cuda:N) checked by form; whether it exists is known at load time."""
+    if not isinstance(value, str) or not _DEVICE.match(value):
+        raise error(f"{name} = {value!r} is not allowed", hint=DEVICE_HINT)
+    return value

@@ -1,0 +1,6 @@
+"""What `codelens train` and `codelens eval` need: task data, batches, the trainer, checkpoints, evaluation.
+
+Imported only by those two commands (lazily): the scan path never loads it. The recipes that built the
+shipped models (corpus, tokenizer, pretraining, the GPU build) live in the repository's ``training/``
+folder, which the wheel does not ship.
+"""
