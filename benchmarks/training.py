@@ -19,9 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
-from codelens.core import TASKS
-
 from benchmarks.common import BenchContext, Figure, ceilings, ratio_of
+from codelens.core import TASKS
 
 QUICK_SPLITS = {"train": ("json", "concurrent"), "val": ("tomllib",), "test": ("zoneinfo",)}
 STANDARD_SPLITS = {"train": ("email", "http", "urllib", "logging"), "val": ("json", "concurrent"),
@@ -77,7 +76,8 @@ def build_corpus(ctx: BenchContext, splits: dict[str, tuple[str, ...]]) -> tuple
 def timed_train(ctx: BenchContext, base: str, corpus: Path, manifest: Path, tasks: tuple[str, ...], steps: int,
                 batch_size: int) -> dict:
     """One `train` run: wall time, the timed steps' seconds and rows, trainable parameters."""
-    from codelens.train.trainer import TrainConfig, train
+    from codelens.train.config import TrainConfig
+    from codelens.train.trainer import train
 
     stamps: list[float] = []
     rows: list[list[int]] = []

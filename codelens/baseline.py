@@ -67,16 +67,11 @@ class Baseline:
         return sum(entry.count for entry in self.entries.values())
 
 
-def finding_key(finding: Finding) -> BaselineKey:
-    """The identity of a finding in a baseline."""
-    return finding.code, finding.qualname, finding.unit_hash
-
-
 def create_baseline(findings: Iterable[Finding], tool_version: str) -> dict:
     """The JSON-ready baseline document for ``findings``."""
     grouped: dict[BaselineKey, list[tuple[str, int]]] = defaultdict(list)
     for finding in findings:
-        grouped[finding_key(finding)].append((finding.path, finding.start_line))
+        grouped[finding.identity()].append((finding.path, finding.start_line))
     entries = [
         {
             "code": code,
@@ -185,7 +180,7 @@ def filter_new(findings: Iterable[Finding], baseline: Baseline) -> tuple[list[Fi
     accepted = [False] * len(findings)
     for at_recorded_place_only in (True, False):
         for i, finding in enumerate(findings):
-            key = finding_key(finding)
+            key = finding.identity()
             if accepted[i] or remaining.get(key, 0) == 0:
                 continue
             place = (finding.path, finding.start_line)

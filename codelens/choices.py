@@ -52,6 +52,24 @@ class Dtype(StrEnum):
     FLOAT16 = "float16"
 
 
+class Sampling(StrEnum):
+    """How multi-task training picks each step's batches."""
+
+    ROUND_ROBIN = "round_robin"
+    """Every step takes one batch of each task."""
+    TEMPERATURE = "temperature"
+    """Each step draws as many batches as there are tasks, task t with probability ~ n_t ** (1 / T)."""
+
+
+class SplitBy(StrEnum):
+    """What one repository of a training corpus is (the unit of the train / val / test split)."""
+
+    DIR = "dir"
+    """Each corpus folder."""
+    SUBDIR = "subdir"
+    """Each top-level folder of a corpus folder."""
+
+
 class FailOn(StrEnum):
     """The lowest finding severity that makes a scan exit with 1 (never: always exit 0)."""
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, SummaryMode, check_device, choice
 from codelens.errors import ConfigError
+from codelens.model.batching import DEFAULT_TOKEN_BUDGET
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
 
@@ -59,9 +60,9 @@ class ScanConfig:
     """Everything `codelens scan` needs to know; every field can be set in `[tool.codelens]`."""
 
     model: str | None = None
-    """Base model: a local folder or a Hugging Face hub id; None = the embedded codelens-nano."""
+    """Base model: a local folder or a Hugging Face hub id (default: the embedded codelens-nano)."""
     adapter: str | None = None
-    """Adapter folder written by `codelens train`; None = the default model's own adapter."""
+    """Adapter folder written by `codelens train` (default: the default model's own adapter)."""
     device: str = "auto"
     """auto, cpu, cuda or cuda:N."""
     quantize: Quantize = Quantize.NONE
@@ -95,10 +96,10 @@ class ScanConfig:
     cache: bool = True
     """Reuse results of unchanged functions from the SQLite cache."""
     cache_dir: str | None = None
-    """Where the cache lives; default <scan root>/.codelens-cache."""
+    """Cache folder (default: <scan root>/.codelens-cache)."""
     jobs: int = 0
     """Parser processes and model threads; 0 = chosen from the machine."""
-    token_budget: int = 8192
+    token_budget: int = DEFAULT_TOKEN_BUDGET
     """Most padded tokens in one model batch: bounds memory, trades against throughput."""
     staged: bool = False
     """Analyse only functions touched by staged changes (index vs HEAD)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -54,3 +55,16 @@ class Finding:
     fix: str | None = None
     """A suggested replacement text (e.g. the summary for CL300), if any."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def identity(self) -> tuple[str, str, str]:
+        """(code, qualname, unit_hash): what the finding is about, wherever its function sits.
+
+        A function that moves (lines shift above it, or it goes to another file) keeps its identity; an
+        edit to its body gives a new one. Baselines key on it; report fingerprints hash it.
+        """
+        return self.code, self.qualname, self.unit_hash
+
+
+def fingerprint(*parts: str) -> str:
+    """32 hex digits of sha256 over ``parts`` joined by NUL: the digest behind every report fingerprint."""
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]

@@ -26,6 +26,7 @@ def test_every_package_is_listed_in_pyproject():
 
 
 @pytest.mark.skipif(not (ROOT / "models" / "codelens-nano" / "adapter").is_dir(), reason="default model not built")
+@pytest.mark.slow
 def test_wheel_contains_the_default_model(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],

@@ -23,6 +23,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from codelens.core import TASKS
+
 DEFAULT_BASE = Path(__file__).resolve().parent.parent / "models" / "codelens-nano" / "base"
 
 
@@ -75,7 +77,8 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
                   batch_size: int, base: Path = DEFAULT_BASE, checkpoint_every: int = 100, resume: bool = False,
                   device: str = "auto"):
     """Train one adapter on the staged corpus (all tasks, or one for a single-task baseline)."""
-    from codelens.train.trainer import TrainConfig, train
+    from codelens.train.config import TrainConfig
+    from codelens.train.trainer import train
 
     cfg = TrainConfig(
         model=str(base), corpus=[str(corpus)], out=str(out), split_by="subdir",
@@ -137,56 +140,82 @@ def _print_progress(update) -> None:  # a recipe script, not library code: it re
         print(f"[{update.phase}] {update.message}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m training.nano", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_stage = sub.add_parser("stage", help="stage the corpus folders and split manifest")
-    p_stage.add_argument("--out", type=Path, default=StageConfig.out)
-    p_stage.add_argument("--max-files-per-package", type=int, default=StageConfig.max_files_per_package)
-    for name in ("adapter", "single"):
-        p = sub.add_parser(name, help=f"train the {'multi-task' if name == 'adapter' else 'single-task'} adapter")
-        p.add_argument("--out", type=Path, required=True)
-        p.add_argument("--corpus", type=Path, default=StageConfig.out)
-        p.add_argument("--base", type=Path, default=DEFAULT_BASE)
-        p.add_argument("--max-steps", type=int, default=1500)
-        p.add_argument("--batch-size", type=int, default=16)
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--threads", type=int, default=1)
-        p.add_argument("--resume", action="store_true")
-        p.add_argument("--device", default="auto")
-        if name == "single":
-            p.add_argument("--task", choices=("defect", "clone", "summary"), required=True)
-    p_refit = sub.add_parser("refit", help="fit an adapter's thresholds and calibration again on validation")
-    p_refit.add_argument("--adapter", type=Path, required=True)
-    p_refit.add_argument("--corpus", type=Path, default=StageConfig.out)
-    p_table = sub.add_parser("table", help="markdown table of the test scores stored in adapters' codelens.json")
-    p_table.add_argument("adapters", nargs="+", type=Path)
-    p_table.add_argument("--split", default="test")
-    p_kinds = sub.add_parser("kinds", help="markdown table of an adapter's defect scores per bug kind")
-    p_kinds.add_argument("--adapter", type=Path, required=True)
-    p_kinds.add_argument("--corpus", type=Path, default=StageConfig.out)
-    p_kinds.add_argument("--split", default="test")
-    args = parser.parse_args(argv)
-    if args.command == "kinds":
-        print(kind_table(args.adapter, args.corpus, args.split))
-        return
-    if args.command == "table":
-        print(score_table(args.adapters, args.split))
-        return
-    if args.command == "refit":
-        from codelens.train.evaluate import refit_decisions
+def _stage(args) -> None:
+    print(json.dumps(stage(StageConfig(out=args.out, max_files_per_package=args.max_files_per_package)), indent=2))
 
-        print(json.dumps(refit_decisions(str(args.adapter), [str(args.corpus)]), indent=2, default=str))
-        return
-    if args.command == "stage":
-        print(json.dumps(stage(StageConfig(out=args.out, max_files_per_package=args.max_files_per_package)), indent=2))
-        return
-    tasks = [args.task] if args.command == "single" else ["defect", "clone", "summary"]
+
+def _train(args) -> None:
+    tasks = [args.task] if getattr(args, "task", None) else list(TASKS)
     result = train_adapter(args.out, args.corpus, tasks, args.max_steps, args.seed, args.threads, args.batch_size,
                            base=args.base, resume=args.resume, device=args.device)
     print(json.dumps({"out": str(result.out), "trainable_params": result.trainable_params,
                       "trainable_share": result.trainable_share, "data_hash": result.data_hash,
                       "metrics": result.metrics}, indent=2, default=str))
+
+
+def _refit(args) -> None:
+    from codelens.train.evaluate import refit_decisions
+
+    print(json.dumps(refit_decisions(str(args.adapter), [str(args.corpus)]), indent=2, default=str))
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--corpus", type=Path, default=StageConfig.out)
+    p.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    p.add_argument("--max-steps", type=int, default=1500)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--device", default="auto")
+
+
+def _single_arguments(p: argparse.ArgumentParser) -> None:
+    _train_arguments(p)
+    p.add_argument("--task", choices=TASKS, required=True)
+
+
+def _stage_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=StageConfig.out)
+    p.add_argument("--max-files-per-package", type=int, default=StageConfig.max_files_per_package)
+
+
+def _refit_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--adapter", type=Path, required=True)
+    p.add_argument("--corpus", type=Path, default=StageConfig.out)
+
+
+def _table_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("adapters", nargs="+", type=Path)
+    p.add_argument("--split", default="test")
+
+
+def _kinds_arguments(p: argparse.ArgumentParser) -> None:
+    _refit_arguments(p)
+    p.add_argument("--split", default="test")
+
+
+COMMANDS = {
+    "stage": ("stage the corpus folders and split manifest", _stage_arguments, _stage),
+    "adapter": ("train the multi-task adapter", _train_arguments, _train),
+    "single": ("train a single-task adapter (a baseline)", _single_arguments, _train),
+    "refit": ("fit an adapter's thresholds and calibration again on validation", _refit_arguments, _refit),
+    "table": ("markdown table of the test scores stored in adapters' codelens.json", _table_arguments,
+              lambda args: print(score_table(args.adapters, args.split))),
+    "kinds": ("markdown table of an adapter's defect scores per bug kind", _kinds_arguments,
+              lambda args: print(kind_table(args.adapter, args.corpus, args.split))),
+}
+"""Subcommand -> (help, arguments, what it runs)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.nano", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    COMMANDS[args.command][2](args)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from codelens.field_docs import field_docs
+
 
 @dataclass
 class PretrainConfig:
@@ -404,25 +406,12 @@ def export_from_checkpoint(run: Path, folder: Path) -> None:
     export(model, Path(cfg.data_dir) / "tokenizer", Path(folder), cfg, blob["state"])
 
 
-def field_docs() -> dict[str, str]:
-    """Each PretrainConfig field's docstring (the string literal under it), for --help."""
-    import ast
-    import inspect
-
-    body = ast.parse(inspect.getsource(PretrainConfig)).body[0].body
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = " ".join(str(nxt.value.value).split())
-    return docs
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[PretrainConfig, bool, str]:
     """Build a PretrainConfig from ``--field-name value`` flags (one per config field)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     parser.add_argument("--export-only", default="", help="export --out's checkpoint to this folder and stop")
-    docs = field_docs()
+    docs = field_docs(PretrainConfig)
     for f in dataclasses.fields(PretrainConfig):
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{docs.get(f.name, '')} (default: {f.default})".replace("%", "%%")

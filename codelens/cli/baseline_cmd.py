@@ -8,9 +8,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from codelens.cli.options import (AdapterOpt, CloneThresholdOpt, DefectThresholdOpt, DeviceOpt, DtypeOpt,
-                                  MinConfidenceOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt, QuietOpt, TrustOpt,
-                                  model_values, say, scan_config, scan_with_progress)
+from codelens.cli.config_options import config_options
+from codelens.cli.options import (
+    DECISION_OPTIONS,
+    MODEL_OPTIONS,
+    NoCacheOpt,
+    NoConfigOpt,
+    PathArg,
+    QuietOpt,
+    say,
+    scan_config,
+    scan_with_progress,
+)
+from codelens.config import ScanConfig
 
 DEFAULT_NAME = "codelens-baseline.json"
 
@@ -18,21 +28,14 @@ app = typer.Typer(help="Accept the current findings so scans report only new one
 
 
 @app.command("create")
+@config_options(ScanConfig, MODEL_OPTIONS + DECISION_OPTIONS)
 def create(
-    path: Annotated[Path, typer.Argument(help="Folder, git repository or file to scan.")] = Path("."),
+    path: PathArg = Path("."),
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help=f"Where to write it (default: the `baseline` setting, else {DEFAULT_NAME} in PATH).")] = None,
-    model: ModelOpt = None,
-    adapter: AdapterOpt = None,
-    device: DeviceOpt = None,
-    quantize: QuantizeOpt = None,
-    dtype: DtypeOpt = None,
-    trust_remote_code: TrustOpt = None,
-    min_confidence: MinConfidenceOpt = None,
-    defect_threshold: DefectThresholdOpt = None,
-    clone_threshold: CloneThresholdOpt = None,
     no_cache: NoCacheOpt = False,
     no_config: NoConfigOpt = False,
     quiet: QuietOpt = False,
+    **settings,
 ) -> None:
     """Scan everything and record the findings in a baseline file.
 
@@ -42,9 +45,7 @@ def create(
     from codelens import __version__
     from codelens.baseline import create_baseline, save_baseline
 
-    cli = model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache)
-    cli.update(min_confidence=min_confidence, defect_threshold=defect_threshold, clone_threshold=clone_threshold)
-    config = scan_config(path, cli, no_config)
+    config = scan_config(path, settings, no_cache, no_config)
     folder = path if path.is_dir() else path.parent
     target = output or (Path(config.baseline) if config.baseline else folder / DEFAULT_NAME)
     # a baseline holds every current finding: no older baseline, no git scope; summaries only word

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from codelens.cli.options import (AdapterOpt, DeviceOpt, DtypeOpt, ModelOpt, NoCacheOpt, NoConfigOpt, QuantizeOpt,
-                                  QuietOpt, TrustOpt, model_values, say, scan_config, scan_with_progress)
+from codelens.cli.config_options import config_options
+from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, say, scan_config, scan_with_progress
+from codelens.config import ScanConfig
 
 
 def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
@@ -27,19 +28,15 @@ def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
     return codecs.BOM_UTF8 if bom else b"", text, encoding
 
 
+@config_options(ScanConfig, MODEL_OPTIONS)
 def docstring(
     path: Annotated[Path, typer.Argument(help="Folder, git repository or file.")] = Path("."),
     write: Annotated[bool, typer.Option("--write", help="Apply the change to the files instead of printing a diff.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Also replace existing docstrings / doc comments.")] = False,
-    model: ModelOpt = None,
-    adapter: AdapterOpt = None,
-    device: DeviceOpt = None,
-    quantize: QuantizeOpt = None,
-    dtype: DtypeOpt = None,
-    trust_remote_code: TrustOpt = None,
     no_cache: NoCacheOpt = False,
     no_config: NoConfigOpt = False,
     quiet: QuietOpt = False,
+    **settings,
 ) -> None:
     """Add the model's one-line docstrings where public functions lack one (diff, or --write).
 
@@ -49,8 +46,7 @@ def docstring(
     from codelens.docstrings import plan_docstrings, unified_diff, wants_docstring
     from codelens.errors import CodelensError
 
-    config = scan_config(path, model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache),
-                         no_config)
+    config = scan_config(path, settings, no_cache, no_config)
     config = dataclasses.replace(config, summaries="all" if overwrite else "missing", staged=False, diff_base=None,
                                  baseline=None)
     outcome = scan_with_progress(path, config, quiet)

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from codelens.choices import Dtype, Quantize, SplitBy
+
 Opt = typer.Option
 
 
@@ -16,11 +18,11 @@ def evaluate(
     data: Annotated[list[str], Opt(help="Corpus folder or CodeXGLUE file (repeatable).")],
     model: Annotated[Optional[str], Opt(help="Base model (default: the one recorded in the adapter).")] = None,
     split: Annotated[str, Opt(help="train, val or test.")] = "test",
-    split_by: Annotated[Optional[str], Opt(help="Override the adapter's repository split rule: dir or subdir.")] = None,
+    split_by: Annotated[Optional[SplitBy], Opt(help="Override the adapter's repository split rule.")] = None,
     manifest: Annotated[Optional[str], Opt(help="JSON mapping repository -> split.")] = None,
     device: Annotated[str, Opt(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    dtype: Annotated[str, Opt(help="auto, float32, bfloat16 or float16.")] = "auto",
-    quantize: Annotated[str, Opt(help="none, int8 or nf4.")] = "none",
+    dtype: Annotated[Dtype, Opt(help="Compute dtype (auto: bf16 where the hardware runs it natively).")] = Dtype.AUTO,
+    quantize: Annotated[Quantize, Opt(help="Weight quantisation through bitsandbytes.")] = Quantize.NONE,
     max_summaries: Annotated[int, Opt(help="Generate at most this many summaries (BLEU / ROUGE-L sample).")] = 200,
     output: Annotated[Optional[Path], Opt("--output", "-o", help="Also write the scores as JSON here.")] = None,
 ) -> None:

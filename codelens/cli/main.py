@@ -53,6 +53,24 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(hook_cmd.app, name="hook")
 
 
+def _parser_errors(name: str) -> tuple[type, ...]:
+    """The exception class ``name`` (ClickException, Abort) of every click the typer app may raise from.
+
+    typer 0.29 carries its own copy of click (``typer._click``), whose exceptions are not the click
+    package's; older typers raise the click package's own. Both are caught, so a usage error is exit 2
+    whichever is installed (the lock file pins one; this keeps an unpinned install from crashing).
+    """
+    import importlib
+
+    found = []
+    for module in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; library errors become messages and exit code 2, never tracebacks."""
     # bitsandbytes warns on import about optional CPU kernels; it is not the user's concern.
@@ -69,13 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         error_console().print("interrupted")
         return EXIT_INTERRUPTED
-    except Exception as exc:  # click's usage errors and genuine crashes
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # usage errors of the command-line parser, and genuine crashes
+        if isinstance(exc, _parser_errors("Abort")):
             error_console().print("interrupted")
             return EXIT_INTERRUPTED
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _parser_errors("ClickException")):
             exc.show(file=sys.stderr)
             return EXIT_USAGE
         import traceback

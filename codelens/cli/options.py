@@ -1,4 +1,8 @@
-"""Options and helpers shared by the commands that run a scan (`scan`, `baseline create`, `docstring`)."""
+"""Options and helpers shared by the commands that run a scan (`scan`, `baseline create`, `docstring`).
+
+Their settings options are built from ``ScanConfig`` (see ``config_options``): the lists below say which
+fields each command takes and under which names.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,44 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from codelens.cli.config_options import Option, given
+
 Opt = typer.Option
 
-ModelOpt = Annotated[Optional[str], Opt(help="Base model: local folder or hub id. Default: the embedded codelens-nano.")]
-AdapterOpt = Annotated[Optional[str], Opt(help="Adapter folder from `codelens train`. Default: the default model's adapter.")]
-DeviceOpt = Annotated[Optional[str], Opt(help="auto, cpu, cuda or cuda:N.")]
-QuantizeOpt = Annotated[Optional[str], Opt(help="none, int8 or nf4 (bitsandbytes).")]
-DtypeOpt = Annotated[Optional[str], Opt(help="auto, float32, bfloat16 or float16.")]
-TrustOpt = Annotated[Optional[bool], Opt("--trust-remote-code", help="Let a hub model run its own code.", show_default=False)]
+MODEL_OPTIONS = (
+    Option("model"), Option("adapter"), Option("device"), Option("quantize"), Option("dtype"),
+    Option("trust_remote_code", ("--trust-remote-code",)),
+)
+"""What model runs, and how: every command that scans takes these."""
+DECISION_OPTIONS = (Option("min_confidence"), Option("defect_threshold"), Option("clone_threshold"))
+"""What counts as a finding."""
+SCAN_OPTIONS = (
+    *MODEL_OPTIONS,
+    Option("include", metavar="GLOB"), Option("exclude", metavar="GLOB"), Option("max_file_bytes"),
+    Option("format", ("--format", "-f")), Option("all_functions", ("--all",)), Option("neighbours", metavar="K"),
+    Option("summaries"), Option("fail_on"), *DECISION_OPTIONS, Option("cache_dir", metavar="DIR"),
+    Option("jobs", ("--jobs", "-j")), Option("token_budget"), Option("staged", ("--staged",)),
+    Option("diff_base", ("--diff-base",), metavar="REF"), Option("baseline", ("--baseline",), metavar="FILE"),
+    Option("ignore_suppressions", ("--ignore-suppressions",)),
+)
+"""Everything `codelens scan` can set."""
+
 NoCacheOpt = Annotated[bool, Opt("--no-cache", help="Recompute everything; do not read or write the cache.")]
-NoConfigOpt = Annotated[bool, Opt("--no-config", help="Ignore [tool.codelens] / codelens.toml.")]
+NoConfigOpt = Annotated[bool, Opt("--no-config", help="Ignore the [tool.codelens] table and codelens.toml.")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress bar and no warnings on stderr.")]
-MinConfidenceOpt = Annotated[Optional[float], Opt(help="Drop findings less sure than this (0..1).")]
-DefectThresholdOpt = Annotated[Optional[float], Opt(help="Override the adapter's defect threshold.")]
-CloneThresholdOpt = Annotated[Optional[float], Opt(help="Override the adapter's clone similarity threshold.")]
+PathArg = Annotated[Path, typer.Argument(help="Folder, git repository or file to scan.")]
 
 
-def model_values(model, adapter, device, quantize, dtype, trust_remote_code, no_cache) -> dict[str, Any]:
-    """The model-related ScanConfig values given on the command line (None = not given)."""
-    return dict(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
-                trust_remote_code=trust_remote_code, cache=False if no_cache else None)
-
-
-def scan_config(path: Path, cli: dict[str, Any], no_config: bool):
-    """The ScanConfig for scanning ``path``: defaults < config file (unless ``no_config``) < ``cli``."""
+def scan_config(path: Path, settings: dict[str, Any], no_cache: bool, no_config: bool):
+    """The ScanConfig for scanning ``path``: defaults < config file (unless ``no_config``) < the options given."""
     from codelens.config import resolve_config
     from codelens.errors import CodelensError
 
     if not path.exists():
         raise CodelensError(f"{path} does not exist", hint="pass a folder, a git repository or a file")
+    cli = given(settings)
+    if no_cache:
+        cli["cache"] = False
     return resolve_config(path, cli, use_file=not no_config)
 
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from codelens.engine.results import EngineStats
 from codelens.choices import SummaryMode, choice
-from codelens.errors import ConfigError
-from codelens.model.forward import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET
 from codelens.core import TASKS, CodeUnit, UnitResult
+from codelens.engine.results import EngineStats
+from codelens.errors import ConfigError
+from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET
 
 if TYPE_CHECKING:
     from codelens.cache import ResultCache

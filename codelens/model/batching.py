@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+DEFAULT_TOKEN_BUDGET = 8192
+"""Most padded tokens (batch size x longest prompt) in one forward pass: bounds memory."""
+DEFAULT_MAX_BATCH = 64
+"""Most prompts in one forward pass."""
+
 
 def plan_batches(lengths: list[int], token_budget: int, max_batch: int) -> list[list[int]]:
     """Indices into ``lengths``, grouped so that len(batch) * longest <= token_budget and len(batch) <= max_batch.

@@ -15,17 +15,12 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from codelens.model.batching import plan_batches
+from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET, plan_batches
 
 if TYPE_CHECKING:
     import numpy as np
 
     from codelens.model.loading import LoadedModel
-
-DEFAULT_TOKEN_BUDGET = 8192
-"""Most padded tokens (batch size x longest prompt) in one forward pass: bounds memory."""
-DEFAULT_MAX_BATCH = 64
-"""Most prompts in one forward pass."""
 
 K = TypeVar("K", bound=Hashable)
 

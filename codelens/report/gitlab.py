@@ -10,10 +10,9 @@ identical functions (copies of one function in several files, numbered in report
 
 from __future__ import annotations
 
-import hashlib
 import json
 
-from codelens.findings import Finding, Severity
+from codelens.findings import Finding, Severity, fingerprint
 from codelens.report.model import ScanReport
 from codelens.tasks import finding_order
 
@@ -26,10 +25,9 @@ def render(report: ScanReport) -> str:
     return json.dumps(code_quality(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def fingerprint(finding: Finding, occurrence: int) -> str:
-    """Hex digest of (code, qualified name, content hash, occurrence): unique and line-independent."""
-    parts = (finding.code, finding.qualname, finding.unit_hash, str(occurrence))
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
+def issue_fingerprint(finding: Finding, occurrence: int) -> str:
+    """Digest of the finding's identity and its occurrence: unique and line-independent."""
+    return fingerprint(*finding.identity(), str(occurrence))
 
 
 def code_quality(report: ScanReport) -> list[dict]:
@@ -37,13 +35,13 @@ def code_quality(report: ScanReport) -> list[dict]:
     seen: dict[tuple[str, str, str], int] = {}
     issues = []
     for finding in sorted(report.findings, key=finding_order):
-        key = (finding.code, finding.qualname, finding.unit_hash)
+        key = finding.identity()
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
         issues.append({
             "description": finding.message,
             "check_name": finding.code,
-            "fingerprint": fingerprint(finding, occurrence),
+            "fingerprint": issue_fingerprint(finding, occurrence),
             "severity": SEVERITIES[finding.severity],
             "location": {"path": finding.path, "lines": {"begin": max(1, finding.start_line)}},
         })

@@ -13,11 +13,10 @@ What GitHub relies on, and how it is met here:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from urllib.parse import quote
 
-from codelens.findings import Finding, Location, Severity
+from codelens.findings import Finding, Location, Severity, fingerprint
 from codelens.report.model import ScanReport, rounded, sorted_mapping
 from codelens.rules import RULES, Rule
 from codelens.tasks import finding_order
@@ -29,8 +28,6 @@ FINGERPRINT_KEY = "codelens/v1"
 
 LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note", Severity.INFO: "note"}
 """SARIF result level for each severity."""
-_PRECISION = {"CL100": "medium", "CL200": "high", "CL300": "very-high"}
-"""How often each rule's findings are right (GitHub sorts and filters alerts by it)."""
 
 
 def render(report: ScanReport) -> str:
@@ -61,16 +58,15 @@ def sarif_log(report: ScanReport) -> dict:
     return {"$schema": SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 
 
-def fingerprint(finding: Finding, occurrence: int = 0) -> str:
-    """Content fingerprint of a finding: stable when lines shift, distinct per function.
+def result_fingerprint(finding: Finding, occurrence: int = 0) -> str:
+    """Content fingerprint of a finding: its identity and its file, stable when lines shift.
 
-    ``occurrence`` separates findings that would otherwise collide (the same rule on two functions
-    with the same name and the same code in one file).
+    GitHub matches alerts within a file, so the path is part of it. ``occurrence`` separates findings
+    that would otherwise collide (the same rule on two functions with the same name and the same code in
+    one file).
     """
-    parts = [finding.code, finding.path, finding.qualname, finding.unit_hash]
-    if occurrence:
-        parts.append(str(occurrence))
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
+    code, qualname, unit_hash = finding.identity()
+    return fingerprint(code, finding.path, qualname, unit_hash, *([str(occurrence)] if occurrence else []))
 
 
 def _rule(rule: Rule) -> dict:
@@ -81,18 +77,18 @@ def _rule(rule: Rule) -> dict:
         "fullDescription": {"text": _first_paragraph(rule.section("What it does"))},
         "help": {"text": rule.doc, "markdown": rule.doc},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": list(rule.tags), "precision": _PRECISION.get(rule.code, "medium")},
+        "properties": {"tags": list(rule.tags), "precision": rule.precision},
     }
 
 
 def _result(finding: Finding, index: dict[str, int], seen: dict[str, int]) -> dict:
-    base = fingerprint(finding)
+    base = result_fingerprint(finding)
     occurrence = seen.get(base, 0)
     seen[base] = occurrence + 1
     message = finding.message
     if finding.related:
         links = ", ".join(f"[{loc.qualname or loc.path}]({i})" for i, loc in enumerate(finding.related, start=1))
-        message += f". {'Clones' if finding.code == 'CL200' else 'Related'}: {links}"
+        message += f". {RULES[finding.code].related.capitalize()}s: {links}"
     result = {
         "ruleId": finding.code,
         "ruleIndex": index[finding.code],
@@ -101,8 +97,9 @@ def _result(finding: Finding, index: dict[str, int], seen: dict[str, int]) -> di
         "locations": [_location(finding.path, finding.start_line, finding.end_line, finding.qualname)],
     }
     if finding.related:
-        result["relatedLocations"] = [_related(i, loc, finding.code) for i, loc in enumerate(finding.related, start=1)]
-    result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(finding, occurrence)}
+        result["relatedLocations"] = [_related(i, loc, RULES[finding.code].related)
+                                      for i, loc in enumerate(finding.related, start=1)]
+    result["partialFingerprints"] = {FINGERPRINT_KEY: result_fingerprint(finding, occurrence)}
     result["properties"] = {"confidence": finding.confidence, "severity": finding.severity.value}
     if finding.fix:
         result["properties"]["suggestion"] = finding.fix
@@ -121,9 +118,8 @@ def _location(path: str, start_line: int, end_line: int, qualname: str = "") -> 
     return location
 
 
-def _related(ident: int, loc: Location, code: str) -> dict:
+def _related(ident: int, loc: Location, label: str) -> dict:
     related = {"id": ident, **_location(loc.path, loc.start_line, loc.end_line)}
-    label = "clone" if code == "CL200" else "related"
     related["message"] = {"text": f"{label}: {loc.qualname or loc.path}"}
     return related
 

@@ -30,6 +30,13 @@ class Rule:
     """Default severity (a task may report a finding higher or lower, e.g. CL100 by probability)."""
     description: str
     """One sentence, shown in SARIF shortDescription and in listings."""
+    task: str
+    """The task of ``codelens.core.TASKS`` whose findings carry this code."""
+    precision: str
+    """How often its findings are right, in SARIF's words (very-high, high, medium, low): code-scanning UIs
+    sort and filter alerts by it."""
+    related: str = "related"
+    """What a finding's related locations are (a clone's twins are "clone")."""
     tags: tuple[str, ...] = ()
     """Categories for code-scanning UIs (SARIF properties.tags)."""
 
@@ -46,15 +53,20 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
-        Rule("CL100", "likely-defect", Severity.MEDIUM,
-             "The model rates this function as likely to contain a bug.", ("correctness", "bug")),
-        Rule("CL200", "clone", Severity.LOW,
-             "This function duplicates one or more other functions.", ("maintainability", "duplication")),
-        Rule("CL300", "missing-docstring", Severity.INFO,
-             "This public function has no docstring; codelens suggests one.", ("documentation",)),
+        Rule("CL100", "likely-defect", Severity.MEDIUM, "The model rates this function as likely to contain a bug.",
+             task="defect", precision="medium", tags=("correctness", "bug")),
+        Rule("CL200", "clone", Severity.LOW, "This function duplicates one or more other functions.",
+             task="clone", precision="high", related="clone", tags=("maintainability", "duplication")),
+        Rule("CL300", "missing-docstring", Severity.INFO, "This public function has no docstring; codelens suggests one.",
+             task="summary", precision="very-high", tags=("documentation",)),
     )
 }
 """Rules by code, in code order."""
+
+
+def rule_of(task: str) -> Rule:
+    """The rule whose findings a task reports (defect: CL100, clone: CL200, summary: CL300)."""
+    return next(rule for rule in RULES.values() if rule.task == task)
 
 
 def get_rule(code_or_name: str) -> Rule:

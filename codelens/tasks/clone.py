@@ -17,9 +17,13 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from codelens.findings import Finding, Location, Severity
-from codelens.tasks.neighbours import top_k_similar
 from codelens.core import CodeUnit, UnitResult
+from codelens.findings import Finding, Location, Severity
+from codelens.rules import rule_of
+from codelens.tasks.neighbours import top_k_similar
+
+RULE = rule_of("clone")
+"""The rule of this task's findings."""
 
 
 CLONE_KINDS = ("type-1", "type-2", "semantic")
@@ -180,7 +184,7 @@ def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
             top = best[unit_key(unit)]
             confidence = clone_confidence(top, report.threshold, scale)
             findings.append(Finding(
-                code="CL200", rule="clone", path=unit.path, start_line=unit.start_line, end_line=unit.end_line,
+                code=RULE.code, rule=RULE.name, path=unit.path, start_line=unit.start_line, end_line=unit.end_line,
                 qualname=unit.qualname, message=_message(unit, twins, top, len(members) - 1), severity=Severity.LOW,
                 confidence=confidence, unit_hash=unit.hash,
                 related=tuple(Location(t.path, t.start_line, t.end_line, t.qualname) for t in twins[:MAX_RELATED]),

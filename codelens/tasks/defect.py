@@ -6,9 +6,13 @@ import logging
 import math
 from typing import Mapping, Sequence
 
+from codelens.core import CodeUnit, UnitResult
 from codelens.errors import ConfigError
 from codelens.findings import Finding, Severity
-from codelens.core import CodeUnit, UnitResult
+from codelens.rules import rule_of
+
+RULE = rule_of("defect")
+"""The rule of this task's findings."""
 
 
 logger = logging.getLogger(__name__)
@@ -50,7 +54,7 @@ def defect_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult]
         if probability < threshold or probability < min_confidence:
             continue
         findings.append(Finding(
-            code="CL100", rule="likely-defect", path=unit.path, start_line=unit.start_line,
+            code=RULE.code, rule=RULE.name, path=unit.path, start_line=unit.start_line,
             end_line=unit.end_line, qualname=unit.qualname,
             message=f"{unit.qualname} is likely to contain a defect (probability {probability:.2f})",
             severity=defect_severity(probability), confidence=probability, unit_hash=unit.hash,

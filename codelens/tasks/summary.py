@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from typing import Mapping, Sequence
 
-from codelens.findings import Finding, Severity
 from codelens.core import CodeUnit, UnitResult
+from codelens.findings import Finding, Severity
+from codelens.rules import rule_of
+
+RULE = rule_of("summary")
+"""The rule of this task's findings."""
 
 
 MIN_DOC_LINES = 3
@@ -98,7 +102,7 @@ def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
         if summary:
             message += f'; suggested: "{summary}"'
         findings.append(Finding(
-            code="CL300", rule="missing-docstring", path=unit.path, start_line=unit.start_line,
+            code=RULE.code, rule=RULE.name, path=unit.path, start_line=unit.start_line,
             end_line=unit.end_line, qualname=unit.qualname, message=message, severity=Severity.INFO,
             confidence=1.0, unit_hash=unit.hash, fix=summary,
         ))

@@ -15,9 +15,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from codelens.choices import Sampling
 from codelens.train.data.dataset import TaskData
-
-SAMPLING = ("round_robin", "temperature")
 
 
 def clone_groups(data: TaskData) -> dict[str, list[str]]:
@@ -37,7 +36,7 @@ class TaskSampler:
     """Draws each step's batches from the training split; its whole state is one random.Random."""
 
     def __init__(self, data: TaskData, tasks: list[str], batch_size: int, seed: int,
-                 sampling: str = "round_robin", temperature: float = 2.0) -> None:
+                 sampling: Sampling = Sampling.ROUND_ROBIN, temperature: float = 2.0) -> None:
         self.batch_size = batch_size
         self.sampling = sampling
         self.temperature = temperature

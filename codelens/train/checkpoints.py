@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from enum import Enum
 from pathlib import Path
 
 from codelens.errors import CodelensError
@@ -35,7 +36,7 @@ def save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, dat
 
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
-        "step": step, "data_hash": data_hash, "config": {k: getattr(cfg, k) for k in _RESUME_KEYS},
+        "step": step, "data_hash": data_hash, "config": {k: _plain(getattr(cfg, k)) for k in _RESUME_KEYS},
         "lora": {k: v.detach().cpu() for k, v in get_peft_model_state_dict(model).items()},
         "heads": {k: v.detach().cpu() for k, v in heads.state_dict().items()},
         "optimizer": optimizer.state_dict(), "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
@@ -51,6 +52,11 @@ def save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, dat
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _plain(value):
+    """A setting as plain data: torch.load(weights_only=True) reads builtins only, not Enum members."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def resume(path: Path, model, heads, optimizer, sampler, data_hash: str, cfg) -> int:

@@ -18,6 +18,9 @@ from benchmarks.common import BenchContext, Figure
 UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min"}
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture
 def ctx(tmp_path, tiny_llama, tiny_llama_adapter) -> BenchContext:
     context = BenchContext(workdir=tmp_path, quick=True, model=str(tiny_llama), adapter=str(tiny_llama_adapter),

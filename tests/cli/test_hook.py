@@ -7,6 +7,8 @@ import stat
 import sys
 from pathlib import Path
 
+import pytest
+
 from codelens.cli.hook_cmd import MARKER, hook_script, install_hook
 from codelens.cli.main import main
 from tests.hooks.gitrepo import git, git_env, init_repo, write
@@ -94,6 +96,7 @@ def test_missing_codelens_fails_the_commit_with_advice(tmp_path):
 BUGGY = "def scale(values, factor):\n    out = []\n    for v in values:\n        out.append(v * factor)\n    return out\n"
 
 
+@pytest.mark.slow
 def test_plain_hook_blocks_a_commit_then_passes_after_a_suppression(tmp_path, tiny_llama, tiny_llama_adapter):
     settings = (f'[tool.codelens]\nmodel = "{tiny_llama}"\nadapter = "{tiny_llama_adapter}"\n'
                 'defect-threshold = 0.0\nfail-on = "low"\n')

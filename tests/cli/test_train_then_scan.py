@@ -14,6 +14,9 @@ CORPUS = FIXTURES / "corpus"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
 
+pytestmark = pytest.mark.slow
+
+
 def train(capsys, base: Path, out: Path) -> str:
     code = main(["train", "--model", str(base), "--corpus", str(CORPUS), "--split-by", "subdir",
                  "--manifest", str(CORPUS / "splits.json"), "--max-steps", "3", "--batch-size", "4",

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CALC = "def scale(values, factor):\n    out = []\n    for v in values:\n        out.append(v * factor)\n    return out\n"
 MORE = "def shift(values, offset):\n    out = []\n    for v in values:\n        out.append(v + offset)\n    return out\n"
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("git") is None, reason="needs git")]
 
 
 @pytest.fixture(scope="module")

@@ -125,6 +125,7 @@ def test_quantised_bases_keep_the_adapter_unmerged(tiny_llama, adapter):
     assert not loaded.merged and hasattr(loaded.model, "disable_adapter")
 
 
+@pytest.mark.slow
 def test_plain_lora_never_imports_peft(tiny_llama, adapter):
     script = (
         "import sys\n"

@@ -7,7 +7,7 @@ import re
 
 from codelens.findings import Finding, Severity
 from codelens.report import render
-from codelens.report.sarif import fingerprint
+from codelens.report.sarif import result_fingerprint as fingerprint
 from codelens.rules import RULES
 from tests.report.scenario import build_report
 

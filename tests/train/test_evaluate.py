@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from codelens.errors import ConfigError
+from codelens.train.config import TrainConfig
 from codelens.train.evaluate import evaluate
-from codelens.train.trainer import TrainConfig, train
+from codelens.train.trainer import train
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
@@ -156,3 +157,29 @@ def test_kind_table_of_a_trained_adapter(trained):
     total, auc, recall = lines[-1].strip("| ").split(" | ")[1:]
     assert lines[-1].startswith("| all kinds | ") and int(total) == defect["tp"] + defect["fn"]
     assert float(auc) == pytest.approx(defect["roc_auc"], abs=0.02) and float(recall) == pytest.approx(defect["recall"], abs=0.05)
+
+
+def test_a_function_scores_the_same_in_evaluation_and_in_a_scan(trained):
+    """Training evaluation and `codelens scan` run one forward (codelens.model.forward): same numbers."""
+    from codelens.config import ScanConfig
+    from codelens.model.forward import sigmoid
+    from codelens.model.loading import ModelSpec, load_model
+    from codelens.scan import run_scan
+    from codelens.train.evaluate import score_codes
+
+    _, root = trained
+    adapter = root / "adapter"
+    config = ScanConfig(adapter=str(adapter), device="cpu", dtype="float32", cache=False, summaries="none")
+    report = run_scan(root / "corpus" / "gridlib", config).report
+    units = {u.hash: u for u in report.units}
+    assert len(units) >= 5
+    loaded = load_model(ModelSpec(adapter=str(adapter), device="cpu", dtype="float32"))
+    # Evaluation sees the bodies in another order and mixed with other code, so in other batches.
+    extra = ["def other(a):\n    return a * 2\n" * n for n in range(1, 6)]
+    scores = score_codes(loaded, extra + [u.body for u in reversed(list(units.values()))], set())
+    temperature = loaded.meta.calibration.defect_temperature
+    for unit_hash, unit in units.items():
+        scanned = report.results[unit_hash]
+        assert scores.logits[unit.body] == pytest.approx(scanned.defect_logit, abs=1e-5)
+        assert sigmoid(scores.logits[unit.body] / temperature) == pytest.approx(scanned.defect_probability, abs=1e-6)
+        assert float((scores.embeddings[unit.body] * scanned.embedding).sum()) == pytest.approx(1.0, abs=1e-5)

@@ -13,8 +13,9 @@ from codelens.errors import CodelensError, ConfigError
 from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
 from codelens.model.loading import ModelSpec, load_base, load_model
+from codelens.train.config import TrainConfig
+from codelens.train.trainer import resolve_targets, train
 from tests.tinymodels import build_tiny_tokenizer
-from codelens.train.trainer import TrainConfig, resolve_targets, train
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
@@ -166,6 +167,7 @@ def _smooth_llama(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_tiny_model_learns_defects_and_clones_beyond_chance(tmp_path):
     """The real pipeline, start to finish, on the fixture corpus (3 train, 1 val, 1 test repository).
 

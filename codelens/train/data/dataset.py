@@ -25,11 +25,13 @@ import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from codelens.train.data import ClonePair, CloneExample, DefectExample, SummaryExample, data_hash
+from codelens.choices import SplitBy
+from codelens.train.data import CloneExample, ClonePair, DefectExample, SummaryExample, data_hash
 from codelens.train.data.clones import clone_variants
 from codelens.train.data.defects import BUG_KINDS, sample_bugs
 from codelens.train.data.functions import Function, body_of, collect_functions, repositories
 from codelens.train.data.summaries import first_sentence
+
 
 @dataclass
 class DataConfig:
@@ -41,7 +43,7 @@ class DataConfig:
     """Transform chains per function (its clone class has up to this many members besides itself)."""
     bugs_per_function: int = 4
     """Buggy rewrites per function; as many clean examples are made, so the classes are balanced."""
-    split_by: str = "dir"
+    split_by: SplitBy = SplitBy.DIR
     """dir: each corpus folder is one repository; subdir: each of its top-level folders is one."""
     manifest: dict[str, str] = field(default_factory=dict)
     """Explicit repository -> split; other repositories are split by sha256 of their name."""

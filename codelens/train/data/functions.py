@@ -15,11 +15,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from codelens.choices import SplitBy, choice
 from codelens.errors import ConfigError
 from codelens.train.data import SPLITS, split_of
 from codelens.train.data.syntax import frame
 
-SPLIT_BY = ("dir", "subdir")
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
 MIN_LINES = 3
 """Functions shorter than this (one-liners, stubs) teach nothing."""
@@ -79,11 +79,10 @@ def load_manifest(path: Path) -> dict[str, str]:
     return out
 
 
-def repositories(corpus: list[Path], split_by: str = "dir", manifest: dict[str, str] | None = None) -> list[Repository]:
+def repositories(corpus: list[Path], split_by: SplitBy = SplitBy.DIR,
+                 manifest: dict[str, str] | None = None) -> list[Repository]:
     """The repositories of the corpus folders, in a fixed order (folder order, then name)."""
-    if split_by not in SPLIT_BY:
-        raise ConfigError(f"unknown split-by mode {split_by!r}", hint="use dir (each --corpus DIR is one "
-                          "repository) or subdir (each top-level folder of DIR is one)")
+    split_by = choice(SplitBy, "split-by", split_by)
     manifest = manifest or {}
     out = []
     seen: dict[str, Path] = {}

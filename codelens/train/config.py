@@ -1,0 +1,133 @@
+"""``TrainConfig``: every setting of `codelens train`, one dataclass with a docstring per field.
+
+The command line is built from it (``codelens/cli/train_cmd.py``) and the resolved config is stored in the
+adapter's codelens.json, so the two cannot drift apart. Light to import: `codelens --help` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from codelens.choices import Dtype, Quantize, Sampling, SplitBy, check_device, choice
+from codelens.core import TASKS
+from codelens.errors import ConfigError
+from codelens.train.data.defects import BUG_KINDS
+
+
+@dataclass
+class TrainConfig:
+    """Everything `codelens train` needs; stored, resolved, in the adapter's codelens.json."""
+
+    model: str
+    """Base causal LM: a local folder or a hub id (already in the local cache)."""
+    corpus: list[str] = field(default_factory=list)
+    """Folders of code to learn from (no labels needed)."""
+    codexglue: list[str] = field(default_factory=list)
+    """CodeXGLUE files (Devign / POJ-104 / CodeSearchNet JSONL) or BigCloneBench folders."""
+    out: str = "codelens-adapter"
+    """Adapter folder to write (replaced atomically at the end)."""
+    split_by: SplitBy = SplitBy.DIR
+    """dir: each corpus folder is one repository; subdir: each top-level folder of it is one."""
+    manifest: str | None = None
+    """JSON file mapping repository -> train / val / test; others are split by sha256 of their name."""
+    max_steps: int = 1000
+    """Optimiser steps."""
+    batch_size: int = 8
+    """Rows per task per step (defect: clean / buggy pairs of functions; clone: batch_size / 2 pairs)."""
+    lr: float = 2e-4
+    """Peak learning rate of the LoRA weights."""
+    head_lr: float = 1e-3
+    """Peak learning rate of the task heads (small, freshly initialised: they can move faster)."""
+    warmup_steps: int | None = None
+    """Linear warm-up steps (default: 5% of max_steps), then cosine decay to 10% of the peak."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    grad_clip: float = 1.0
+    """Gradient norm clip (0 = off)."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator (scale = alpha / r)."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA input."""
+    target_modules: list[str] | None = None
+    """Modules that get LoRA (default: every known attention / MLP projection the model has)."""
+    tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    """Tasks trained (a subset gives the single-task baselines)."""
+    sampling: Sampling = Sampling.ROUND_ROBIN
+    """round_robin: every step takes one batch of each task; temperature: each step draws len(tasks)
+    batches, task t with probability proportional to n_t ** (1 / sampling_temperature)."""
+    sampling_temperature: float = 2.0
+    """Temperature of the temperature sampling (1 = proportional to data size)."""
+    clone_temperature: float = 0.05
+    """InfoNCE temperature of the clone loss."""
+    seed: int = 0
+    """Seeds data building, sampling, LoRA / head initialisation and dropout."""
+    device: str = "auto"
+    """auto, cpu, cuda or cuda:N."""
+    dtype: Dtype = Dtype.AUTO
+    """Compute dtype: auto (bf16 where native), float32, bfloat16, float16. On CPU weights stay fp32
+    and bf16 is used through autocast."""
+    quantize: Quantize = Quantize.NONE
+    """none, int8 or nf4 (QLoRA: the frozen base quantised by bitsandbytes)."""
+    trust_remote_code: bool = False
+    """Allow a hub model's own Python code."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (saves memory on large bases)."""
+    eval_every: int = 0
+    """Report validation metrics every N steps (0 = only at the end)."""
+    checkpoint_every: int = 0
+    """Write a resumable checkpoint every N steps (0 = never)."""
+    checkpoint_dir: str | None = None
+    """Where checkpoints go (default: ``<out>.checkpoint`` next to the adapter)."""
+    resume: bool = False
+    """Continue from the checkpoint when there is one (same data and settings required)."""
+    max_code_tokens: int = 384
+    """Code is cut to this many tokens (stored in the adapter's prompt format)."""
+    max_summary_tokens: int = 32
+    """Longest summary generated at scan time (a 20-word sentence fits in most tokenisers)."""
+    threads: int = 0
+    """CPU threads for torch; 0 = leave torch's default."""
+    clone_variants: int = 3
+    """Transform chains per corpus function (clone class size - 1)."""
+    bugs_per_function: int = 4
+    """Injected bugs per corpus function (as many clean examples are kept)."""
+    bug_kinds: list[str] = field(default_factory=lambda: list(BUG_KINDS))
+    """Bug kinds injected (see training/data/defects.py); a subset for ablations."""
+    head_hidden: int = 256
+    """Hidden size of the task heads."""
+    clone_dim: int = 128
+    """Size of the clone embedding."""
+    max_eval_summaries: int | None = 200
+    """Summaries generated per split at evaluation (generation is the slow part; None in Python: all)."""
+    codexglue_limit: int | None = None
+    """Read at most this many records per CodeXGLUE file."""
+    data_cache: str | None = None
+    """Folder where built task data is kept (gzipped JSON keyed by the data settings and the corpus files'
+    names and sizes): runs over the same corpus (single-task baselines, resumes) build it once."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.tasks) - set(TASKS)
+        if not self.tasks or unknown:
+            raise ConfigError(f"unknown or no tasks: {sorted(unknown) or self.tasks}",
+                              hint=f"choose from {', '.join(TASKS)}")
+        self.sampling = choice(Sampling, "sampling", self.sampling)
+        self.split_by = choice(SplitBy, "split-by", self.split_by)
+        self.dtype = choice(Dtype, "dtype", self.dtype)
+        self.quantize = choice(Quantize, "quantize", self.quantize)
+        self.device = check_device("device", self.device)
+        if not self.corpus and not self.codexglue:
+            raise ConfigError("no training data", hint="pass --corpus DIR and/or --codexglue FILE")
+        for name in ("max_steps", "batch_size", "lora_r", "max_code_tokens", "max_summary_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        bad_kinds = set(self.bug_kinds) - set(BUG_KINDS)
+        if not self.bug_kinds or bad_kinds:
+            raise ConfigError(f"unknown or no bug kinds: {sorted(bad_kinds) or self.bug_kinds}",
+                              hint=f"choose from {', '.join(BUG_KINDS)}")
+        if self.batch_size < 4 and "clone" in self.tasks:
+            raise ConfigError("the clone loss needs batch_size >= 4 (two pairs: in-batch negatives)",
+                              hint="raise --batch-size")
+        for name in ("eval_every", "checkpoint_every", "threads"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
