@@ -1,9 +1,11 @@
 """Cache benchmark: warm re-scan of an unchanged repository and re-scan after a one-file change, against the cold scan.
 
-The repository is a copy of stdlib packages (--quick: json + tomllib; otherwise json + email). Measured
-twice: in process with the model already loaded (what the pipeline itself costs), and through the
-`codelens scan` command in a fresh process each time (what a pre-commit hook costs: interpreter,
-imports and model loading included).
+The repository is a copy of stdlib packages (--quick: json + tomllib; otherwise email + asyncio, 1,514
+functions). Measured twice: in process with the model already loaded (what the pipeline itself costs), and
+through the `codelens scan` command in a fresh process each time (what a pre-commit hook costs:
+interpreter, imports and, when something must be computed, model loading). The fresh-process warm re-scan
+also has an absolute target (issue 13): at most 1 s for about 1,500 functions, since a scan whose
+functions all come from the cache imports neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from pathlib import Path
 from benchmarks.common import BenchContext, Figure, check, load_default, ratio_of, timed
 
 QUICK_PACKAGES = ("json", "tomllib")
-STANDARD_PACKAGES = ("json", "email")
+STANDARD_PACKAGES = ("email", "asyncio")
 WARM_TARGET = "<= 0.05"
+WARM_SECONDS_TARGET = "<= 1"
+"""Seconds of a fresh-process warm re-scan of about 1,500 functions (issue 13)."""
 ADDED_FUNCTION = '''
 
 def _benchmark_added(values, scale=2):
@@ -46,11 +50,18 @@ def _cli(repo: Path, cache_dir: Path, base: str, adapter: str, device: str, jobs
     return seconds
 
 
-def _figures(where: str, cold: float, warm: float, changed: float, detail: dict) -> list[Figure]:
+def _figures(where: str, cold: float, warm: float, changed: float, detail: dict,
+             seconds_target: str | None = None) -> list[Figure]:
     warm_ratio = ratio_of(warm, cold)
+    if seconds_target:  # the target is on the seconds themselves; the ratio is still reported
+        warm_row = Figure("cache", f"warm re-scan ({where})", warm, "s", "cold scan", cold, warm_ratio,
+                          seconds_target, check(warm, seconds_target),
+                          f"nothing changed; target in seconds, ratio to the cold scan {WARM_TARGET}", detail)
+    else:
+        warm_row = Figure("cache", f"warm re-scan ({where})", warm, "s", "cold scan", cold, warm_ratio, WARM_TARGET,
+                          check(warm_ratio, WARM_TARGET), "nothing changed", detail)
     return [
-        Figure("cache", f"warm re-scan ({where})", warm, "s", "cold scan", cold, warm_ratio, WARM_TARGET,
-               check(warm_ratio, WARM_TARGET), "nothing changed", detail),
+        warm_row,
         Figure("cache", f"re-scan after a one-file change ({where})", changed, "s", "cold scan", cold,
                ratio_of(changed, cold), note="one function added to one file"),
     ]
@@ -89,5 +100,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     warm_s = _cli(repo, cache_dir, base, adapter, ctx.device, ctx.threads)
     change_one_file(repo)
     changed_s = _cli(repo, cache_dir, base, adapter, ctx.device, ctx.threads)
-    figures += _figures("codelens scan, fresh process", cold_s, warm_s, changed_s, {"model": source})
+    figures += _figures("codelens scan, fresh process", cold_s, warm_s, changed_s,
+                        {"model": source, "functions": detail["functions"]},
+                        None if ctx.quick else WARM_SECONDS_TARGET)
     return figures

@@ -4,39 +4,43 @@
 the baseline already holds. A finding is identified by ``(code, qualname, unit_hash)`` - the rule, the
 function's qualified name, and the hash of its normalised source - never by path or line, so a function
 that moves (lines shift above it, or it goes to another file) stays baselined, while editing its body
-makes its findings new again. Path and line are stored only to help a reader of the file and to decide
-which of several identical findings is the old one. Each key carries a count: two identical findings
-(the same function copied into two files) need two entries, and a third copy is new.
+makes its findings new again. Paths are stored only to help a reader of the file and to decide which of
+several identical findings is the old one; lines are not stored at all, so code moving within a file
+leaves the baseline file unchanged. Each key carries a count: two identical findings (the same function
+copied into two files) need two entries, and a third copy is new.
 
 The file is deterministic (sorted entries and keys, two-space indent, trailing newline, no
 timestamp) so that it diffs cleanly under version control::
 
     {
       "entries": [
-        {"code": "CL100", "count": 1, "locations": [{"line": 3, "path": "a.py"}],
-         "qualname": "parse", "unit_hash": "9f2c..."}
+        {"code": "CL100", "count": 1, "paths": ["a.py"], "qualname": "parse", "unit_hash": "9f2c..."}
       ],
-      "schema_version": 1,
+      "schema_version": 2,
       "tool": "codelens",
       "tool_version": "0.1.0"
     }
+
+Version 1 files (which also stored each finding's line) are still read.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from codelens.errors import CodelensError
+from codelens.files import write_atomically
 from codelens.findings import Finding
 
-SCHEMA_VERSION = 1
-"""The baseline format this codelens reads and writes."""
+SCHEMA_VERSION = 2
+"""The baseline format this codelens writes."""
+READABLE_VERSIONS = (1, 2)
+"""The formats it reads (1: with line numbers, which are ignored)."""
 
 _RECREATE = "recreate it with `codelens baseline create`"
 
@@ -49,8 +53,8 @@ class BaselineEntry:
     """How many findings of one key the baseline accepts, and where they were."""
 
     count: int
-    locations: tuple[tuple[str, int], ...] = ()
-    """(path, start line) of each accepted finding when the baseline was made; informational."""
+    paths: tuple[str, ...] = ()
+    """The file of each accepted finding when the baseline was made (sorted)."""
 
 
 @dataclass(frozen=True)
@@ -69,18 +73,12 @@ class Baseline:
 
 def create_baseline(findings: Iterable[Finding], tool_version: str) -> dict:
     """The JSON-ready baseline document for ``findings``."""
-    grouped: dict[BaselineKey, list[tuple[str, int]]] = defaultdict(list)
+    grouped: dict[BaselineKey, list[str]] = defaultdict(list)
     for finding in findings:
-        grouped[finding.identity()].append((finding.path, finding.start_line))
+        grouped[finding.identity()].append(finding.path)
     entries = [
-        {
-            "code": code,
-            "qualname": qualname,
-            "unit_hash": unit_hash,
-            "count": len(locations),
-            "locations": [{"path": path, "line": line} for path, line in sorted(locations)],
-        }
-        for (code, qualname, unit_hash), locations in sorted(grouped.items())
+        {"code": code, "qualname": qualname, "unit_hash": unit_hash, "count": len(paths), "paths": sorted(paths)}
+        for (code, qualname, unit_hash), paths in sorted(grouped.items())
     ]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -100,14 +98,7 @@ def save_baseline(data: dict, path: str | os.PathLike) -> None:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(dump_baseline(data))
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, dump_baseline(data).encode("utf-8"))
     except OSError as exc:
         raise CodelensError(
             f"cannot write the baseline file {target}: {exc.strerror or exc}",
@@ -126,12 +117,10 @@ def _entry(raw: object, path: Path, index: int) -> tuple[BaselineKey, BaselineEn
     count = raw.get("count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise _bad(path, f"has a malformed entry #{index + 1} (count must be a positive integer)")
-    locations = tuple(
-        (loc["path"], loc["line"])
-        for loc in raw.get("locations") or ()
-        if isinstance(loc, dict) and isinstance(loc.get("path"), str) and isinstance(loc.get("line"), int)
-    )
-    return (raw["code"], raw["qualname"], raw["unit_hash"]), BaselineEntry(count, locations)
+    paths = [p for p in raw.get("paths") or () if isinstance(p, str)]
+    paths += [loc["path"] for loc in raw.get("locations") or ()  # version 1
+              if isinstance(loc, dict) and isinstance(loc.get("path"), str)]
+    return (raw["code"], raw["qualname"], raw["unit_hash"]), BaselineEntry(count, tuple(sorted(paths)))
 
 
 def load_baseline(path: str | os.PathLike) -> Baseline:
@@ -151,10 +140,9 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
         raise _bad(source, f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise _bad(source, "is not a codelens baseline (no schema_version)")
-    if data["schema_version"] != SCHEMA_VERSION:
-        raise _bad(
-            source, f"has schema_version {data['schema_version']!r}; this codelens reads {SCHEMA_VERSION}"
-        )
+    if data["schema_version"] not in READABLE_VERSIONS:
+        raise _bad(source, f"has schema_version {data['schema_version']!r}; this codelens reads "
+                           f"{' and '.join(map(str, READABLE_VERSIONS))}")
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list):
         raise _bad(source, "has no 'entries' list")
@@ -163,7 +151,7 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
         key, entry = _entry(raw, source, index)
         if key in entries:  # hand-merged files may repeat a key: the counts add up
             old = entries[key]
-            entry = BaselineEntry(old.count + entry.count, old.locations + entry.locations)
+            entry = BaselineEntry(old.count + entry.count, tuple(sorted(old.paths + entry.paths)))
         entries[key] = entry
     return Baseline(entries, str(data.get("tool_version", "")), source)
 
@@ -172,8 +160,8 @@ def filter_new(findings: Iterable[Finding], baseline: Baseline) -> tuple[list[Fi
     """``(new, baselined)``, each in input order.
 
     Each baseline entry absorbs up to ``count`` findings of its key. When more findings share a key
-    than the baseline accepts, the ones still at a recorded (path, line) are the old ones; the rest
-    are taken in input order.
+    than the baseline accepts, the ones still in a recorded file are the old ones; the rest are taken in
+    input order.
     """
     findings = list(findings)
     remaining = {key: entry.count for key, entry in baseline.entries.items()}
@@ -183,8 +171,7 @@ def filter_new(findings: Iterable[Finding], baseline: Baseline) -> tuple[list[Fi
             key = finding.identity()
             if accepted[i] or remaining.get(key, 0) == 0:
                 continue
-            place = (finding.path, finding.start_line)
-            if at_recorded_place_only and place not in baseline.entries[key].locations:
+            if at_recorded_place_only and finding.path not in baseline.entries[key].paths:
                 continue
             accepted[i] = True
             remaining[key] -= 1

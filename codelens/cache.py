@@ -2,8 +2,13 @@
 
 An unchanged function is never run twice: the key covers everything that changes a result (base
 fingerprint, adapter hash, prompt format, calibration, precision), so a new model or a retrained
-adapter simply misses. The default location, <scan root>/.codelens-cache/results.sqlite, is the
-caller's choice. A corrupt file is moved aside to <name>.corrupt and a fresh cache started.
+adapter simply misses. The default location, <project root>/.codelens-cache/results.sqlite, is the
+caller's choice; the folder gets a .gitignore, as pytest's and ruff's caches do.
+
+Only real corruption moves a file aside (to <name>.corrupt, then a fresh cache starts). A cache that
+cannot be written (read-only file or folder, full disk, a lock held too long) is read where it can be
+and costs one warning; a cache file that is a symbolic link is never opened (a committed link could
+point anywhere).
 """
 
 from __future__ import annotations
@@ -67,13 +72,20 @@ class ResultCache:
         self.path = Path(path)
         self.warnings: list[str] = []
         """Things the caller may want to tell the user (a corrupt cache moved aside); never raised."""
+        self.read_only = False
+        """True when the cache could be opened for reading only: hits are served, nothing is stored."""
+        for candidate in (self.path.parent, *(self.path.with_name(self.path.name + s) for s in ("", "-wal", "-shm"))):
+            if candidate.is_symlink():
+                raise CodelensError(f"{candidate} is a symbolic link; codelens does not follow links for its cache",
+                                    hint="delete the link, or point the cache elsewhere with --cache-dir")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CodelensError(
                 f"cannot create the result cache folder {self.path.parent}: {exc.strerror or exc}",
-                hint="make the folder writable, or point the cache elsewhere",
+                hint="make the folder writable, or point the cache elsewhere with --cache-dir",
             ) from exc
+        _write_gitignore(self.path.parent)
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -83,8 +95,32 @@ class ResultCache:
             if _is_busy(exc):
                 raise CodelensError(f"the result cache {self.path} is locked by another process",
                                     hint="wait for the other codelens run to finish") from exc
-            self._move_aside(exc)
-            return self._connect()
+            if _is_corrupt(exc):
+                self._move_aside(exc)
+                return self._connect()
+            return self._open_read_only(exc)
+
+    def _open_read_only(self, exc: Exception) -> sqlite3.Connection:
+        """The cache for reading only (read-only file or folder); a CodelensError when even that fails."""
+        hint = "make the cache folder and file writable, or point the cache elsewhere with --cache-dir"
+        if not self.path.is_file():
+            raise CodelensError(f"cannot create the result cache {self.path} ({exc})", hint=hint) from exc
+        try:
+            # immutable: no -wal / -shm files to create in a folder that may be read-only
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=30.0)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            conn.execute("SELECT 1 FROM results LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as second:
+            raise CodelensError(f"cannot open the result cache {self.path} ({exc}; read-only: {second})",
+                                hint=hint) from second
+        if version != _SCHEMA_VERSION:
+            conn.close()
+            raise CodelensError(f"the result cache {self.path} is read-only and was written by another version",
+                                hint=hint)
+        self.read_only = True
+        self.warnings.append(f"the result cache {self.path} cannot be written ({exc}): cached results are used, "
+                             "new ones are not stored")
+        return conn
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), timeout=30.0)
@@ -156,6 +192,8 @@ class ResultCache:
         """Store (or replace) results under ``key``; False (and a warning) when they could not be stored."""
         import numpy as np
 
+        if self.read_only:
+            return False
         now = time.time()
         rows = [
             (r.hash, key, float(r.defect_logit), float(r.defect_probability),
@@ -191,6 +229,17 @@ class ResultCache:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _write_gitignore(folder: Path) -> None:
+    """Keep the cache out of version control (a cache committed by mistake is megabytes of churn)."""
+    target = folder / ".gitignore"
+    if target.exists() or target.is_symlink():
+        return
+    try:
+        target.write_text("# Created by codelens: its result cache is local to this machine.\n*\n", encoding="utf-8")
+    except OSError:
+        pass  # a read-only folder: the cache itself will say so
 
 
 def _is_corrupt(exc: Exception) -> bool:

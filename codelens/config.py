@@ -1,7 +1,7 @@
 """Scan settings: one dataclass, one source of defaults for the CLI and `[tool.codelens]`.
 
-Precedence: built-in defaults < `[tool.codelens]` in the nearest pyproject.toml (or codelens.toml)
-< command-line options. Adapter metadata supplies the thresholds unless a setting overrides them.
+Where values come from, and how far each source is trusted, is ``codelens.settings``. Adapter metadata
+supplies the thresholds unless a setting overrides them.
 """
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, SummaryMode, check_device, choice
 from codelens.errors import ConfigError
 from codelens.model.batching import DEFAULT_TOKEN_BUDGET
 
-CONFIG_FILES = ("codelens.toml", "pyproject.toml")
+MAX_JOBS = 256
+"""Most parser processes and model threads: more cannot help on any machine, and a huge count makes
+OpenMP abort the process."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,13 @@ class ScanConfig:
     """Report findings even where a `codelens: ignore[...]` comment suppresses them (for audits)."""
     per_path: tuple[PathOverride, ...] = ()
     """Overrides of fail-on, min-confidence and disabled rules for files matching a glob (tests/**)."""
-    source: str = field(default="defaults", compare=False)
+    source: str = field(default="defaults", compare=False, metadata={"internal": True})
     """Where the file-level settings came from (for `codelens config show`)."""
+    root: str | None = field(default=None, compare=False, metadata={"internal": True})
+    """The project root: the git top level, else the config file's folder, else the scanned folder. The
+    cache lives under it and paths set by the repository's own config must stay inside it."""
+    notes: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
+    """Settings of the repository's config that were not honoured, and why (shown as warnings)."""
 
     def __post_init__(self) -> None:
         self.include = tuple(self.include)
@@ -134,8 +140,9 @@ class ScanConfig:
             raise ConfigError(f"defect-threshold = {self.defect_threshold} must be between 0 and 1")
         if self.clone_threshold is not None and not -1.0 <= self.clone_threshold <= 1.0:
             raise ConfigError(f"clone-threshold = {self.clone_threshold} must be between -1 and 1")
-        if self.jobs < 0:
-            raise ConfigError(f"jobs = {self.jobs} must be 0 (auto) or more")
+        if not 0 <= self.jobs <= MAX_JOBS:
+            raise ConfigError(f"jobs = {self.jobs} must be between 0 (auto) and {MAX_JOBS}",
+                              hint="leave it at 0: one per CPU core")
         if self.token_budget < 64:
             raise ConfigError(f"token-budget = {self.token_budget} must be at least 64")
 
@@ -166,142 +173,9 @@ class ScanConfig:
         return not floors or finding.confidence >= floors[-1]
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in setting_fields()}
 
 
-def _field_names() -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in fields(ScanConfig) if f.name != "source"}
-
-
-def find_config_file(start: Path) -> tuple[Path, dict] | None:
-    """The nearest codelens.toml, or pyproject.toml with a [tool.codelens] table, at or above ``start``."""
-    import tomllib
-
-    here = start.resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        for name in CONFIG_FILES:
-            path = folder / name
-            if not path.is_file():
-                continue
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{path} cannot be read: {exc}", hint="fix the TOML syntax") from exc
-            if name == "codelens.toml":
-                return path, data.get("tool", {}).get("codelens", data)
-            table = data.get("tool", {}).get("codelens")
-            if table is not None:
-                return path, table
-        if (folder / ".git").exists():
-            break  # never read settings from outside the repository being scanned
-    return None
-
-
-def _coerce(key: str, value: Any, f: dataclasses.Field, path: Path | str) -> Any:
-    """Check a file value's type against the field's default, naming the key and file on error."""
-    default = f.default
-    expected: tuple[type, ...]
-    if isinstance(default, bool):
-        expected = (bool,)
-    elif isinstance(default, int):
-        expected = (int,)
-    elif isinstance(default, float) or key in ("defect_threshold", "clone_threshold"):
-        expected = (int, float)
-    elif isinstance(default, tuple):
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}: {key.replace('_', '-')} must be a list of strings, got {value!r}")
-        return tuple(value)
-    else:
-        expected = (str,)
-    if value is None or isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
-        names = " or ".join(t.__name__ for t in expected)
-        raise ConfigError(f"{path}: {key.replace('_', '-')} must be {names}, got {value!r}")
-    return value
-
-
-def settings_from_table(table: dict, path: Path | str) -> dict[str, Any]:
-    """Validate a `[tool.codelens]` table into ScanConfig keyword arguments (kebab or snake case keys)."""
-    known = _field_names()
-    out: dict[str, Any] = {}
-    for raw_key, value in table.items():
-        key = raw_key.replace("-", "_")
-        if key == "all":
-            key = "all_functions"
-        if key == "per_path":
-            out[key] = _per_path(value, path)
-            continue
-        if key not in known:
-            allowed = ", ".join(sorted(k.replace("_", "-") for k in known))
-            raise ConfigError(f"{path}: unknown setting '{raw_key}' in [tool.codelens]", hint=f"known settings: {allowed}")
-        out[key] = _coerce(key, value, known[key], path)
-    return out
-
-
-_OVERRIDE_KEYS = ("fail-on", "min-confidence", "disable")
-
-
-def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
-    """``[tool.codelens.per-path."GLOB"]`` tables, validated, in file order."""
-    from codelens.errors import CodelensError
-    from codelens.rules import get_rule
-
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise ConfigError(f"{path}: per-path must be tables of settings keyed by glob",
-                          hint='write [tool.codelens.per-path."tests/**"] followed by fail-on = "never"')
-    overrides = []
-    for pattern, table in value.items():
-        values: dict[str, Any] = {}
-        for raw_key, item in table.items():
-            where = f'{path}: per-path."{pattern}".{raw_key}'
-            if raw_key.replace("_", "-") not in _OVERRIDE_KEYS:
-                raise ConfigError(f"{path}: unknown setting '{raw_key}' in per-path.\"{pattern}\"",
-                                  hint=f"per-path tables accept: {', '.join(_OVERRIDE_KEYS)}")
-            key = raw_key.replace("-", "_")
-            if key == "fail_on" and not isinstance(item, str):
-                raise ConfigError(f"{where} must be str, got {item!r}",
-                                  hint=f"use one of: {', '.join(member.value for member in FailOn)}")
-            if key == "min_confidence" and (isinstance(item, bool) or not isinstance(item, (int, float))):
-                raise ConfigError(f"{where} must be a number between 0 and 1, got {item!r}")
-            if key == "disable":
-                item = [item] if isinstance(item, str) else item
-                if not isinstance(item, list) or not all(isinstance(v, str) for v in item):
-                    raise ConfigError(f"{where} must be a list of rule codes or names, got {item!r}")
-                for name in item:
-                    try:
-                        get_rule(name)
-                    except CodelensError as exc:
-                        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
-            values[key] = item
-        try:
-            overrides.append(PathOverride(pattern, **values))
-        except ConfigError as exc:
-            exc.message = f"{path}: {exc.message}"
-            raise
-    return tuple(overrides)
-
-
-def resolve_config(root: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:
-    """Defaults, then the config file nearest ``root``, then the CLI values that were given (not None)."""
-    values: dict[str, Any] = {}
-    source = "defaults"
-    if use_file:
-        found = find_config_file(root)
-        if found is not None:
-            path, table = found
-            values.update(settings_from_table(table, path))
-            source = str(path)
-            if values.get("baseline") and not Path(values["baseline"]).is_absolute():
-                # a committed setting names a file of the repository, wherever codelens runs from
-                values["baseline"] = str(path.parent / values["baseline"])
-    values.update({k: v for k, v in cli.items() if v is not None})
-    try:
-        return ScanConfig(**values, source=source)
-    except ConfigError as exc:
-        if source != "defaults":
-            exc.message = f"{exc.message} (settings from {source} and the command line)"
-        raise
-
+def setting_fields() -> list[dataclasses.Field]:
+    """The fields of ScanConfig a user sets (not where they came from, the root or the notes)."""
+    return [f for f in fields(ScanConfig) if not f.metadata.get("internal")]

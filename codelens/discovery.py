@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import stat
 import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )  # fmt: skip
 """Directory names never descended into, at any depth (tool caches, environments, build output)."""
 
-SKIP_REASONS = ("binary", "not-utf8", "too-large", "minified", "generated", "unreadable", "symlink-loop")
+SKIP_REASONS = ("binary", "not-utf8", "too-large", "minified", "generated", "unreadable", "symlink-loop",
+                "outside-root", "not-a-file")
 """Every ``Skipped.reason``."""
 
 BINARY_SNIFF_BYTES = 8192
@@ -95,7 +97,25 @@ def _read_ignore_file(path: str) -> GitIgnoreSpec | None:
             lines = handle.read().splitlines()
     except OSError:
         return None
-    return _spec(lines) if lines else None
+    if not lines:
+        return None
+    try:
+        return _spec(lines)
+    except ValueError:
+        # pathspec rejects a few lines that git reads without a word and that match nothing (a lone "!",
+        # a trailing backslash). The ignore files come from the scanned tree: such a line is dropped and
+        # the file's other rules still apply, rather than the scan stopping.
+        kept = [line for line in lines if _is_pattern(line)]
+        return _spec(kept) if kept else None
+
+
+def _is_pattern(line: str) -> bool:
+    """Whether pathspec accepts ``line`` as an ignore-file pattern."""
+    try:
+        _spec([line])
+    except ValueError:
+        return False
+    return True
 
 
 class _IgnoreRules:
@@ -212,11 +232,20 @@ class _Candidate:
     via_link: bool
 
 
+def _inside(real: str, real_root: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 def _walk(root: Path, filters: _Filters, skipped: list[Skipped]) -> list[_Candidate]:
-    """Supported files under ``root``, following symlinks but never around a loop."""
+    """Supported files under ``root``, following symlinks that stay inside it, never around a loop.
+
+    A link that leads out of the root is not followed (the scanned tree is untrusted: a committed link
+    to ~/.ssh must not be read, reported or written through); it is skipped as ``outside-root``.
+    """
     found: list[_Candidate] = []
     saw_link = False
-    stack: list[tuple[Path, str, frozenset[str], bool]] = [(root, "", frozenset({os.path.realpath(root)}), False)]
+    real_root = os.path.realpath(root)
+    stack: list[tuple[Path, str, frozenset[str], bool]] = [(root, "", frozenset({real_root}), False)]
     while stack:
         directory, rel_dir, ancestors, via_link = stack.pop()
         try:
@@ -238,14 +267,21 @@ def _walk(root: Path, filters: _Filters, skipped: list[Skipped]) -> list[_Candid
                 if filters.skip_dir(rel):
                     continue
                 real = os.path.realpath(entry.path)
+                if is_link and not _inside(real, real_root):
+                    skipped.append(Skipped(rel, "outside-root"))
+                    continue
                 if real in ancestors:
                     skipped.append(Skipped(rel, "symlink-loop"))
                     continue
                 subdirs.append((Path(entry.path), rel, ancestors | {real}, via_link or is_link))
                 continue
             language = language_for_path(entry.name)
-            if language is not None and not filters.skip_file(rel):
-                found.append(_Candidate(rel, Path(entry.path), language, via_link or is_link))
+            if language is None or filters.skip_file(rel):
+                continue
+            if is_link and not _inside(os.path.realpath(entry.path), real_root):
+                skipped.append(Skipped(rel, "outside-root"))
+                continue
+            found.append(_Candidate(rel, Path(entry.path), language, via_link or is_link))
         stack.extend(reversed(subdirs))
     return _dedupe(found) if saw_link else found
 
@@ -265,6 +301,7 @@ def _only(root: Path, only: Sequence[Path], filters: _Filters) -> list[_Candidat
     """Candidates from an explicit file list (relative paths are relative to the working directory)."""
     found: dict[str, _Candidate] = {}
     base = os.path.abspath(root)
+    real_root = os.path.realpath(root)
     for item in only:
         absolute = os.path.abspath(item)
         rel = os.path.relpath(absolute, base).replace(os.sep, "/")
@@ -275,6 +312,8 @@ def _only(root: Path, only: Sequence[Path], filters: _Filters) -> list[_Candidat
             )
         language = language_for_path(rel)
         if language is not None and rel not in found and not filters.skip_file(rel, check_parents=True):
+            if not _inside(os.path.realpath(absolute), real_root):
+                continue  # a link out of the root (it is skipped, with its reason, by a full walk)
             found[rel] = _Candidate(rel, Path(absolute), language, via_link=False)
     return list(found.values())
 
@@ -310,18 +349,37 @@ def decode_source(data: bytes, language: str) -> tuple[str, str, bool] | None:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return (data.decode(encoding), encoding, False) if encoding not in ("utf-8", "utf-8-sig") else None
-    except (SyntaxError, LookupError, UnicodeDecodeError):
+    except (SyntaxError, LookupError, UnicodeError):  # UnicodeError: "# coding: undefined" always fails
         return None
+
+
+def _read_regular(path: Path, max_file_bytes: int) -> bytes | str:
+    """The bytes of a regular file, or why not: "not-a-file", "too-large" (or an OSError).
+
+    Opened without blocking and checked on the open descriptor: a FIFO or device named like source code
+    would hang a plain read forever, and a check before opening could be raced.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not-a-file"
+        if info.st_size > max_file_bytes:
+            return "too-large"
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(max_file_bytes + 1)
+    finally:
+        os.close(fd)
 
 
 def _read(candidate: _Candidate, max_file_bytes: int) -> SourceFile | Skipped:
     rel = candidate.rel
     try:
-        if candidate.path.stat().st_size > max_file_bytes:
-            return Skipped(rel, "too-large")
-        data = candidate.path.read_bytes()
+        data = _read_regular(candidate.path, max_file_bytes)
     except OSError:
         return Skipped(rel, "unreadable")
+    if isinstance(data, str):
+        return Skipped(rel, data)
     if len(data) > max_file_bytes:  # it grew since stat
         return Skipped(rel, "too-large")
     if b"\0" in data[:BINARY_SNIFF_BYTES]:

@@ -32,8 +32,8 @@ from codelens.tasks.summary import pep257_summary
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-    from codelens.parsing.spec import LanguageSpec
     from codelens.core import CodeUnit
+    from codelens.parsing.spec import LanguageSpec
 
 BLOCK_COMMENT_LANGUAGES = frozenset({"javascript", "typescript", "java", "c", "cpp"})
 _NOT_VERBS = frozenset({"a", "an", "the", "this", "that", "these", "those", "if", "when", "for", "in", "on", "of",
@@ -256,15 +256,16 @@ def plan_docstrings(path: str, text: str, language: str, summaries: Mapping[Unit
     return plan
 
 
-def unified_diff(plan: DocstringPlan, context: int = 3) -> str:
+def unified_diff(plan: DocstringPlan, context: int = 3, first_line_prefix: str = "") -> str:
     """The change as a unified diff with ``a/`` and ``b/`` prefixes (empty when nothing changed).
 
     Line endings are shown as they are in the file (CR before LF stays), like ``git diff`` does.
+    ``first_line_prefix`` is text the file holds before ``plan``'s text (a byte-order mark).
     """
     if not plan.changed:
         return ""
-    diff = difflib.unified_diff(_lines(plan.original), _lines(plan.updated), f"a/{plan.path}", f"b/{plan.path}",
-                                n=context)
+    diff = difflib.unified_diff(_lines(first_line_prefix + plan.original), _lines(first_line_prefix + plan.updated),
+                                f"a/{plan.path}", f"b/{plan.path}", n=context)
     out = []
     for line in diff:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")

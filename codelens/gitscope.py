@@ -33,8 +33,8 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from codelens.errors import CodelensError
 from codelens.core import CodeUnit
+from codelens.errors import CodelensError
 
 ChangedLines = dict[str, set[int] | None]
 """Posix path relative to the scan root -> changed new-side lines, or None when the whole file is new."""

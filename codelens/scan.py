@@ -6,15 +6,16 @@ Library code: returns data and warnings, never prints. The CLI renders the repor
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from codelens.config import ScanConfig
+from codelens.core import TASKS, CodeUnit
 from codelens.errors import CodelensError
 from codelens.findings import Finding
-from codelens.core import TASKS, CodeUnit
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
@@ -27,6 +28,8 @@ SKIP_ADVICE = {
     "generated": "generated code is not analysed",
     "unreadable": "check its permissions",
     "symlink-loop": "a symbolic link points back into its own folder",
+    "outside-root": "a symbolic link that leads out of the scanned folder is not followed",
+    "not-a-file": "not a regular file (a pipe, socket or device)",
 }
 
 
@@ -53,18 +56,31 @@ def _skip_warnings(skipped) -> list[str]:
     return lines
 
 
-def _select_scope(root: Path, units: list[CodeUnit], config: ScanConfig, only: Sequence[Path] | None):
+def named_files(root: Path, only: Sequence[Path], warnings: list[str]) -> set[str]:
+    """The files named on the command line, relative to ``root``; a warning for each one that is missing or
+    outside ``root``, and a CodelensError when none of them can be scanned."""
+    base = os.path.abspath(root if root.is_dir() else root.parent)
+    wanted: set[str] = set()
+    for item in only:
+        # abspath, not resolve: a link inside the root is named by where it sits, as discovery names it
+        rel = os.path.relpath(os.path.abspath(item), base).replace(os.sep, "/")
+        if rel == ".." or rel.startswith("../"):
+            warnings.append(f"{item}: outside the scan root {root}; not scanned (scan from a folder that holds it)")
+        elif not os.path.lexists(item):
+            warnings.append(f"{item}: no such file; not scanned")
+        else:
+            wanted.add(rel)
+    if only and not wanted:
+        shown = ", ".join(str(item) for item in list(only)[:3]) + (" ..." if len(only) > 3 else "")
+        raise CodelensError(f"none of the files named can be scanned: {shown}",
+                            hint=f"name existing files under the scan root {root}")
+    return wanted
+
+
+def _select_scope(root: Path, units: list[CodeUnit], config: ScanConfig, wanted: set[str] | None):
     """The units to analyse and report on (a subset when files / --staged / --diff-base narrow it)."""
     selected = units
-    if only is not None:
-        root_abs = root.resolve()
-        wanted = set()
-        for item in only:
-            resolved = Path(item).resolve()
-            try:
-                wanted.add(resolved.relative_to(root_abs).as_posix())
-            except ValueError:
-                continue  # a file outside the scan root cannot be reported relative to it
+    if wanted is not None:
         selected = [u for u in selected if u.path in wanted]
     if config.staged or config.diff_base:
         from codelens.gitscope import changed_lines, select_changed_units
@@ -92,6 +108,8 @@ def run_scan(
 
     started = time.perf_counter()
     root = Path(root)
+    notes = list(config.notes)  # repository settings that were not honoured
+    wanted = named_files(root, only, notes) if only is not None else None
     baseline = None
     if config.baseline:
         from codelens.baseline import load_baseline
@@ -99,9 +117,9 @@ def run_scan(
         baseline = load_baseline(config.baseline)  # a bad file fails before the model loads
     if root.is_dir() and only is None and not (config.staged or config.diff_base) and not any(root.iterdir()):
         return ScanOutcome(ScanReport(units=[], results={}, findings=[], stats=_empty_stats()),
-                           [f"{root} is empty: nothing to scan"])
+                           [*notes, f"{root} is empty: nothing to scan"])
     found = discover(root, config.include, config.exclude, config.max_file_bytes)
-    warnings = _skip_warnings(found.skipped)
+    warnings = notes + _skip_warnings(found.skipped)
     if not found.files:
         warnings.append(f"no supported source files under {root} (python, javascript, typescript, java, go, c, cpp, rust)")
     if progress:
@@ -112,7 +130,7 @@ def run_scan(
     for rel, count in sorted(syntax_errors.items()):
         warnings.append(f"{rel}: {count} syntax error region(s); the functions that parsed were analysed")
 
-    selected = _select_scope(root, units, config, only)
+    selected = _select_scope(root, units, config, wanted)
     stats = _empty_stats()
     stats.update(files=len(found.files), skipped_files=len(found.skipped), functions_found=len(units),
                  functions=len(selected), syntax_error_files=len(syntax_errors))
@@ -135,15 +153,28 @@ def _empty_stats() -> dict:
 def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
     if not config.cache:
         return None
-    from codelens.cache import ResultCache, default_cache_path
+    from codelens.cache import CACHE_DIR, CACHE_FILE, ResultCache
 
-    path = Path(config.cache_dir) / "results.sqlite" if config.cache_dir else default_cache_path(root if root.is_dir() else root.parent)
+    project = Path(config.root) if config.root else (root if root.is_dir() else root.parent)
+    folder = Path(config.cache_dir) if config.cache_dir else project / CACHE_DIR
+    if not config.cache_dir and not _inside(folder, project):
+        # a committed .codelens-cache link would send the cache's writes out of the repository
+        warnings.append(f"result cache disabled: {folder} leads outside {project}; delete it, or pass --cache-dir")
+        return None
     try:
-        cache = ResultCache(path)
+        cache = ResultCache(folder / CACHE_FILE)
     except CodelensError as exc:
         warnings.append(f"result cache disabled: {exc.message}")
         return None
     return cache
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline,
@@ -152,11 +183,13 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     from codelens.model.loading import LazyModel
     from codelens.report.model import ScanReport
     from codelens.tasks import all_findings
+    from codelens.tasks.clone import RULE as CLONE_RULE
     from codelens.tasks.clone import find_clones
 
     if loaded is None:
         # Weights load only if some function misses the cache: a warm re-scan never reads them.
-        loaded = LazyModel(config.model_spec())
+        loaded = LazyModel(config.model_spec(),
+                           on_load=(lambda done: progress("loading model", int(done), 1)) if progress else None)
     meta = loaded.meta
     thresholds = type(meta.thresholds)(
         defect=config.defect_threshold if config.defect_threshold is not None else meta.thresholds.defect,
@@ -196,6 +229,11 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         clones.neighbours = {u: n for u, n in clones.neighbours.items() if u in chosen}
 
     findings, suppressed, baselined = _filter_findings(findings, selected, units, config, warnings, baseline, texts)
+    # A clone pair is listed (clone-class section, JSON "clones") only while one of its functions still has
+    # a CL200 finding: a baselined, suppressed or disabled clone does not come back through the side door.
+    reported = {(f.path, f.qualname, f.start_line) for f in findings if f.code == CLONE_RULE.code}
+    clones.pairs = [p for p in clones.pairs if (p.a.path, p.a.qualname, p.a.start_line) in reported
+                    or (p.b.path, p.b.qualname, p.b.start_line) in reported]
     stats.update(
         unique=engine_stats.unique, cache_hits=engine_stats.cache_hits, computed=engine_stats.computed,
         summaries_generated=engine_stats.summaries_generated, tokens=engine_stats.tokens,
@@ -203,8 +241,8 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     )
     model_info = {
         "id": loaded.model_id, "adapter": config.adapter or "default", "base_fingerprint": loaded.base_fingerprint,
-        "adapter_hash": loaded.adapter_hash, "quantize": loaded.quantize, "device": str(loaded.device),
-        "dtype": str(loaded.dtype).replace("torch.", ""), "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone},
+        "adapter_hash": loaded.adapter_hash, "quantize": loaded.quantize, "device": loaded.device_name,
+        "dtype": loaded.dtype_name, "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone},
     }
     report = ScanReport(units=selected, results=results, findings=findings, clones=clones.pairs,
                         neighbours=clones.neighbours, model=model_info, stats=stats)

@@ -35,8 +35,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Mapping
 
-from codelens.findings import Finding
 from codelens.core import CodeUnit
+from codelens.findings import Finding
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Creates .venv (if missing) and installs codelens with its test extras. Idempotent.
-# torch is pinned to the CPU build first: an open range would pull a multi-GB CUDA build.
+# Creates .venv (if missing) and installs codelens with its test extras, every package at the version in
+# constraints.txt (what CI tested). Idempotent. torch goes first, pinned to the CPU build that lies on this
+# kind of machine: an open range would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install -q --upgrade pip
-python -m pip install -q torch==2.13.0
-python -m pip install -q -e ".[test]"
+python -m pip install -q -c constraints.txt pip
+python -m pip install -q -c constraints.txt torch==2.13.0
+python -m pip install -q -c constraints.txt -e ".[test]"

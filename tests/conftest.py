@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,10 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
+
+# The tests must not read the config file of whoever runs them: an unreadable path stands in for it,
+# in this process and in the codelens processes the tests start.
+os.environ["CODELENS_CONFIG"] = os.devnull
 
 
 @pytest.fixture(scope="session")

@@ -34,11 +34,8 @@ EXPECTED_TEXT = """{
     {
       "code": "CL100",
       "count": 1,
-      "locations": [
-        {
-          "line": 10,
-          "path": "src/p.py"
-        }
+      "paths": [
+        "src/p.py"
       ],
       "qualname": "Parser.parse",
       "unit_hash": "aaa"
@@ -46,21 +43,15 @@ EXPECTED_TEXT = """{
     {
       "code": "CL200",
       "count": 2,
-      "locations": [
-        {
-          "line": 7,
-          "path": "a/cli.py"
-        },
-        {
-          "line": 3,
-          "path": "b/cli.py"
-        }
+      "paths": [
+        "a/cli.py",
+        "b/cli.py"
       ],
       "qualname": "main",
       "unit_hash": "ccc"
     }
   ],
-  "schema_version": 1,
+  "schema_version": 2,
   "tool": "codelens",
   "tool_version": "0.1.0"
 }
@@ -81,8 +72,8 @@ def test_load_round_trips(tmp_path):
     save_baseline(create_baseline([PARSE, CLONE_A, CLONE_B], "0.1.0"), path)
     assert load_baseline(path) == Baseline(
         entries={
-            ("CL100", "Parser.parse", "aaa"): BaselineEntry(1, (("src/p.py", 10),)),
-            ("CL200", "main", "ccc"): BaselineEntry(2, (("a/cli.py", 7), ("b/cli.py", 3))),
+            ("CL100", "Parser.parse", "aaa"): BaselineEntry(1, ("src/p.py",)),
+            ("CL200", "main", "ccc"): BaselineEntry(2, ("a/cli.py", "b/cli.py")),
         },
         tool_version="0.1.0",
         path=path,
@@ -128,7 +119,7 @@ def test_repeated_keys_in_a_hand_merged_file_add_up(tmp_path):
         (None, "does not exist"),
         ("{not json", "is not valid JSON (line 1: Expecting property name enclosed in double quotes)"),
         ("[]", "is not a codelens baseline (no schema_version)"),
-        ('{"schema_version": 2, "entries": []}', "has schema_version 2; this codelens reads 1"),
+        ('{"schema_version": 3, "entries": []}', "has schema_version 3; this codelens reads 1 and 2"),
         ('{"schema_version": 1}', "has no 'entries' list"),
         (
             '{"schema_version": 1, "entries": [{"code": "CL100", "qualname": "f"}]}',

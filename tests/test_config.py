@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from codelens.config import ScanConfig, find_config_file, resolve_config
+from codelens.config import ScanConfig
 from codelens.errors import ConfigError
+from codelens.settings import find_config_file, resolve_config
 
 
 def write(path: Path, text: str) -> Path:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from codelens.config import PathOverride, ScanConfig, resolve_config
+from codelens.config import PathOverride, ScanConfig
 from codelens.errors import ConfigError
 from codelens.findings import Finding, Severity
 from codelens.report.model import ScanReport
 from codelens.scan import ScanOutcome, exit_code_for
+from codelens.settings import resolve_config
 
 PYPROJECT = '''[tool.codelens]
 fail-on = "low"

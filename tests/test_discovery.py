@@ -157,12 +157,15 @@ def test_symlinks_loops_duplicates_and_outside_targets(tmp_path):
     (root / "pkg" / "inner" / "up").symlink_to(root / "pkg", target_is_directory=True)  # a loop
     (root / "self").symlink_to(root, target_is_directory=True)  # a loop straight to the root
     (root / "alias.py").symlink_to(root / "pkg" / "a.py")  # duplicate of a real file
-    (root / "ext").symlink_to(outside, target_is_directory=True)  # outside the root: followed
+    (root / "ext").symlink_to(outside, target_is_directory=True)  # outside the root: not followed
+    (root / "leak.py").symlink_to(outside / "shared.py")  # a file outside the root: not read
     (root / "ghost.py").symlink_to(root / "missing.py")  # dangling
     result = discover(root)
-    assert rels(result) == ["ext/shared.py", "pkg/a.py", "pkg/inner/b.py"]
+    assert rels(result) == ["pkg/a.py", "pkg/inner/b.py"]
     assert result.skipped == [
+        Skipped("ext", "outside-root"),
         Skipped("ghost.py", "unreadable"),
+        Skipped("leak.py", "outside-root"),
         Skipped("pkg/inner/up", "symlink-loop"),
         Skipped("self", "symlink-loop"),
     ]

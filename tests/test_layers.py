@@ -12,11 +12,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = [
-    {"codelens.core", "codelens.errors", "codelens.field_docs", "codelens.__version__"},
+    {"codelens.core", "codelens.errors", "codelens.field_docs", "codelens.files", "codelens.__version__"},
     {"codelens.choices", "codelens.findings"},
     {"codelens.rules"},
     {"codelens.parsing", "codelens.cache", "codelens.gitscope", "codelens.model"},
-    {"codelens.discovery", "codelens.config", "codelens.baseline"},
+    {"codelens.discovery", "codelens.config", "codelens.settings", "codelens.baseline"},
     {"codelens.engine", "codelens.tasks", "codelens.suppressions"},
     {"codelens.docstrings", "codelens.report", "codelens.train"},
     {"codelens.scan"},

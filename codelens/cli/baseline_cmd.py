@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from codelens.cli.config_options import config_options
+from codelens.cli.console import say
 from codelens.cli.options import (
     DECISION_OPTIONS,
     MODEL_OPTIONS,
@@ -16,7 +17,6 @@ from codelens.cli.options import (
     NoConfigOpt,
     PathArg,
     QuietOpt,
-    say,
     scan_config,
     scan_with_progress,
 )
@@ -48,9 +48,9 @@ def create(
     config = scan_config(path, settings, no_cache, no_config)
     folder = path if path.is_dir() else path.parent
     target = output or (Path(config.baseline) if config.baseline else folder / DEFAULT_NAME)
-    # a baseline holds every current finding: no older baseline, no git scope; summaries only word
-    # CL300 messages, which the baseline does not store, so none are generated
-    config = dataclasses.replace(config, baseline=None, staged=False, diff_base=None, summaries="none")
+    # a baseline holds every current finding: no older baseline, no git scope. Summaries are generated as a
+    # scan would, though the baseline does not store them: the next scan then finds them in the cache.
+    config = dataclasses.replace(config, baseline=None, staged=False, diff_base=None)
     outcome = scan_with_progress(path, config, quiet)
     findings = outcome.report.findings
     save_baseline(create_baseline(findings, __version__), target)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,23 +36,32 @@ def toml_value(value: Any) -> str:
 
 def render_settings(path: Path) -> str:
     """The settings as a commented ``[tool.codelens]`` TOML document."""
-    from codelens.config import ScanConfig, find_config_file, resolve_config, settings_from_table
+    from codelens.config import setting_fields
     from codelens.errors import CodelensError
+    from codelens.settings import find_config_file, resolve_config, settings_from_table, untrusted, user_config_path
 
     if not path.exists():  # a mistyped path would otherwise show the settings of whatever folder holds it
         raise CodelensError(f"{path} does not exist", hint="pass the folder or file you would scan")
     config = resolve_config(path, {})
     found = find_config_file(path)
-    from_file = set(settings_from_table(found[1], found[0])) if found else set()
+    from_file = set(untrusted(settings_from_table(found[1], found[0]), found[0], Path(config.root))[0]) if found else set()
     lines = [f"# codelens settings for {path.resolve()}"]
-    if found:
-        lines.append(f"# from {found[0]} (keys marked 'from file'); the rest are built-in defaults")
+    if config.source != "defaults":
+        lines.append(f"# from {config.source} (keys marked 'from file'); the rest are built-in defaults")
     else:
         lines.append("# no codelens.toml or [tool.codelens] in a pyproject.toml found: built-in defaults")
+    lines.append(f"# your own settings, trusted (the repository's are not): {user_config_path()}")
     lines.append("# command-line options override these per run")
+    lines += [f"# {note}" for note in config.notes]
     lines.append("[tool.codelens]")
-    for f in fields(ScanConfig):
-        if f.name in ("source", "per_path"):
+    user = user_config_path()
+    if user.is_file() and str(user) in config.source:
+        import tomllib
+
+        data = tomllib.loads(user.read_text(encoding="utf-8"))
+        from_file |= set(settings_from_table(data.get("tool", {}).get("codelens", data), user))
+    for f in setting_fields():
+        if f.name == "per_path":
             continue
         key = "all" if f.name == "all_functions" else f.name.replace("_", "-")
         value = getattr(config, f.name)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Optional
 
 import typer
+from rich.markup import escape
 
 from codelens.field_docs import field_docs
 
@@ -60,7 +61,9 @@ def _parameter(cls: type, option: Option, docs: dict[str, str], hints: dict[str,
     show: bool | str = False
     if default is not None and kind is not bool and kind != list[str] and default != "":
         show = str(default.value if isinstance(default, enum.Enum) else default)
-    info = typer.Option(*decls, help=option.help or docs.get(f.name, ""), metavar=option.metavar, show_default=show)
+    # rich would read "[tool.codelens]" or "ignore[...]" in a help text as markup and drop it
+    text = escape(option.help or docs.get(f.name, ""))
+    info = typer.Option(*decls, help=text, metavar=option.metavar, show_default=show)
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[Optional[kind], info])
 

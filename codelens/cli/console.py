@@ -27,3 +27,27 @@ def progress_bar(enabled: bool):
         console=console,
         transient=True,
     )
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """A status line on stderr (results go to stdout), printed as it is: file names and messages may hold
+    brackets that rich would otherwise read as markup (``x[/]y.py``)."""
+    if not quiet:
+        error_console().print(message, highlight=False, markup=False)
+
+
+def warn(message: str, quiet: bool = False) -> None:
+    """``warning: message`` on stderr, the message printed as it is."""
+    if not quiet:
+        from rich.markup import escape
+
+        error_console().print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def error(message: str, hint: str | None = None) -> None:
+    """``error: message`` and its hint on stderr, both printed as they are."""
+    from rich.markup import escape
+
+    error_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if hint:
+        error_console().print(f"  [yellow]hint:[/] {escape(hint)}", highlight=False)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import os
+import posixpath
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from codelens.cli.config_options import config_options
-from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, say, scan_config, scan_with_progress
+from codelens.cli.console import say, warn
+from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, scan_config, scan_with_progress
 from codelens.config import ScanConfig
+from codelens.files import write_atomically
 
 
 def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
@@ -61,36 +66,57 @@ def docstring(
             languages[unit.path] = unit.language
     if by_file and not any(any(s for s in wanted.values()) for wanted in by_file.values()):
         raise CodelensError("the model gave no summaries", hint="use an adapter trained with the summary task")
-    root = path if path.is_dir() else path.parent
-    diffs, written, count = [], 0, 0
+    folder = path if path.is_dir() else path.parent
+    # Diffs name files from the project root (the git top level), where `git apply` runs, whatever folder
+    # was scanned; a file is only ever written inside the scanned folder (links out of it are not followed).
+    prefix = os.path.relpath(folder.resolve(), Path(config.root).resolve()) if config.root else "."
+    diffs: list[bytes] = []
+    written = count = 0
     for rel in sorted(by_file):
-        file_path = root / rel if path.is_dir() else path
+        file_path = folder / rel if path.is_dir() else path
         source = read_source(file_path, languages[rel])
         if source is None:
-            say(f"[yellow]warning:[/] {rel}: cannot be read back; left unchanged", quiet)
+            warn(f"{rel}: cannot be read back; left unchanged", quiet)
             continue
         bom, text, encoding = source
-        plan = plan_docstrings(rel, text, languages[rel], by_file[rel], overwrite)
+        shown = rel if prefix == "." else posixpath.join(Path(prefix).as_posix(), rel)
+        plan = plan_docstrings(shown, text, languages[rel], by_file[rel], overwrite)
         for qualname, reason in plan.skipped:
             if reason != "no usable summary" or not quiet:
                 say(f"{rel}: {qualname}: skipped, {reason}", quiet)
         if not plan.changed:
             continue
+        try:
+            updated = bom + plan.updated.encode(encoding)
+        except UnicodeEncodeError:
+            warn(f"{rel}: a summary does not fit its {encoding} encoding; left unchanged", quiet)
+            continue
         if write:
-            try:
-                file_path.write_bytes(bom + plan.updated.encode(encoding))
-            except UnicodeEncodeError:
-                say(f"[yellow]warning:[/] {rel}: a summary does not fit its {encoding} encoding; left unchanged", quiet)
+            if not _inside(file_path, folder):
+                warn(f"{rel}: leads outside {folder}; left unchanged", quiet)
                 continue
+            try:
+                write_atomically(file_path, updated)
             except OSError as exc:
                 raise CodelensError(f"cannot write {file_path}: {exc.strerror}", hint="check its permissions") from exc
             written += 1
         else:
-            diffs.append(unified_diff(plan))
+            # In the file's own encoding (and with its byte-order mark), so that `git apply` matches its bytes.
+            diffs.append(unified_diff(plan, first_line_prefix="\ufeff" if bom else "").encode(encoding))
         count += len(plan.inserted) + len(plan.replaced)
     if write:
         say(f"{count} docstring{'s' if count != 1 else ''} written in {written} file{'s' if written != 1 else ''}", quiet)
     elif diffs:
-        typer.echo("".join(diffs), nl=False)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(b"".join(diffs))
+        sys.stdout.buffer.flush()
     elif not quiet:
         say("no docstrings to add")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

@@ -17,12 +17,14 @@ from typing import Annotated
 
 import typer
 
-MARKER = "codelens-hook"
-"""A line holding this identifies a hook codelens wrote (it may be replaced without --force)."""
+MARKER = ("# codelens-hook: git pre-commit hook from codelens (hooks/pre-commit; `codelens hook install` "
+          "writes it).")
+"""The line that identifies a hook codelens wrote, matched whole: such a hook is replaced without --force.
+A hook that merely mentions codelens (a user's own script calling it) is not ours to replace."""
 
 HOOK_TEMPLATE = """\
 #!/bin/sh
-# codelens-hook: git pre-commit hook from codelens (hooks/pre-commit; `codelens hook install` writes it).
+@MARKER@
 # It scans the functions your staged changes touch, with the settings of [tool.codelens], and blocks
 # the commit when a finding reaches fail-on. Skip it once with `git commit --no-verify`.
 # Set CODELENS to the codelens executable to use another one.
@@ -43,7 +45,22 @@ app = typer.Typer(help="Git hooks without the pre-commit framework.", no_args_is
 
 def hook_script(command: str = "codelens") -> str:
     """The hook's text with ``command`` as the default codelens executable."""
-    return HOOK_TEMPLATE.replace("@CODELENS@", shlex.quote(command))
+    return HOOK_TEMPLATE.replace("@MARKER@", MARKER).replace("@CODELENS@", shlex.quote(command))
+
+
+def written_by_codelens(text: str) -> bool:
+    """Whether a hook's text is one codelens wrote: its marker line, whole, on a line of its own."""
+    return MARKER in (line.rstrip("\r") for line in text.splitlines())
+
+
+def _backup_path(target: Path) -> Path:
+    """pre-commit.codelens-backup, or .1, .2, ... when earlier backups are there: none is overwritten."""
+    backup = target.with_name("pre-commit.codelens-backup")
+    number = 0
+    while backup.exists() or backup.is_symlink():
+        number += 1
+        backup = target.with_name(f"pre-commit.codelens-backup.{number}")
+    return backup
 
 
 def _this_codelens() -> str:
@@ -75,8 +92,8 @@ def hooks_dir(repo: Path) -> Path:
 def install_hook(repo: Path, force: bool = False, command: str | None = None) -> tuple[Path, Path | None]:
     """Write the pre-commit hook; returns (hook path, backup of a replaced foreign hook or None).
 
-    A hook codelens wrote is replaced silently; any other existing hook only with ``force``, after
-    being copied to ``pre-commit.codelens-backup``.
+    A hook codelens wrote (its marker line, whole) is replaced silently; any other existing hook only with
+    ``force``, after being copied to ``pre-commit.codelens-backup`` (numbered when one is there already).
     """
     from codelens.errors import CodelensError
 
@@ -87,13 +104,13 @@ def install_hook(repo: Path, force: bool = False, command: str | None = None) ->
             current = target.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             raise CodelensError(f"cannot read the existing hook {target}: {exc.strerror}") from exc
-        if MARKER not in current:
+        if not written_by_codelens(current):
             if not force:
                 raise CodelensError(
                     f"{target} already exists and was not written by codelens",
                     hint="pass --force to replace it (it is kept as pre-commit.codelens-backup), or add "
                          "`codelens scan . --staged --quiet` to it yourself, or use the pre-commit framework")
-            backup = target.with_name("pre-commit.codelens-backup")
+            backup = _backup_path(target)
             try:
                 shutil.copy2(target, backup)
             except OSError as exc:  # never overwrite a hook that could not be saved first
@@ -114,7 +131,7 @@ def install(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing pre-commit hook codelens did not write.")] = False,
 ) -> None:
     """Install a git pre-commit hook that runs `codelens scan . --staged --quiet` before each commit."""
-    from codelens.cli.options import say
+    from codelens.cli.console import say
 
     target, backup = install_hook(path, force)
     if backup is not None:

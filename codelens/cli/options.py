@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from codelens.cli.config_options import Option, given
 
@@ -34,15 +35,15 @@ SCAN_OPTIONS = (
 """Everything `codelens scan` can set."""
 
 NoCacheOpt = Annotated[bool, Opt("--no-cache", help="Recompute everything; do not read or write the cache.")]
-NoConfigOpt = Annotated[bool, Opt("--no-config", help="Ignore the [tool.codelens] table and codelens.toml.")]
+NoConfigOpt = Annotated[bool, Opt("--no-config", help=escape("Ignore [tool.codelens] / codelens.toml, yours and the repository's."))]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress bar and no warnings on stderr.")]
 PathArg = Annotated[Path, typer.Argument(help="Folder, git repository or file to scan.")]
 
 
 def scan_config(path: Path, settings: dict[str, Any], no_cache: bool, no_config: bool):
     """The ScanConfig for scanning ``path``: defaults < config file (unless ``no_config``) < the options given."""
-    from codelens.config import resolve_config
     from codelens.errors import CodelensError
+    from codelens.settings import resolve_config
 
     if not path.exists():
         raise CodelensError(f"{path} does not exist", hint="pass a folder, a git repository or a file")
@@ -55,7 +56,7 @@ def scan_config(path: Path, settings: dict[str, Any], no_cache: bool, no_config:
 def scan_with_progress(path: Path, config, quiet: bool, only: Optional[list[Path]] = None):
     """run_scan (of ``only`` those files, when given) with a progress bar on a terminal, then the warnings
     on stderr unless ``quiet``."""
-    from codelens.cli.console import error_console, progress_bar
+    from codelens.cli.console import progress_bar, warn
     from codelens.scan import run_scan
 
     bar = None if quiet else progress_bar(True)
@@ -71,15 +72,6 @@ def scan_with_progress(path: Path, config, quiet: bool, only: Optional[list[Path
             outcome = run_scan(path, config, only=only, progress=progress)
     else:
         outcome = run_scan(path, config, only=only)
-    if not quiet:
-        for warning in outcome.warnings:
-            error_console().print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for warning in outcome.warnings:
+        warn(warning, quiet)
     return outcome
-
-
-def say(message: str, quiet: bool = False) -> None:
-    """A status line on stderr (results go to stdout)."""
-    from codelens.cli.console import error_console
-
-    if not quiet:
-        error_console().print(message, highlight=False)

@@ -60,12 +60,13 @@ class EngineSettings:
 
 
 def cache_key(loaded: "LoadedModel") -> str:
-    """The result-cache key of a loaded model: base, adapter, prompt, calibration and precision."""
+    """The result-cache key of a model: base (as recorded and as given), adapter, prompt, calibration and
+    precision. Read from names only, so a lazily loaded model is not loaded to compute it."""
     from codelens.cache import result_key
 
-    precision = f"{str(loaded.dtype).replace('torch.', '')}/{loaded.quantize}"
-    return result_key(loaded.base_fingerprint, loaded.adapter_hash, loaded.meta.prompt, loaded.meta.calibration,
-                      precision)
+    base = f"{loaded.base_fingerprint}|{loaded.model_given}" if loaded.model_given else loaded.base_fingerprint
+    precision = f"{loaded.dtype_name}/{loaded.quantize}"
+    return result_key(base, loaded.adapter_hash, loaded.meta.prompt, loaded.meta.calibration, precision)
 
 
 def analyse(
@@ -139,8 +140,8 @@ class _CacheWriter:
     """Stores results as batches finish, every ``FLUSH_RESULTS`` results or ``FLUSH_SECONDS``, so a long
     cold scan that is interrupted keeps most of its work for the next run."""
 
-    FLUSH_RESULTS = 2048
-    FLUSH_SECONDS = 30.0
+    FLUSH_RESULTS = 512
+    FLUSH_SECONDS = 10.0
 
     def __init__(self, cache: "ResultCache", key: str) -> None:
         self.cache, self.key = cache, key

@@ -105,6 +105,15 @@ class AdapterMetadata:
                 f"{path} is corrupt: {exc}",
                 hint="re-create the adapter with `codelens train`",
             ) from exc
+        template = meta.prompt.template
+        if not isinstance(template, str) or template.count("{code}") != 1:
+            raise ModelError(f"{path}: the prompt template must hold {{code}} exactly once, got {template!r}",
+                             hint="re-create the adapter with `codelens train`")
+        for name in ("max_code_tokens", "max_summary_tokens"):
+            value = getattr(meta.prompt, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
+                raise ModelError(f"{path}: prompt.{name} = {value!r} is not a token count",
+                                 hint="re-create the adapter with `codelens train`")
         if meta.format_version != FORMAT_VERSION:
             raise ModelError(
                 f"{path} has adapter format {meta.format_version}; this codelens reads format {FORMAT_VERSION}",

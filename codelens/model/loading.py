@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from codelens.choices import Dtype, Quantize, check_device, choice
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
+from codelens.model.devices import device_name, dtype_name, resolve_device, resolve_dtype
 from codelens.model.lora_merge import merge_into, merge_plan
 
 DEFAULT_MODEL = "codelens-nano"
@@ -79,6 +79,26 @@ class LoadedModel:
     quantize: Quantize = Quantize.NONE
     merged: bool = False
     """True when the adapter's LoRA was added into the base weights (see ``ModelSpec.merge``)."""
+    model_given: str = ""
+    """The base as the user named it (see ``given_base``); empty when it came from the adapter."""
+
+    @property
+    def device_name(self) -> str:
+        return str(self.device)
+
+    @property
+    def dtype_name(self) -> str:
+        return str(self.dtype).replace("torch.", "")
+
+
+def given_base(spec: ModelSpec) -> str:
+    """The base model as the spec names it (a folder resolved, a hub id as written), or "" when the base comes
+    from the adapter or the default. Part of the cache key: a scan with another --model must not be
+    answered from results of the base the adapter records, before that model is even loaded."""
+    if spec.model is None:
+        return ""
+    local = Path(spec.model).expanduser()
+    return str(local.resolve()) if local.exists() else spec.model
 
 
 def default_model_dir() -> Path:
@@ -98,54 +118,6 @@ def default_model_dir() -> Path:
         f"the default model {DEFAULT_MODEL} is not installed (looked in {', '.join(str(c) for c in candidates)})",
         hint="pass a base model and an adapter with --model and --adapter, or reinstall codelens with its models",
     )
-
-
-def resolve_device(device: str):
-    """torch.device for 'auto' / 'cpu' / 'cuda' / 'cuda:N'; a missing GPU is a ModelError."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ModelError(f"device {device} was asked for, but no CUDA GPU is available", hint="use --device cpu")
-    index = int(device.split(":")[1]) if ":" in device else 0
-    if index >= torch.cuda.device_count():
-        raise ModelError(
-            f"device {device} does not exist: {torch.cuda.device_count()} GPU(s) visible",
-            hint=f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}, or --device cpu",
-        )
-    return torch.device("cuda", index)
-
-
-def _cpu_has_bf16() -> bool:
-    # Without AVX512-BF16 or AMX, bf16 matmuls on CPU are emulated and slower than fp32.
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[-1].split())
-            break
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def resolve_dtype(dtype: str, device):
-    """torch.dtype for a dtype name; 'auto' picks bf16 where the hardware runs it natively, else fp32."""
-    import torch
-
-    if dtype != "auto":
-        return getattr(torch, dtype)
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
-    if device.type == "cpu" and _cpu_has_bf16():
-        return torch.bfloat16
-    return torch.float32
 
 
 def _offline() -> bool:
@@ -240,6 +212,9 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
     if quant is None:
         lm.to(torch_device)
     lm.eval()
+    # codelens cuts code to the prompt's own budget; the tokenizer's length limit would only make transformers
+    # warn ("Token indices sequence length is longer than ...") about every long function it encodes.
+    tokenizer.model_max_length = int(1e30)
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -335,6 +310,7 @@ def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterM
             f"but this base gives {2 * hidden} (2 x hidden size {hidden})",
             hint="re-create the adapter with `codelens train`",
         )
+    check_adapter_weights(adapter)
     merged = spec.merge and spec.quantize == "none"
     plan = merge_plan(adapter)[0] if merged else None
     if plan is not None:
@@ -358,7 +334,30 @@ def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterM
         model_id=model_id,
         quantize=spec.quantize,
         merged=merged,
+        model_given=given_base(spec),
     )
+
+
+def check_adapter_weights(adapter: Path) -> None:
+    """The adapter's LoRA weights are a readable safetensors file; a ModelError otherwise.
+
+    Checked before peft sees the folder: peft falls back to adapter_model.bin (a pickle, which can run
+    code) when the safetensors file is missing or broken. codelens loads safetensors only.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    from codelens.model.lora_merge import CONFIG_FILE, WEIGHTS_FILE
+
+    hint = "re-create the adapter with `codelens train` (codelens loads safetensors weights only, never .bin)"
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (adapter / name).is_file():
+            raise ModelError(f"{adapter / name} is missing: the adapter has no LoRA weights", hint=hint)
+    try:
+        with safe_open(str(adapter / WEIGHTS_FILE), framework="pt") as weights:
+            if not list(weights.keys()):
+                raise ModelError(f"{adapter / WEIGHTS_FILE} holds no tensors", hint=hint)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{adapter / WEIGHTS_FILE} is corrupt: {_first_line(exc)}", hint=hint) from exc
 
 
 def _peft_model(lm, adapter: Path):
@@ -379,22 +378,25 @@ class LazyModel:
     """A model's identity now, its weights on first use.
 
     Everything the result cache needs (adapter metadata, adapter hash, base fingerprint as recorded by
-    the adapter, device, dtype) is known without loading the weights, so a scan whose functions all
-    come from the cache never imports transformers or reads the base. ``model``, ``tokenizer`` and
-    ``heads`` load everything (and check the base's real fingerprint) the first time they are read.
+    the adapter, the base as given, device and dtype names) is known without loading the weights or
+    importing torch, so a scan whose functions all come from the cache never does either. ``model``,
+    ``tokenizer``, ``heads``, ``device`` and ``dtype`` load everything (and check the base's real
+    fingerprint) the first time they are read; ``on_load(done)`` is told when that starts and ends.
     """
 
-    _LOADED_ATTRS = ("model", "tokenizer", "heads")
+    _LOADED_ATTRS = ("model", "tokenizer", "heads", "device", "dtype")
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, on_load=None) -> None:
         self.spec = spec
         self.model_id, self._adapter = _resolve_paths(spec)
         self.meta = AdapterMetadata.load(self._adapter)
         self.adapter_hash = adapter_hash(self._adapter)
         self.base_fingerprint = self.meta.base_fingerprint
-        self.device = resolve_device(spec.device)
-        self.dtype = resolve_dtype(spec.dtype, self.device)
+        self.device_name = device_name(spec.device)
+        self.dtype_name = dtype_name(spec.dtype, self.device_name)
         self.quantize = spec.quantize
+        self.model_given = given_base(spec)
+        self.on_load = on_load
         self._loaded: LoadedModel | None = None
 
     @property
@@ -403,9 +405,13 @@ class LazyModel:
 
     def load(self) -> LoadedModel:
         if self._loaded is None:
+            if self.on_load is not None:
+                self.on_load(False)
             # The adapter folder was read and hashed at construction: not again.
             self._loaded = _load_resolved(self.spec, self.model_id, self._adapter, self.meta, self.adapter_hash)
             self.base_fingerprint = self._loaded.base_fingerprint
+            if self.on_load is not None:
+                self.on_load(True)
         return self._loaded
 
     def __getattr__(self, name: str):

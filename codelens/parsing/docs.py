@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import warnings
 from typing import TYPE_CHECKING
 
 from codelens.parsing.nodes import last_line, text
@@ -24,7 +25,11 @@ def python_docstring(statement: Node) -> str | None:
     value = _plain_string_value(literal)
     if value is None:
         try:
-            value = ast.literal_eval(literal)
+            with warnings.catch_warnings():
+                # An invalid escape ("\\d") in a scanned docstring is that code's business, not a warning
+                # of codelens: Python 3.12+ would print a SyntaxWarning for it on every scan.
+                warnings.simplefilter("ignore")
+                value = ast.literal_eval(literal)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None
         if not isinstance(value, str):

@@ -8,13 +8,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
+from codelens.core import CodeUnit, Span
 from codelens.parsing import docs
 from codelens.parsing.nodes import last_line
-from codelens.parsing.normalize import token_categories, count_error_regions
+from codelens.parsing.normalize import count_error_regions, token_categories
 from codelens.parsing.registry import get_parser, get_spec, grammar_name
 from codelens.parsing.spec import LanguageSpec
 from codelens.parsing.walk import FileWalk, TokenStream, node_codes, stream, walk
-from codelens.core import CodeUnit, Span
 
 if TYPE_CHECKING:
     from tree_sitter import Node

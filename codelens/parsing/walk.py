@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import compress
 from typing import TYPE_CHECKING
 
-from codelens.parsing.normalize import IDENT, LIT, PLAIN, SKIP, Token, token_categories, leaf_tokens
+from codelens.parsing.normalize import IDENT, LIT, PLAIN, SKIP, Token, leaf_tokens, token_categories
 from codelens.parsing.registry import get_spec, load_language
 
 if TYPE_CHECKING:

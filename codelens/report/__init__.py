@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from codelens.errors import ConfigError
-from codelens.report import json as json_report
 from codelens.report import github, gitlab, jsonl, junit, sarif, text
+from codelens.report import json as json_report
 from codelens.report.model import ReportOptions, ScanReport
 
 REPORTERS: dict[str, Callable[[ScanReport], str]] = {

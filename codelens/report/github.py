@@ -10,7 +10,7 @@ Paths are relative to the scan root: scan from the repository root so they match
 from __future__ import annotations
 
 from codelens.findings import Finding, Severity
-from codelens.report.model import ScanReport
+from codelens.report.model import ScanReport, printable
 from codelens.tasks import finding_order
 
 LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "warning", Severity.INFO: "notice"}
@@ -29,7 +29,7 @@ def escape_property(text: str) -> str:
 
 def render(report: ScanReport) -> str:
     """One workflow command per finding in report order; empty when there is nothing to report."""
-    return "".join(annotation(f) + "\n" for f in sorted(report.findings, key=finding_order))
+    return printable("".join(annotation(f) + "\n" for f in sorted(report.findings, key=finding_order)))
 
 
 def annotation(finding: Finding) -> str:

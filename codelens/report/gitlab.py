@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from codelens.findings import Finding, Severity, fingerprint
-from codelens.report.model import ScanReport
+from codelens.report.model import ScanReport, printable, rounded
 from codelens.tasks import finding_order
 
 SEVERITIES = {Severity.INFO: "info", Severity.LOW: "minor", Severity.MEDIUM: "major", Severity.HIGH: "critical"}
@@ -22,12 +22,12 @@ SEVERITIES = {Severity.INFO: "info", Severity.LOW: "minor", Severity.MEDIUM: "ma
 
 def render(report: ScanReport) -> str:
     """The report as a Code Quality JSON array (2-space indent, trailing newline)."""
-    return json.dumps(code_quality(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(rounded(code_quality(report)), indent=2, ensure_ascii=False) + "\n"
 
 
 def issue_fingerprint(finding: Finding, occurrence: int) -> str:
     """Digest of the finding's identity and its occurrence: unique and line-independent."""
-    return fingerprint(*finding.identity(), str(occurrence))
+    return fingerprint(*map(printable, finding.identity()), str(occurrence))
 
 
 def code_quality(report: ScanReport) -> list[dict]:

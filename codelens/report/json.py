@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 
+from codelens.core import CodeUnit
 from codelens.report.model import ScanReport, finding_unit_key, rounded, sorted_mapping, unit_finding_key
 from codelens.tasks import finding_order
 from codelens.tasks.clone import unit_key
 from codelens.tasks.summary import pep257_summary
-from codelens.core import CodeUnit
 
 SCHEMA_VERSION = 1
 

@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from codelens.report.model import ScanReport
+from codelens.report.model import ScanReport, printable
 from codelens.report.text import finding_line
 from codelens.tasks import finding_order
 
@@ -21,7 +21,7 @@ _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 
 def _clean(text: str) -> str:
-    return _INVALID_XML.sub("\ufffd", text)
+    return _INVALID_XML.sub("\ufffd", printable(text))
 
 
 def render(report: ScanReport) -> str:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from codelens import __version__
+from codelens.core import CodeUnit, UnitResult
 from codelens.findings import Finding
 from codelens.tasks.clone import ClonePair, Neighbour, unit_key
-from codelens.core import CodeUnit, UnitResult
-
 
 PROJECT_URL = "https://github.com/codelens/codelens"
 """Where the tool is documented (SARIF ``informationUri``)."""
@@ -67,10 +67,42 @@ def unit_finding_key(unit: CodeUnit) -> tuple[str, str, int]:
     return (unit.path, unit.qualname, unit.start_line)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` in a form that can be written as UTF-8; valid text is returned as it is.
+
+    A file name byte that is not UTF-8 reaches a report as a lone surrogate (Python's ``os.fsdecode``
+    keeps 0xFF as ``\\udcff``), and no encoder writes one: it is shown escaped, ``\\xff``. Any other lone
+    surrogate (from a source file declaring ``raw_unicode_escape``) becomes ``\\ud800``. Every reporter
+    passes what it writes through this, so a report can always be written out.
+    """
+    if text.isascii():  # nearly every string: no regular expression run
+        return text
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters and line breaks shown escaped (``\\n``), for line-based reports:
+    a file named "a.py\\nfake.py:1: CL100 ..." must not print a line of its own."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def rounded(value: Any, digits: int = FLOAT_DIGITS) -> Any:
     """``value`` made JSON-ready: floats rounded (NaN / inf become None), numpy scalars and paths
-    turned into plain numbers and strings, containers converted recursively."""
-    if isinstance(value, (bool, str)) or value is None:
+    turned into plain numbers and strings (see ``printable``), containers converted recursively."""
+    if isinstance(value, str):
+        return value if value.isascii() else printable(value)  # the test inlined: reports hold many strings
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -78,12 +110,12 @@ def rounded(value: Any, digits: int = FLOAT_DIGITS) -> Any:
         number = float(value)
         return round(number, digits) if math.isfinite(number) else None
     if isinstance(value, Mapping):
-        return {str(k): rounded(v, digits) for k, v in value.items()}
+        return {printable(str(k)): rounded(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [rounded(v, digits) for v in value]
     if isinstance(value, os.PathLike):
-        return Path(value).as_posix()
-    return str(value)
+        return printable(Path(value).as_posix())
+    return printable(str(value))
 
 
 def sorted_mapping(value: Mapping) -> dict:

@@ -17,7 +17,7 @@ import json
 from urllib.parse import quote
 
 from codelens.findings import Finding, Location, Severity, fingerprint
-from codelens.report.model import ScanReport, rounded, sorted_mapping
+from codelens.report.model import ScanReport, printable, rounded, sorted_mapping
 from codelens.rules import RULES, Rule
 from codelens.tasks import finding_order
 
@@ -66,7 +66,8 @@ def result_fingerprint(finding: Finding, occurrence: int = 0) -> str:
     one file).
     """
     code, qualname, unit_hash = finding.identity()
-    return fingerprint(code, finding.path, qualname, unit_hash, *([str(occurrence)] if occurrence else []))
+    parts = (code, finding.path, qualname, unit_hash, *([str(occurrence)] if occurrence else []))
+    return fingerprint(*map(printable, parts))
 
 
 def _rule(rule: Rule) -> dict:
@@ -125,11 +126,22 @@ def _related(ident: int, loc: Location, label: str) -> dict:
 
 
 def _uri(path: str) -> str:
-    """A relative URI reference: forward slashes, no leading ./, special characters percent-encoded."""
-    posix = path.replace("\\", "/")
+    """A relative URI reference: no leading ./, special characters (a backslash too) percent-encoded.
+
+    A file name byte that is not UTF-8 (kept by Python as a lone surrogate) is percent-encoded as the
+    byte itself, so the URI still names the file.
+    """
+    # Report paths use "/" between folders already; a backslash is part of a (POSIX) file name and is
+    # percent-encoded with the rest, not turned into a separator.
+    posix = path
     while posix.startswith("./"):
         posix = posix[2:]
-    return quote(posix.lstrip("/"), safe="/-._~")
+    posix = posix.lstrip("/")
+    try:
+        raw = posix.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte: not from a file name
+        raw = printable(posix).encode("utf-8")
+    return quote(raw, safe="/-._~")
 
 
 def _first_paragraph(text: str) -> str:

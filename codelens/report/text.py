@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from codelens.findings import Finding, Severity
-from codelens.report.model import ScanReport
+from codelens.report.model import ScanReport, one_line, printable
 from codelens.tasks import finding_order
 from codelens.tasks.clone import ClonePair, clone_classes, unit_key
 
@@ -24,13 +24,13 @@ def render(report: ScanReport) -> str:
     if lines:
         lines.append("")
     lines += _footer(report)
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def finding_line(finding: Finding) -> str:
-    """``path:line: CODE rule message [severity, confidence 0.87]``."""
-    return (f"{finding.path}:{finding.start_line}: {finding.code} {finding.rule} {finding.message} "
-            f"[{finding.severity.value}, confidence {finding.confidence:.2f}]")
+    """``path:line: CODE rule message [severity, confidence 0.87]``, on one line whatever the names hold."""
+    return one_line(f"{finding.path}:{finding.start_line}: {finding.code} {finding.rule} {finding.message} "
+                    f"[{finding.severity.value}, confidence {finding.confidence:.2f}]")
 
 
 def _class_lines(pairs: list[ClonePair]) -> list[str]:
@@ -47,7 +47,7 @@ def _class_lines(pairs: list[ClonePair]) -> list[str]:
         kinds = sorted({p.kind for p in inside}, key=("type-1", "type-2", "semantic").index)
         lowest = min(p.similarity for p in inside)
         lines.append(f"  {number + 1}. {len(members)} functions, {' + '.join(kinds)}, similarity >= {lowest:.2f}")
-        lines += [f"     {m.path}:{m.start_line} {m.qualname}" for m in members]
+        lines += [one_line(f"     {m.path}:{m.start_line} {m.qualname}") for m in members]
     return lines
 
 

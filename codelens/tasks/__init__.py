@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
+from codelens.core import TASKS, CodeUnit, UnitResult
 from codelens.errors import ConfigError
 from codelens.findings import Finding
 from codelens.model.adapter_meta import Calibration, Thresholds
 from codelens.tasks.clone import CloneReport, clone_findings, find_clones
 from codelens.tasks.defect import defect_findings
 from codelens.tasks.summary import docstring_findings
-from codelens.core import TASKS, CodeUnit, UnitResult
-
 
 
 @dataclass

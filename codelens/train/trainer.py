@@ -89,9 +89,10 @@ def _load(cfg: TrainConfig):
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    from codelens.model.devices import resolve_device, resolve_dtype
     from codelens.model.fingerprint import base_fingerprint
     from codelens.model.heads import TaskHeads
-    from codelens.model.loading import load_base, resolve_device, resolve_dtype
+    from codelens.model.loading import load_base
 
     device = resolve_device(cfg.device)
     compute = resolve_dtype(cfg.dtype, device)

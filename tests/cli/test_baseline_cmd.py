@@ -46,7 +46,7 @@ def test_baseline_accepts_current_findings_and_reports_new_ones(capsys, repo, mo
     baseline = repo / "codelens-baseline.json"
     assert code == 0 and f"baseline of {len(before)} findings written to {baseline}" in err
     data = json.loads(baseline.read_text())
-    assert data["schema_version"] == 1 and sum(e["count"] for e in data["entries"]) == len(before)
+    assert data["schema_version"] == 2 and sum(e["count"] for e in data["entries"]) == len(before)
 
     assert findings(capsys, repo, models, "--baseline", str(baseline)) == (0, [])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tomllib
 
 from codelens.cli.main import main
-from codelens.config import ScanConfig, resolve_config, settings_from_table
+from codelens.config import ScanConfig
+from codelens.settings import resolve_config, settings_from_table
 
 PYPROJECT = '''[project]
 name = "demo"

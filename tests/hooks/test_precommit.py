@@ -56,8 +56,9 @@ def env(tmp_path_factory) -> dict[str, str]:
 
 
 def config_yaml(hook_repo: tuple[Path, str], args: list[str]) -> str:
+    """A .pre-commit-config.yaml using the hook with ``args`` (ended with `--`, as the hook's docs ask)."""
     path, rev = hook_repo
-    quoted = ", ".join(f'"{a}"' for a in args)
+    quoted = ", ".join(f'"{a}"' for a in [*args, "--"])
     return f"repos:\n  - repo: {path}\n    rev: {rev}\n    hooks:\n      - id: codelens\n        args: [{quoted}]\n"
 
 
@@ -97,3 +98,8 @@ def test_commit_blocked_by_a_finding_then_passes_with_suppression_and_baseline(
     code, out = commit(repo, env, "more.py", ".pre-commit-config.yaml", "codelens-baseline.json")
     assert code == 0, out
     assert "codelens" in out and "Passed" in out
+
+    # A staged file named like an option stays a file name: `--` ends the options before the file names.
+    write(repo, {"-rf.py": CALC.replace("scale", "rescale")})
+    code, out = commit(repo, env, "--", "-rf.py")
+    assert code == 1 and "-rf.py:1: CL100 likely-defect rescale" in out and "Traceback" not in out

@@ -13,7 +13,7 @@ import torch
 
 import codelens
 from codelens.errors import ModelError
-from codelens.model import loading
+from codelens.model import devices
 from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
 from codelens.model.heads import TaskHeads
@@ -160,7 +160,7 @@ def test_model_path_that_is_a_file(tmp_path):
 def test_missing_lora_weights(tiny_llama, llama_adapter, tmp_path):
     adapter = _copy(llama_adapter, tmp_path)
     (adapter / "adapter_model.safetensors").unlink()
-    with pytest.raises(ModelError, match="cannot load the LoRA weights"):
+    with pytest.raises(ModelError, match="adapter_model.safetensors is missing"):
         load_model(ModelSpec(model=str(tiny_llama), adapter=str(adapter), device="cpu"))
 
 
@@ -246,19 +246,19 @@ def test_default_model_loads_with_no_flags(tiny_llama, make_adapter, tmp_path, m
 
 def test_auto_dtype_follows_the_hardware(monkeypatch):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(loading, "_cpu_has_bf16", lambda: True)
-    assert loading.resolve_dtype("auto", cpu) == torch.bfloat16
-    monkeypatch.setattr(loading, "_cpu_has_bf16", lambda: False)
-    assert loading.resolve_dtype("auto", cpu) == torch.float32
-    assert loading.resolve_dtype("float16", cpu) == torch.float16
+    monkeypatch.setattr(devices, "_cpu_has_bf16", lambda: True)
+    assert devices.resolve_dtype("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(devices, "_cpu_has_bf16", lambda: False)
+    assert devices.resolve_dtype("auto", cpu) == torch.float32
+    assert devices.resolve_dtype("float16", cpu) == torch.float16
 
 
 def test_devices():
-    assert loading.resolve_device("cpu") == torch.device("cpu")
+    assert devices.resolve_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
-        assert loading.resolve_device("auto") == torch.device("cpu")
+        assert devices.resolve_device("auto") == torch.device("cpu")
         with pytest.raises(ModelError, match="no CUDA GPU is available"):
-            loading.resolve_device("cuda:0")
+            devices.resolve_device("cuda:0")
 
 
 @pytest.mark.parametrize("quantize", ["int8", "nf4"])
@@ -304,7 +304,8 @@ def test_lazy_model_answers_identity_without_loading_weights(tiny_llama, tiny_ll
     lazy = LazyModel(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
     assert not lazy.is_loaded
     eager = load_model(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
-    assert (lazy.base_fingerprint, lazy.adapter_hash, lazy.dtype) == (eager.base_fingerprint, eager.adapter_hash, eager.dtype)
+    assert (lazy.base_fingerprint, lazy.adapter_hash, lazy.dtype_name, lazy.device_name) == (
+        eager.base_fingerprint, eager.adapter_hash, eager.dtype_name, eager.device_name)
     assert not lazy.is_loaded
     assert lazy.tokenizer.get_vocab() == eager.tokenizer.get_vocab()
     assert lazy.is_loaded

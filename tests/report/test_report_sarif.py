@@ -94,4 +94,5 @@ def test_paths_are_percent_encoded_posix_uris():
     report = build_report()
     report.findings = [odd]
     (res,) = _log(report)["runs"][0]["results"]
-    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src/my%20dir/%C3%A4.py"
+    # report paths separate folders with "/" already: a backslash is part of a file name, kept (encoded)
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src%5Cmy%20dir/%C3%A4.py"

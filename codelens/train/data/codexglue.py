@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codelens.errors import ConfigError
-from codelens.train.data import ClonePair, CloneExample, DefectExample, SummaryExample
+from codelens.train.data import CloneExample, ClonePair, DefectExample, SummaryExample
 from codelens.train.data.summaries import first_sentence
 
 FORMATS = ("devign", "bigclonebench", "poj104", "codesearchnet")

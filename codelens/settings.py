@@ -1,0 +1,248 @@
+"""Where scan settings come from, and how far each source is trusted.
+
+Precedence, lowest first: built-in defaults < the user's own config file < the scanned repository's
+config (`[tool.codelens]` in the nearest pyproject.toml, or codelens.toml) < the command line.
+
+The scanned repository is untrusted (CI scans pull requests; hooks run on every commit), so its config
+may not run code, choose what is loaded from outside itself, or make codelens write outside it:
+
+- ``trust-remote-code`` is honoured only from the command line or the user's config;
+- ``model`` and ``adapter`` from the repository must name folders inside the repository (no hub ids);
+- ``baseline`` and ``cache-dir`` from the repository resolve against the config file's folder and must
+  stay inside the repository.
+
+A setting that breaks these rules is dropped with a note (the scan shows it as a warning) and the scan
+goes on with the default. The command line and the user's config may point anywhere. The user's config
+is ``$CODELENS_CONFIG`` if set, else ``$XDG_CONFIG_HOME/codelens/config.toml`` (``~/.config/...``): a
+``[tool.codelens]`` table or bare keys, as in codelens.toml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from codelens.choices import FailOn
+from codelens.config import PathOverride, ScanConfig, setting_fields
+from codelens.errors import ConfigError
+
+CONFIG_FILES = ("codelens.toml", "pyproject.toml")
+TRUSTED_ONLY = ("trust_remote_code",)
+"""Settings that run code: never taken from the scanned repository."""
+REPOSITORY_PATHS = ("model", "adapter", "baseline", "cache_dir")
+"""Settings naming files or folders: from the repository they must stay inside it."""
+_OVERRIDE_KEYS = ("fail-on", "min-confidence", "disable")
+
+
+def _field_names() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in setting_fields()}
+
+
+def user_config_path() -> Path:
+    """The user's own config file (it may not exist)."""
+    explicit = os.environ.get("CODELENS_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "codelens" / "config.toml"
+
+
+def _read_toml(path: Path) -> dict:
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}", hint="fix the TOML syntax") from exc
+
+
+def git_top(start: Path) -> Path | None:
+    """The work tree root of the git repository holding ``start`` (a folder with .git), if any."""
+    here = start.resolve()
+    if not here.is_dir():
+        here = here.parent
+    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)
+
+
+def find_config_file(start: Path) -> tuple[Path, dict] | None:
+    """The nearest codelens.toml, or pyproject.toml with a [tool.codelens] table, at or above ``start``
+    and not above the repository's top level."""
+    here = start.resolve()
+    if not here.is_dir():
+        here = here.parent
+    for folder in (here, *here.parents):
+        for name in CONFIG_FILES:
+            path = folder / name
+            if not path.is_file():
+                continue
+            data = _read_toml(path)
+            if name == "codelens.toml":
+                return path, data.get("tool", {}).get("codelens", data)
+            table = data.get("tool", {}).get("codelens")
+            if table is not None:
+                return path, table
+        if (folder / ".git").exists():
+            break  # never read settings from outside the repository being scanned
+    return None
+
+
+def project_root(start: Path, config_file: Path | None = None) -> Path:
+    """The git top level holding ``start``; else the config file's folder; else ``start``'s folder."""
+    top = git_top(start)
+    if top is not None:
+        return top
+    if config_file is not None:
+        return config_file.resolve().parent
+    here = start.resolve()
+    return here if here.is_dir() else here.parent
+
+
+def _coerce(key: str, value: Any, f: dataclasses.Field, path: Path | str) -> Any:
+    """Check a file value's type against the field's default, naming the key and file on error."""
+    default = f.default
+    expected: tuple[type, ...]
+    if isinstance(default, bool):
+        expected = (bool,)
+    elif isinstance(default, int):
+        expected = (int,)
+    elif isinstance(default, float) or key in ("defect_threshold", "clone_threshold"):
+        expected = (int, float)
+    elif isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {key.replace('_', '-')} must be a list of strings, got {value!r}")
+        return tuple(value)
+    else:
+        expected = (str,)
+    if value is None or isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+        names = " or ".join(t.__name__ for t in expected)
+        raise ConfigError(f"{path}: {key.replace('_', '-')} must be {names}, got {value!r}")
+    return value
+
+
+def settings_from_table(table: dict, path: Path | str) -> dict[str, Any]:
+    """Validate a `[tool.codelens]` table into ScanConfig keyword arguments (kebab or snake case keys)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.codelens] must be a table of settings, got {table!r}")
+    known = _field_names()
+    out: dict[str, Any] = {}
+    for raw_key, value in table.items():
+        key = raw_key.replace("-", "_")
+        if key == "all":
+            key = "all_functions"
+        if key == "per_path":
+            out[key] = _per_path(value, path)
+            continue
+        if key not in known:
+            allowed = ", ".join(sorted(k.replace("_", "-") for k in known))
+            raise ConfigError(f"{path}: unknown setting '{raw_key}' in [tool.codelens]", hint=f"known settings: {allowed}")
+        out[key] = _coerce(key, value, known[key], path)
+    return out
+
+
+def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
+    """``[tool.codelens.per-path."GLOB"]`` tables, validated, in file order."""
+    from codelens.errors import CodelensError
+    from codelens.rules import get_rule
+
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"{path}: per-path must be tables of settings keyed by glob",
+                          hint='write [tool.codelens.per-path."tests/**"] followed by fail-on = "never"')
+    overrides = []
+    for pattern, table in value.items():
+        values: dict[str, Any] = {}
+        for raw_key, item in table.items():
+            where = f'{path}: per-path."{pattern}".{raw_key}'
+            if raw_key.replace("_", "-") not in _OVERRIDE_KEYS:
+                raise ConfigError(f"{path}: unknown setting '{raw_key}' in per-path.\"{pattern}\"",
+                                  hint=f"per-path tables accept: {', '.join(_OVERRIDE_KEYS)}")
+            key = raw_key.replace("-", "_")
+            if key == "fail_on" and not isinstance(item, str):
+                raise ConfigError(f"{where} must be str, got {item!r}",
+                                  hint=f"use one of: {', '.join(member.value for member in FailOn)}")
+            if key == "min_confidence" and (isinstance(item, bool) or not isinstance(item, (int, float))):
+                raise ConfigError(f"{where} must be a number between 0 and 1, got {item!r}")
+            if key == "disable":
+                item = [item] if isinstance(item, str) else item
+                if not isinstance(item, list) or not all(isinstance(v, str) for v in item):
+                    raise ConfigError(f"{where} must be a list of rule codes or names, got {item!r}")
+                for name in item:
+                    try:
+                        get_rule(name)
+                    except CodelensError as exc:
+                        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+            values[key] = item
+        try:
+            overrides.append(PathOverride(pattern, **values))
+        except ConfigError as exc:
+            exc.message = f"{path}: {exc.message}"
+            raise
+    return tuple(overrides)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symbolic links resolved, is ``root`` or below it."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The repository's settings that may be honoured (paths made absolute), and a note per dropped one."""
+    kept, notes = dict(values), []
+    where = f"{config_file}"
+    for key in TRUSTED_ONLY:
+        if kept.pop(key, None):
+            notes.append(f"{where}: {key.replace('_', '-')} ignored: settings that run code come only from the "
+                         f"command line or your own config ({user_config_path()})")
+    for key in REPOSITORY_PATHS:
+        value = kept.get(key)
+        if not value:
+            continue
+        target = Path(value).expanduser()
+        target = target if target.is_absolute() else config_file.parent / target
+        if key in ("model", "adapter") and not target.exists():
+            kept.pop(key)
+            notes.append(f"{where}: {key} = {value!r} ignored: the repository's config may name only a folder "
+                         f"inside the repository ({root}); pass --{key} on the command line for anything else")
+        elif not _inside(target, root):
+            kept.pop(key)
+            notes.append(f"{where}: {key.replace('_', '-')} = {value!r} ignored: it leads outside the repository "
+                         f"({root}); pass --{key.replace('_', '-')} on the command line to use it")
+        else:
+            kept[key] = str(target)
+    return kept, notes
+
+
+def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:
+    """Defaults < the user's config < the repository's config nearest ``start`` < the CLI values given."""
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    sources = []
+    found = None
+    if use_file:
+        user = user_config_path()
+        if user.is_file():
+            data = _read_toml(user)
+            values.update(settings_from_table(data.get("tool", {}).get("codelens", data), user))
+            sources.append(str(user))
+        found = find_config_file(start)
+    root = project_root(start, found[0] if found else None)
+    if found is not None:
+        path, table = found
+        repository, notes = untrusted(settings_from_table(table, path), path, root)
+        values.update(repository)
+        sources.append(str(path))
+    values.update({k: v for k, v in cli.items() if v is not None})
+    source = " and ".join(sources) or "defaults"
+    try:
+        return ScanConfig(**values, source=source, root=str(root), notes=tuple(notes))
+    except ConfigError as exc:
+        if sources:
+            exc.message = f"{exc.message} (settings from {source} and the command line)"
+        raise
