@@ -159,8 +159,6 @@ def test_a_fully_cached_rescan_imports_neither_torch_nor_transformers(tmp_path, 
     assert cli(*args).returncode in (0, 1)  # fills the cache
     probe = ("import sys; from codelens.cli.main import main\n"
              f"code = main({args!r})\n"
-             "assert 'torch' not in sys.modules, 'torch imported'\n"
-             "assert 'transformers' not in sys.modules, 'transformers imported'\n"
-             "sys.exit(code)\n")
+             "print('exit', code, 'torch', 'torch' in sys.modules, 'transformers', 'transformers' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.stdout.split()[-4:] == ["torch", "False", "transformers", "False"], result.stdout + result.stderr
