@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from codelens.choices import SummaryMode, choice
 from codelens.core import TASKS, CodeUnit, UnitResult
@@ -22,6 +22,7 @@ from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET
 
 if TYPE_CHECKING:
     from codelens.cache import ResultCache
+    from codelens.model.forward import ScoredBatch
     from codelens.model.loading import LoadedModel
 
 
@@ -75,12 +76,15 @@ def analyse(
     settings: EngineSettings,
     cache: "ResultCache | None" = None,
     progress: Callable[[int, int], None] | None = None,
+    scorer: "Scorer | None" = None,
 ) -> tuple[dict[str, UnitResult], EngineStats]:
     """Results for every distinct unit (keyed by CodeUnit.hash) and the run's counters.
 
     ``progress(done, total)`` is called with counts of distinct functions: first after the cache
     lookup, then after every batch. Summaries are generated only when the adapter was trained for
-    them ("summary" in its codelens.json tasks) and the settings ask for them.
+    them ("summary" in its codelens.json tasks) and the settings ask for them. ``scorer`` runs the
+    functions the cache lacks (default: ``LocalScorer``, this process's model); another scorer, such as a
+    pool of workers, gives the same results through the same cache.
     """
     started = time.perf_counter()
     stats = EngineStats(functions=len(units))
@@ -109,7 +113,7 @@ def analyse(
     if misses:
         store = _CacheWriter(cache, key) if cache is not None else None
         try:
-            computed = _compute(misses, first, wants, loaded, settings, stats,
+            computed = _compute(misses, first, wants, loaded, scorer or LocalScorer(loaded, settings), stats,
                                 lambda n: progress(len(results) + n, stats.unique) if progress else None,
                                 store.add if store is not None else None)
         finally:
@@ -160,11 +164,35 @@ class _CacheWriter:
         self.last = time.monotonic()
 
 
-def _compute(misses, first, wants, loaded, settings, stats, advance, keep=None) -> dict[str, UnitResult]:
-    from codelens.model.forward import prompt_ids, score_prompts, sigmoid
+class Scorer(Protocol):
+    """Runs code through the model: what ``analyse`` needs for the functions the cache lacks."""
+
+    def __call__(self, codes: dict[str, str], summarise: set[str],
+                 on_batch: Callable[["ScoredBatch"], None]) -> None:
+        """Score every code (keyed by function hash), summaries for the keys in ``summarise``; hand each
+        finished batch to ``on_batch`` as it completes (from the calling thread)."""
+
+
+class LocalScorer:
+    """The model of this process: prompt ids from its tokenizer, then ``model.forward.score_prompts``."""
+
+    def __init__(self, loaded: "LoadedModel", settings: EngineSettings) -> None:
+        self.loaded, self.settings = loaded, settings
+
+    def __call__(self, codes: dict[str, str], summarise: set[str], on_batch) -> None:
+        from codelens.model.forward import prompt_ids, score_prompts
+
+        loaded = self.loaded
+        prompts = {key: prompt_ids(loaded.tokenizer, code, loaded.meta.prompt) for key, code in codes.items()}
+        with _threads(self.settings, loaded.device):
+            score_prompts(loaded, prompts, summarise, self.settings.token_budget, self.settings.max_batch,
+                          on_batch=on_batch)
+
+
+def _compute(misses, first, wants, loaded, scorer: Scorer, stats, advance, keep=None) -> dict[str, UnitResult]:
+    from codelens.model.forward import sigmoid
 
     temperature = loaded.meta.calibration.defect_temperature
-    prompts = {h: prompt_ids(loaded.tokenizer, first[h].body, loaded.meta.prompt) for h in misses}
     out: dict[str, UnitResult] = {}
 
     def finished(batch) -> None:
@@ -180,7 +208,5 @@ def _compute(misses, first, wants, loaded, settings, stats, advance, keep=None) 
         stats.summaries_generated += len(made) if batch.summarised else 0
         advance(len(out))
 
-    with _threads(settings, loaded.device):
-        score_prompts(loaded, prompts, {h for h in misses if wants[h]}, settings.token_budget, settings.max_batch,
-                      on_batch=finished)
+    scorer({h: first[h].body for h in misses}, {h for h in misses if wants[h]}, finished)
     return out
