@@ -346,7 +346,7 @@ def build_random_adapter(base_dir: Path, out_dir: Path, rank: int = 16, head_hid
         warnings.simplefilter("ignore", FutureWarning)  # peft vs transformers 5 deprecations
         peft_model = get_peft_model(model, config)
     pooled_dim = 2 * model.config.hidden_size
-    heads = TaskHeads(pooled_dim, head_hidden=head_hidden, clone_dim=clone_dim)
+    heads = TaskHeads(model.config.hidden_size, head_hidden=head_hidden, clone_dim=clone_dim)
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out_dir))
     save_file({k: v.contiguous() for k, v in heads.state_dict().items()}, str(out_dir / "heads.safetensors"))

@@ -35,6 +35,8 @@ BENCHMARKS = {
     "clones": "benchmarks.clones",
     "memory": "benchmarks.memory",
     "training": "benchmarks.training",
+    "ray": "benchmarks.ray_scan",
+    "baselines": "benchmarks.baselines",
 }
 """Benchmark name -> module with ``run(ctx) -> list[Figure]``, in the order they run."""
 

@@ -21,12 +21,13 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from codelens.core import UnitResult
+from codelens.core import LocatedBug, UnitResult
 from codelens.errors import CodelensError
 
 CACHE_DIR = ".codelens-cache"
 CACHE_FILE = "results.sqlite"
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+"""2: a located bug per result (1 had none: such a cache is dropped and refilled)."""
 # SQLite limits the number of bound parameters per statement (999 in older builds).
 _CHUNK = 500
 
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS results (
     defect_probability REAL NOT NULL,
     embedding BLOB NOT NULL,
     summary TEXT,
+    bug TEXT,
     created REAL NOT NULL,
     PRIMARY KEY (unit_hash, key)
 ) WITHOUT ROWID
@@ -164,11 +166,11 @@ class ResultCache:
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start:start + _CHUNK]
                 rows = self._conn.execute(
-                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary FROM results "
+                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary, bug FROM results "
                     f"WHERE key = ? AND unit_hash IN ({','.join('?' * len(chunk))})",
                     [key, *chunk],
                 ).fetchall()
-                for unit_hash, logit, prob, blob, summary in rows:
+                for unit_hash, logit, prob, blob, summary, bug in rows:
                     if not isinstance(blob, bytes) or len(blob) % 4:
                         continue  # a damaged row is a miss: it will be recomputed and overwritten
                     found[unit_hash] = UnitResult(
@@ -178,6 +180,7 @@ class ResultCache:
                         embedding=np.frombuffer(blob, dtype=np.float32).copy(),
                         summary=summary,
                         cached=True,
+                        bug=_bug_from_json(bug),
                     )
         except sqlite3.DatabaseError as exc:
             if _is_corrupt(exc):
@@ -197,10 +200,10 @@ class ResultCache:
         now = time.time()
         rows = [
             (r.hash, key, float(r.defect_logit), float(r.defect_probability),
-             np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary, now)
+             np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary, _bug_to_json(r.bug), now)
             for r in results
         ]
-        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)"
+        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         for attempt in range(2):
             try:
                 with self._conn:
@@ -229,6 +232,20 @@ class ResultCache:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _bug_to_json(bug: LocatedBug | None) -> str | None:
+    return None if bug is None else json.dumps(asdict(bug), sort_keys=True)
+
+
+def _bug_from_json(text: str | None) -> LocatedBug | None:
+    """The stored located bug; a damaged one reads as none (the score itself is still good)."""
+    if not text:
+        return None
+    try:
+        return LocatedBug(**json.loads(text))
+    except (ValueError, TypeError):
+        return None
 
 
 def _write_gitignore(folder: Path) -> None:

@@ -7,6 +7,7 @@ supplies the thresholds unless a setting overrides them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
@@ -94,6 +95,9 @@ class ScanConfig:
     """Override the adapter's defect probability threshold (0..1)."""
     clone_threshold: float | None = None
     """Override the adapter's clone similarity threshold (-1..1)."""
+    clone_tests: bool = False
+    """Report clones in test code too (tests/, test_*.py, *_test.go, *.spec.ts, src/test/, ...); off: test
+    functions take no part in clone search."""
     cache: bool = True
     """Reuse results of unchanged functions from the SQLite cache."""
     cache_dir: str | None = None
@@ -112,6 +116,9 @@ class ScanConfig:
     """Report findings even where a `codelens: ignore[...]` comment suppresses them (for audits)."""
     per_path: tuple[PathOverride, ...] = ()
     """Overrides of fail-on, min-confidence and disabled rules for files matching a glob (tests/**)."""
+    ray: str | None = None
+    """Run the model on a Ray cluster: auto (the one this machine joined with `ray start`), HOST:PORT or
+    ray://HOST:PORT. Needs the ray extra (pip install 'codelens[ray]'); never from the repository's config."""
     source: str = field(default="defaults", compare=False, metadata={"internal": True})
     """Where the file-level settings came from (for `codelens config show`)."""
     root: str | None = field(default=None, compare=False, metadata={"internal": True})
@@ -145,6 +152,10 @@ class ScanConfig:
                               hint="leave it at 0: one per CPU core")
         if self.token_budget < 64:
             raise ConfigError(f"token-budget = {self.token_budget} must be at least 64")
+        if self.ray is not None and not _is_ray_address(self.ray):
+            raise ConfigError(f"ray = {self.ray!r} is not a Ray cluster address",
+                              hint="use --ray auto (the cluster this machine joined), --ray HOST:PORT or "
+                                   "--ray ray://HOST:PORT")
 
     def model_spec(self):
         """The ``codelens.model.loading.ModelSpec`` these settings ask for."""
@@ -174,6 +185,17 @@ class ScanConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in setting_fields()}
+
+
+_RAY_ADDRESS = re.compile(r"(?:ray://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
+
+
+def _is_ray_address(value: str) -> bool:
+    """``auto``, ``HOST:PORT`` or ``ray://HOST:PORT`` (an IPv6 host in brackets), the port 1-65535."""
+    if value == "auto":
+        return True
+    match = _RAY_ADDRESS.fullmatch(value)
+    return match is not None and 1 <= int(match.group(1)) <= 65535
 
 
 def setting_fields() -> list[dataclasses.Field]:

@@ -1,10 +1,12 @@
 """The data every layer shares, at the bottom of the import graph: nothing here imports codelens.
 
-    TASKS        the three jobs of the one adapter
-    SourceFile   a readable source file discovery found (input of parsing)
-    Span         where a function sits in its file
-    CodeUnit     one function cut out of a file (input of the model, the tasks and the reporters)
-    UnitResult   the model's outputs for one distinct function (what the engine returns and the cache stores)
+    TASKS         the three jobs of the one adapter
+    SourceFile    a readable source file discovery found (input of parsing)
+    Span          where a function sits in its file
+    CodeUnit      one function cut out of a file (input of the model, the tasks and the reporters)
+    UnitResult    the model's outputs for one distinct function (what the engine returns and the cache stores)
+    LocatedBug    where a likely bug sits in a function, and its proposed repair
+    FunctionText  what the model reads of a function
 
 Pure data, no model knowledge; numpy is only named for type checkers.
 """
@@ -70,6 +72,21 @@ class CodeUnit:
     """sha256 hex of the source with identifiers and literals abstracted (type-2 clone key)."""
     decorator_lines: tuple[int, ...] = ()
     """1-based lines of decorators / attributes above the definition (for suppressions)."""
+    statements: int | None = None
+    """Statements in the function, nested ones included, the docstring not (``LanguageSpec.statement_kinds``);
+    None when not counted (a unit built by hand): clone size rules then count non-blank body lines."""
+    nested_in_function: bool = False
+    """Defined inside another function (a closure or local helper): never part of a module's API."""
+    exported: bool | None = None
+    """Whether the module exports it: Python's literal ``__all__`` lists it (a method: its top-level
+    class), Go's name is capitalised. None when the module does not say (no ``__all__``, a computed one)
+    or the language has no such rule."""
+    indent: str = ""
+    """The whitespace before the unit's first line in its file (a method's indentation): what re-parsing
+    the unit on its own needs (the repair candidates of a likely bug)."""
+    body_cut: tuple[int, int] | None = None
+    """Character span of ``source`` removed to make ``body`` (the docstring), so a position in ``body``
+    maps back to the file; None when nothing was removed."""
 
     @property
     def start_line(self) -> int:
@@ -82,6 +99,35 @@ class CodeUnit:
     @property
     def has_docstring(self) -> bool:
         return bool(self.docstring and self.docstring.strip())
+
+    def position(self, body_offset: int) -> tuple[int, int]:
+        """(1-based line, 1-based column) in the file of a character offset into ``body``."""
+        offset = body_offset
+        if self.body_cut is not None and offset >= self.body_cut[0]:
+            offset += self.body_cut[1] - self.body_cut[0]
+        before = self.source[:offset]
+        newline = before.rfind("\n")
+        column = offset - (newline + 1) + (len(self.indent) if newline < 0 else 0)
+        return self.span.start_line + before.count("\n"), column + 1
+
+
+@dataclass(frozen=True)
+class LocatedBug:
+    """A likely bug's site in a function's ``body`` and the repair the model proposes there."""
+
+    start: int
+    """Character offset of the site in the function's body."""
+    end: int
+    kind: str
+    """The bug kind the site belongs to (see ``codelens.parsing.sites.BUG_KINDS``)."""
+    text: str
+    """What stands at the site now."""
+    repair: str | None
+    """The text the model would put there instead; None when it proposes none."""
+    site_probability: float
+    """P(the bug is at this site | there is a bug)."""
+    repair_probability: float | None
+    """P(this repair | the bug is at this site)."""
 
 
 @dataclass
@@ -100,3 +146,17 @@ class UnitResult:
     """Generated one-line summary; None when no summary was asked for this function."""
     cached: bool
     """True when the result came from the result cache rather than from the model."""
+    bug: LocatedBug | None = None
+    """Where the model puts the likely bug and what would mend it; None when it was not worth locating
+    (a low score) or nothing in the function can be edited that way."""
+
+
+@dataclass(frozen=True)
+class FunctionText:
+    """What the model reads of one function: its text (``CodeUnit.body``), and how to parse it again on its
+    own (the repair candidates of a likely bug come from its tree)."""
+
+    code: str
+    language: str = "python"
+    indent: str = ""
+    """The whitespace before its first line in its file (see ``CodeUnit.indent``)."""

@@ -34,6 +34,16 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Region:
+    """An exact place in a file: 1-based lines and columns (Unicode code points), the end column exclusive."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
 class Finding:
     """One thing a task concluded about one function."""
 
@@ -53,7 +63,11 @@ class Finding:
     """Hash of the function's normalised source: a content fingerprint that survives moves."""
     related: tuple[Location, ...] = ()
     fix: str | None = None
-    """A suggested replacement text (e.g. the summary for CL300), if any."""
+    """A suggested text for the function as a whole (the one-line docstring of CL300), if any."""
+    region: Region | None = None
+    """The exact place the finding is about inside the function (the suspect token of CL100), if known."""
+    replacement: str | None = None
+    """What the finding proposes to put at ``region`` instead (CL100's repair), if anything."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def identity(self) -> tuple[str, str, str]:

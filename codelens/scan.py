@@ -43,6 +43,9 @@ class ScanOutcome:
     """Skipped files, syntax errors, unused suppressions, cache trouble: one line each."""
     suppressed: int = 0
     baselined: int = 0
+    advisory: set[tuple[str, str, int, str]] = field(default_factory=set)
+    """(path, qualname, line, code) of findings reported but not counted for fail-on: on a scoped scan,
+    clones whose functions the change did not touch (a clone blocks a commit only if the change made it)."""
 
 
 def _skip_warnings(skipped) -> list[str]:
@@ -140,6 +143,11 @@ def run_scan(
 
     texts = {f.rel: f.text for f in found.files}
     outcome = _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline, texts)
+    if wanted is not None or config.staged or config.diff_base:
+        outcome.advisory = unchanged_clones(root, outcome.report, selected, config)
+        if outcome.advisory:
+            outcome.warnings.append(f"{len(outcome.advisory)} clone finding(s) touch no changed function: "
+                                    "reported, not counted for --fail-on")
     outcome.report.stats["elapsed_s"] = time.perf_counter() - started
     outcome.report.options = ReportOptions(all=config.all_functions)
     return outcome
@@ -196,10 +204,17 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         clone=config.clone_threshold if config.clone_threshold is not None else meta.thresholds.clone,
     )
     settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs)
+    scorer = None
+    if config.ray:
+        from codelens.engine.ray_scorer import RayScorer
+
+        # The workers load the model; this process keeps parsing, the cache and clone search, and never
+        # loads the weights. Both analyse() calls below share the workers.
+        scorer = RayScorer(config.model_spec(), loaded, settings, address=config.ray)
     cache = _open_cache(root, config, warnings)
     try:
         engine_progress = (lambda done, total: progress("analysing", done, total)) if progress else None
-        results, engine_stats = analyse(selected, loaded, settings, cache, engine_progress)
+        results, engine_stats = analyse(selected, loaded, settings, cache, engine_progress, scorer=scorer)
         context = [u for u in units if u.hash not in results]
         if context and "clone" in meta.tasks:
             # Partial scans (files, --staged, --diff-base) compare the selected functions with every other
@@ -208,14 +223,17 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
             # make a file's clone findings depend on how pre-commit split the file list across calls.
             context_progress = (lambda done, total: progress("repository context", done, total)) if progress else None
             context_settings = dataclasses.replace(settings, summaries="none")
-            context_results, context_stats = analyse(context, loaded, context_settings, cache, context_progress)
+            context_results, context_stats = analyse(context, loaded, context_settings, cache, context_progress,
+                                                     scorer=scorer)
             results.update(context_results)
             stats["context_computed"] = context_stats.computed
     finally:
+        if scorer is not None:
+            scorer.close()
         if cache is not None:
             warnings.extend(cache.warnings)  # moved aside when corrupt, or results that could not be stored
             cache.close()
-    clones = find_clones(units, results, thresholds.clone, config.neighbours)
+    clones = find_clones(units, results, thresholds.clone, config.neighbours, include_tests=config.clone_tests)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
     tasks = [t for t in meta.tasks if t in TASKS]
     findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
@@ -276,11 +294,44 @@ def _filter_findings(findings, selected, units, config, warnings, baseline,
     return findings, suppressed, baselined
 
 
+def unchanged_clones(root: Path, report, selected: list[CodeUnit], config: ScanConfig) -> set[tuple]:
+    """Keys (see ``ScanOutcome.advisory``) of the CL200 findings of a scoped scan whose clone class (its
+    pairs in the report) holds no changed function.
+
+    Changed means selected under --staged / --diff-base; with a file list alone (how pre-commit calls
+    codelens) it means touching lines git reports as not committed (working tree against HEAD, new files).
+    Outside a git work tree nothing can be told apart, and every finding counts.
+    """
+    from codelens.gitscope import changed_lines, select_changed_units
+    from codelens.tasks.clone import RULE as CLONE_RULE
+    from codelens.tasks.clone import clone_classes
+
+    def key(item) -> tuple[str, str, int]:
+        return (item.path, item.qualname, item.start_line)
+
+    if not any(f.code == CLONE_RULE.code for f in report.findings):
+        return set()  # the usual case: no git call
+    classes = clone_classes(report.clones)
+    if config.staged or config.diff_base:
+        changed = {key(u) for u in selected}
+    else:
+        try:
+            lines = changed_lines(root if root.is_dir() else root.parent, None, False)
+        except CodelensError:
+            return set()
+        changed = {key(u) for u in select_changed_units([u for members in classes for u in members], lines)}
+    untouched = {key(u) for members in classes if not any(key(u) in changed for u in members) for u in members}
+    return {(*key(f), f.code) for f in report.findings if f.code == CLONE_RULE.code and key(f) in untouched}
+
+
 def exit_code_for(outcome: ScanOutcome, config: ScanConfig) -> int:
-    """0 when no finding reaches --fail-on (or its file's per-path fail-on), else 1."""
+    """0 when no finding reaches --fail-on (or its file's per-path fail-on), else 1; ``outcome.advisory``
+    findings do not count."""
     from codelens.findings import Severity
 
     for finding in outcome.report.findings:
+        if (finding.path, finding.qualname, finding.start_line, finding.code) in outcome.advisory:
+            continue
         fail_on = config.fail_on_for(finding.path)
         if fail_on != "never" and finding.severity.rank >= Severity(fail_on).rank:
             return 1

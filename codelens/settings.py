@@ -6,7 +6,7 @@ config (`[tool.codelens]` in the nearest pyproject.toml, or codelens.toml) < the
 The scanned repository is untrusted (CI scans pull requests; hooks run on every commit), so its config
 may not run code, choose what is loaded from outside itself, or make codelens write outside it:
 
-- ``trust-remote-code`` is honoured only from the command line or the user's config;
+- ``trust-remote-code`` and ``ray`` are honoured only from the command line or the user's config;
 - ``model`` and ``adapter`` from the repository must name folders inside the repository (no hub ids);
 - ``baseline`` and ``cache-dir`` from the repository resolve against the config file's folder and must
   stay inside the repository.
@@ -29,8 +29,9 @@ from codelens.config import PathOverride, ScanConfig, setting_fields
 from codelens.errors import ConfigError
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
-TRUSTED_ONLY = ("trust_remote_code",)
-"""Settings that run code: never taken from the scanned repository."""
+TRUSTED_ONLY = ("trust_remote_code", "ray")
+"""Settings that run code, or send the repository's code to run elsewhere (a Ray cluster): never taken
+from the scanned repository."""
 REPOSITORY_PATHS = ("model", "adapter", "baseline", "cache_dir")
 """Settings naming files or folders: from the repository they must stay inside it."""
 _OVERRIDE_KEYS = ("fail-on", "min-confidence", "disable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
 # The tests must not read the config file of whoever runs them: an unreadable path stands in for it,
 # in this process and in the codelens processes the tests start.
 os.environ["CODELENS_CONFIG"] = os.devnull
+# Ray, where a test runs it, stays on loopback: Ray reads this when first imported, and would otherwise swap
+# 127.0.0.1 for the machine's network address.
+os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,14 @@ def make_adapter():
 def tiny_llama_adapter(tiny_llama, tmp_path_factory) -> Path:
     """An adapter folder made for ``tiny_llama``."""
     return build_tiny_adapter(tiny_llama, tmp_path_factory.mktemp("tiny-llama-adapter"))
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """A 2-CPU Ray cluster on loopback (``tests.raycluster``), shared by the Ray tests and stopped after them."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("the ray extra is not installed: pip install -e '.[test,ray]'")
+    from tests.raycluster import local_cluster
+
+    with local_cluster(cpus=2) as address:
+        yield address

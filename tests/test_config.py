@@ -84,3 +84,18 @@ def test_broken_toml_is_an_error(tmp_path):
 def test_out_of_range_values(field, value):
     with pytest.raises(ConfigError):
         ScanConfig(**{field: value})
+
+
+def test_clone_tests_is_a_file_key_and_a_flag(tmp_path):
+    from codelens.cli.options import SCAN_OPTIONS
+    from codelens.field_docs import field_docs
+
+    (tmp_path / ".git").mkdir()
+    assert ScanConfig().clone_tests is False and field_docs(ScanConfig)["clone_tests"]
+    write(tmp_path / "pyproject.toml", "[tool.codelens]\nclone-tests = true\n")
+    assert resolve_config(tmp_path, {}).clone_tests is True
+    assert resolve_config(tmp_path, {"clone_tests": False}).clone_tests is False
+    assert any(o.field == "clone_tests" and o.decls == ("--clone-tests",) for o in SCAN_OPTIONS)
+    write(tmp_path / "pyproject.toml", '[tool.codelens]\nclone-tests = "yes"\n')
+    with pytest.raises(ConfigError, match="clone-tests must be bool"):
+        resolve_config(tmp_path, {})

@@ -173,3 +173,13 @@ def test_unified_diff_shows_only_the_inserted_lines():
     assert diff.startswith("--- a/pkg/m.py\n+++ b/pkg/m.py\n@@ -3,6 +3,7 @@\n")
     assert [line for line in diff.splitlines() if line.startswith(("+", "-"))][2:] == ['+    """Sum."""']
     assert unified_diff(plan(PYTHON, "python", "m.py", {})) == ""
+
+
+def test_docstring_command_writes_only_where_cl300_asks():
+    from codelens.docstrings import wants_docstring
+
+    text = ("__all__ = ['api']\n"
+            "def api(x):\n    def closure(y):\n        y = y + 1\n        return y\n    return closure(x)\n"
+            "def unlisted(x):\n    x = x + 1\n    return x\n")
+    wanted = {u.qualname: wants_docstring(u) for u in extract_units("m.py", text, "python").units}
+    assert wanted == {"api": True, "api.closure": False, "unlisted": False}

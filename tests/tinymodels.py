@@ -217,7 +217,7 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
 
     from codelens.model.adapter_meta import AdapterMetadata
     from codelens.model.fingerprint import base_fingerprint
-    from codelens.model.heads import TaskHeads
+    from codelens.model.heads import BugHeadConfig, TaskHeads
 
     base_dir, out_dir = Path(base_dir), Path(out_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, use_safetensors=True)
@@ -233,7 +233,7 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
             warnings.simplefilter("ignore", FutureWarning)  # peft vs transformers 5 deprecations
             peft_model = get_peft_model(model, config)
         pooled_dim = 2 * model.config.hidden_size
-        heads = TaskHeads(pooled_dim, head_hidden=32, clone_dim=16)
+        heads = TaskHeads(model.config.hidden_size, head_hidden=32, clone_dim=16, bug=BugHeadConfig(width=32, heads=2))
     finally:
         torch.random.set_rng_state(state)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -245,6 +245,7 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
         pooled_dim=pooled_dim,
         clone_dim=16,
         head_hidden=32,
+        bug_head=BugHeadConfig(width=32, heads=2).to_dict(),
     ).save(out_dir)
     return out_dir
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
+import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +50,7 @@ def _pick(files: list[Path], limit: int) -> list[Path]:
 
 
 def stage(cfg: StageConfig) -> dict:
-    """Create the per-package corpus folders and the split manifest; return a summary."""
+    """Create the per-package corpus folders (copies of the files) and the split manifest; return a summary."""
     from training.corpus import collect_corpus, write_manifest
 
     site = cfg.site_packages or Path(sysconfig.get_paths()["purelib"])
@@ -63,9 +63,11 @@ def stage(cfg: StageConfig) -> dict:
         folder = cfg.out / name
         folder.mkdir(exist_ok=True)
         for index, path in enumerate(_pick(package.files, cfg.max_files_per_package)):
-            link = folder / f"{index:03d}_{path.name}"
-            if not link.exists():
-                os.symlink(path, link)
+            # A copy, not a link: a scan (and the corpus reader, which is codelens' own discovery) does not
+            # follow links out of the folder it reads.
+            copy = folder / f"{index:03d}_{path.name}"
+            if not copy.exists():
+                shutil.copy2(path, copy)
         manifest[name] = package.split
         counts[package.split] += 1
     (cfg.out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")

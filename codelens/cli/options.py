@@ -21,7 +21,8 @@ MODEL_OPTIONS = (
     Option("trust_remote_code", ("--trust-remote-code",)),
 )
 """What model runs, and how: every command that scans takes these."""
-DECISION_OPTIONS = (Option("min_confidence"), Option("defect_threshold"), Option("clone_threshold"))
+DECISION_OPTIONS = (Option("min_confidence"), Option("defect_threshold"), Option("clone_threshold"),
+                    Option("clone_tests", ("--clone-tests",)))
 """What counts as a finding."""
 SCAN_OPTIONS = (
     *MODEL_OPTIONS,
@@ -30,7 +31,7 @@ SCAN_OPTIONS = (
     Option("summaries"), Option("fail_on"), *DECISION_OPTIONS, Option("cache_dir", metavar="DIR"),
     Option("jobs", ("--jobs", "-j")), Option("token_budget"), Option("staged", ("--staged",)),
     Option("diff_base", ("--diff-base",), metavar="REF"), Option("baseline", ("--baseline",), metavar="FILE"),
-    Option("ignore_suppressions", ("--ignore-suppressions",)),
+    Option("ignore_suppressions", ("--ignore-suppressions",)), Option("ray", metavar="ADDRESS"),
 )
 """Everything `codelens scan` can set."""
 

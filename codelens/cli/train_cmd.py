@@ -33,7 +33,9 @@ TRAIN_OPTIONS = (
     *(Option(name) for name in ("max_code_tokens", "max_summary_tokens", "threads", "clone_variants",
                                 "bugs_per_function")),
     Option("bug_kinds", metavar="KIND[,KIND]"),
-    *(Option(name) for name in ("head_hidden", "clone_dim", "max_eval_summaries", "codexglue_limit")),
+    *(Option(name) for name in ("head_hidden", "clone_dim", "bug_width", "bug_layers", "bug_heads")),
+    Option("relation_bias", ("--relation-bias/--no-relation-bias",)),
+    *(Option(name) for name in ("max_eval_summaries", "codexglue_limit")),
     Option("data_cache", metavar="DIR"),
 )
 

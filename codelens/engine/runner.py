@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from codelens.choices import SummaryMode, choice
-from codelens.core import TASKS, CodeUnit, UnitResult
+from codelens.core import TASKS, CodeUnit, FunctionText, UnitResult
 from codelens.engine.results import EngineStats
 from codelens.errors import ConfigError
 from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET
@@ -165,28 +165,26 @@ class _CacheWriter:
 
 
 class Scorer(Protocol):
-    """Runs code through the model: what ``analyse`` needs for the functions the cache lacks."""
+    """Runs functions through the model: what ``analyse`` needs for the functions the cache lacks."""
 
-    def __call__(self, codes: dict[str, str], summarise: set[str],
+    def __call__(self, functions: dict[str, FunctionText], summarise: set[str],
                  on_batch: Callable[["ScoredBatch"], None]) -> None:
-        """Score every code (keyed by function hash), summaries for the keys in ``summarise``; hand each
+        """Score every function (keyed by function hash), summaries for the keys in ``summarise``; hand each
         finished batch to ``on_batch`` as it completes (from the calling thread)."""
 
 
 class LocalScorer:
-    """The model of this process: prompt ids from its tokenizer, then ``model.forward.score_prompts``."""
+    """The model of this process (``model.forward.score_functions``), on the engine's CPU threads."""
 
     def __init__(self, loaded: "LoadedModel", settings: EngineSettings) -> None:
         self.loaded, self.settings = loaded, settings
 
-    def __call__(self, codes: dict[str, str], summarise: set[str], on_batch) -> None:
-        from codelens.model.forward import prompt_ids, score_prompts
+    def __call__(self, functions: dict[str, FunctionText], summarise: set[str], on_batch) -> None:
+        from codelens.model.forward import score_functions
 
-        loaded = self.loaded
-        prompts = {key: prompt_ids(loaded.tokenizer, code, loaded.meta.prompt) for key, code in codes.items()}
-        with _threads(self.settings, loaded.device):
-            score_prompts(loaded, prompts, summarise, self.settings.token_budget, self.settings.max_batch,
-                          on_batch=on_batch)
+        with _threads(self.settings, self.loaded.device):
+            score_functions(self.loaded, functions, summarise, self.settings.token_budget, self.settings.max_batch,
+                            on_batch=on_batch)
 
 
 def _compute(misses, first, wants, loaded, scorer: Scorer, stats, advance, keep=None) -> dict[str, UnitResult]:
@@ -198,7 +196,7 @@ def _compute(misses, first, wants, loaded, scorer: Scorer, stats, advance, keep=
     def finished(batch) -> None:
         made = [UnitResult(hash=unit_hash, defect_probability=sigmoid(scored.logit / temperature),
                            defect_logit=scored.logit, embedding=scored.embedding, summary=scored.summary,
-                           cached=False)
+                           cached=False, bug=scored.bug)
                 for unit_hash, scored in zip(batch.keys, batch.scored)]
         out.update((result.hash, result) for result in made)
         if keep is not None:
@@ -208,5 +206,6 @@ def _compute(misses, first, wants, loaded, scorer: Scorer, stats, advance, keep=
         stats.summaries_generated += len(made) if batch.summarised else 0
         advance(len(out))
 
-    scorer({h: first[h].body for h in misses}, {h for h in misses if wants[h]}, finished)
+    functions = {h: FunctionText(first[h].body, first[h].language, first[h].indent) for h in misses}
+    scorer(functions, {h for h in misses if wants[h]}, finished)
     return out

@@ -17,7 +17,8 @@ from codelens.errors import ModelError
 
 METADATA_FILE = "codelens.json"
 HEADS_FILE = "heads.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the defect head locates the bug (token sites + repairs); 1 had one pooled defect logit."""
 
 
 @dataclass
@@ -49,6 +50,9 @@ class Calibration:
     defect_temperature: float = 1.0
     clone_scale: float = 1.0
     """Slope of a logistic map from (similarity - clone threshold) to clone confidence."""
+    defect_precision: list = field(default_factory=list)
+    """[score, precision] pairs, score ascending: the share of validation functions scoring at least that
+    much that were really buggy. A CL100 finding quotes the precision at its score."""
 
 
 @dataclass
@@ -64,11 +68,13 @@ class AdapterMetadata:
     thresholds: Thresholds = field(default_factory=Thresholds)
     calibration: Calibration = field(default_factory=Calibration)
     pooled_dim: int = 0
-    """Input size of the heads (2 x hidden size: mean-pool and last-token states concatenated)."""
+    """Input size of the clone head (2 x hidden size: mean-pool and last-token states concatenated)."""
     clone_dim: int = 128
     """Size of the clone embedding."""
     head_hidden: int = 256
-    """Hidden size of the task heads."""
+    """Hidden size of the clone head."""
+    bug_head: dict = field(default_factory=dict)
+    """Shape of the defect head's bidirectional block (``codelens.model.heads.BugHeadConfig``)."""
     training: dict = field(default_factory=dict)
     """Resolved training config, data hash, seed, steps, trainable parameter share."""
     metrics: dict = field(default_factory=dict)

@@ -1,10 +1,10 @@
-"""The one forward pass: prompts -> defect logits, clone embeddings and (where asked) summaries.
+"""The one forward pass: functions -> defect scores and sites, clone embeddings and (where asked) summaries.
 
-The scan engine and training evaluation both score functions through ``score_prompts``, with the same
-prompt ids, the same batching, the same fallback token and the same batch limit, so a number in the
-model card is the number a user gets. One prefill per prompt gives both head outputs (heads over the
-pooled last hidden layer); a summary continues greedily from that prefill's KV cache, so the prompt is
-never run twice.
+The scan engine and training evaluation both score functions through ``score_functions``, with the same
+prompt ids, the same batching, the same fallback token and the same batch limit, so a number in the model
+card is the number a user gets. One prefill per function gives every head's output: the clone embedding
+from the pooled state, the defect score and its site from the code tokens' states; a summary continues
+greedily from that prefill's KV cache, so the prompt is never run twice.
 """
 
 from __future__ import annotations
@@ -15,31 +15,39 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from codelens.core import FunctionText, LocatedBug
 from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET, plan_batches
 
 if TYPE_CHECKING:
     import numpy as np
 
     from codelens.model.loading import LoadedModel
+    from codelens.model.prompt import Prompt
 
 K = TypeVar("K", bound=Hashable)
+
+REPAIR_FLOOR = 0.2
+"""Calibrated defect probability from which a function's bug site is located and its repair chosen: below
+it no finding is likely, and the tree-sitter pass that lists the candidates would cost every function."""
 
 
 @dataclass
 class Scored:
-    """What the model says about one prompt."""
+    """What the model says about one function."""
 
     logit: float
-    """Raw output of the defect head (calibrate with ``sigmoid(logit / defect_temperature)``)."""
+    """log P(bug) / P(no bug) of the defect head (calibrate with ``sigmoid(logit / defect_temperature)``)."""
     embedding: "np.ndarray"
     """L2-normalised clone embedding, float32."""
     summary: str | None
     """First line of the greedy continuation; None when no summary was asked for."""
+    bug: LocatedBug | None = None
+    """The likely bug's site and repair (for functions scoring at least ``REPAIR_FLOOR``)."""
 
 
 @dataclass
 class ScoredBatch(Generic[K]):
-    """One finished forward pass, handed to ``score_prompts``' ``on_batch`` as it completes."""
+    """One finished forward pass, handed to ``score_functions``' ``on_batch`` as it completes."""
 
     keys: list[K]
     scored: list[Scored]
@@ -56,77 +64,92 @@ def sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def prompt_ids(tokenizer, code: str, fmt) -> list[int]:
-    """The prompt ids of ``code`` (``build_prompt_ids``), or one fallback token when they would be empty.
+def prompt_for(tokenizer, code: str, fmt) -> "Prompt":
+    """The prompt of ``code`` (``build_prompt``), or one fallback token when it would be empty.
 
     An empty prompt (no BOS, nothing to encode) cannot run; EOS, else the pad token, stands in for it.
     Training, evaluation and scanning all use this, so they read the same ids for the same function.
     """
-    from codelens.model.prompt import build_prompt_ids
+    from codelens.model.prompt import Prompt, build_prompt
 
-    ids = build_prompt_ids(tokenizer, code, fmt)
-    if ids:
-        return ids
+    prompt = build_prompt(tokenizer, code, fmt)
+    if prompt.ids:
+        return prompt
     fallback = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
-    return [fallback]
+    return Prompt([fallback], 1, [])
 
 
-def score_prompts(
+def score_functions(
     loaded: "LoadedModel",
-    prompts: Mapping[K, list[int]],
+    functions: Mapping[K, FunctionText],
     summarise: set[K] | frozenset[K] = frozenset(),
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     max_batch: int = DEFAULT_MAX_BATCH,
     on_batch: Callable[[ScoredBatch[K]], None] | None = None,
+    locate_floor: float = REPAIR_FLOOR,
 ) -> dict[K, Scored]:
-    """Run every prompt through ``loaded`` once; summaries for the keys in ``summarise``.
+    """Run every function through ``loaded`` once; summaries for the keys in ``summarise``; the bug located
+    in functions whose calibrated defect probability is at least ``locate_floor`` (evaluation: 0, all).
 
-    Prompts with and without a summary go in separate batches (a batch either decodes or it does not),
+    Functions with and without a summary go in separate batches (a batch either decodes or it does not),
     each group batched by length under ``token_budget`` and ``max_batch``. ``on_batch`` sees each batch as
     it finishes (the engine stores results as it goes, so an interrupted run keeps its work).
     """
     from codelens.model.generate import stop_token_ids
 
+    prompts = {k: prompt_for(loaded.tokenizer, f.code, loaded.meta.prompt) for k, f in functions.items()}
     keys = list(prompts)
     wanted = [k for k in keys if k in summarise]
     stops = stop_token_ids(loaded.tokenizer) if wanted else frozenset()
     out: dict[K, Scored] = {}
     with quiet_int8():
         for summarising, group in ((True, wanted), (False, [k for k in keys if k not in summarise])):
-            for batch in plan_batches([len(prompts[k]) for k in group], token_budget, max_batch):
+            for batch in plan_batches([len(prompts[k].ids) for k in group], token_budget, max_batch):
                 chosen = [group[i] for i in batch]
-                ids = [prompts[k] for k in chosen]
-                logits, embeddings, summaries = run_batch(loaded, ids, stops if summarising else None)
-                scored = [Scored(float(logits[row]), embeddings[row].copy(),
-                                 summaries[row] if summaries is not None else None) for row in range(len(chosen))]
+                scored = run_batch(loaded, [functions[k] for k in chosen], [prompts[k] for k in chosen],
+                                   stops if summarising else None, locate_floor)
                 out.update(zip(chosen, scored))
                 if on_batch is not None:
-                    on_batch(ScoredBatch(chosen, scored, sum(len(x) for x in ids), summarising))
+                    on_batch(ScoredBatch(chosen, scored, sum(len(prompts[k].ids) for k in chosen), summarising))
     return out
 
 
-def run_batch(loaded: "LoadedModel", prompts: list[list[int]], stop_ids: frozenset[int] | None):
-    """One prefill over a left-padded batch: (defect logits, embeddings, summaries or None), numpy / str.
-
-    With ``stop_ids`` the summaries are decoded greedily from the prefill's KV cache.
-    """
+def run_batch(loaded: "LoadedModel", functions: list[FunctionText], prompts: list["Prompt"],
+              stop_ids: frozenset[int] | None, locate_floor: float = REPAIR_FLOOR) -> list[Scored]:
+    """One prefill over a left-padded batch; with ``stop_ids`` the summaries are decoded greedily from the
+    prefill's KV cache."""
     import torch
 
     from codelens.model.generate import decoder_of, first_line, greedy_continue, output_cache
-    from codelens.model.heads import pool_hidden
+    from codelens.model.heads import bug_log_odds, pool_hidden, word_relations
     from codelens.model.prompt import pad_left
 
     device = loaded.device
     lm, decoder = decoder_of(loaded.model)
-    input_ids, mask, positions = (t.to(device) for t in pad_left(prompts, loaded.tokenizer.pad_token_id))
+    input_ids, mask, positions = (t.to(device) for t in pad_left([p.ids for p in prompts],
+                                                                 loaded.tokenizer.pad_token_id))
+    width = input_ids.shape[1]
+    starts = [width - len(p.ids) + p.code_start for p in prompts]  # left padding shifts every row
+    code_mask = torch.zeros_like(mask)
+    for row, (start, prompt) in enumerate(zip(starts, prompts)):
+        code_mask[row, start:start + len(prompt.offsets)] = 1
+    relations = [[(r, start + i, start + j) for r, i, j in word_relations(f.code, p.offsets)]
+                 for f, p, start in zip(functions, prompts, starts)]
     summarise = stop_ids is not None
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=loaded.dtype == torch.bfloat16)
     with torch.inference_mode():
         with autocast:
             out = decoder(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=summarise)
         hidden = out.last_hidden_state
-        logits, embeddings = loaded.heads(pool_hidden(hidden, mask))
-        summaries = None
+        embeddings = loaded.heads.embed(pool_hidden(hidden, mask)).cpu().numpy().astype("float32")
+        site_logits, states = loaded.heads.bug(hidden, code_mask, relations)
+        log_odds = bug_log_odds(site_logits).float().cpu().tolist()
+        probs = torch.softmax(site_logits, dim=-1)
+        temperature = loaded.meta.calibration.defect_temperature
+        bugs = [_locate(loaded, f, p, probs[row, 1 + start:1 + start + len(p.offsets)], states[row], start)
+                if sigmoid(log_odds[row] / temperature) >= locate_floor else None
+                for row, (f, p, start) in enumerate(zip(functions, prompts, starts))]
+        summaries = [None] * len(prompts)
         if summarise:
             with autocast:
                 # Left padding puts every prompt's last token in the final column.
@@ -134,7 +157,34 @@ def run_batch(loaded: "LoadedModel", prompts: list[list[int]], stop_ids: frozens
                 ids = greedy_continue(lm, output_cache(out), next_logits, mask, stop_ids,
                                       loaded.meta.prompt.max_summary_tokens)
             summaries = [first_line(loaded.tokenizer, row) for row in ids]
-    return logits.float().cpu().numpy(), embeddings.float().cpu().numpy().astype("float32"), summaries
+    return [Scored(log_odds[row], embeddings[row].copy(), summaries[row], bugs[row]) for row in range(len(prompts))]
+
+
+def _locate(loaded, function: FunctionText, prompt: "Prompt", token_probs, states, start: int) -> LocatedBug | None:
+    """The site the defect head points at in one function, and the repair it prefers there."""
+    import torch
+
+    from codelens.model.repairs import best_site, candidate_inputs, token_indices
+    from codelens.parsing.sites import edit_sites, repair_candidates
+
+    chosen = best_site(edit_sites(function.code, function.language, function.indent), prompt.offsets,
+                       token_probs.float().cpu().tolist())
+    if chosen is None:
+        return None
+    site, mass = chosen
+    bug_mass = float(token_probs.sum())
+    candidates = tuple(c for c in repair_candidates(site, function.language) if c != site.text)
+    repair, repair_p = None, None
+    tokens = token_indices(site.start, site.end, prompt.offsets)
+    if candidates and tokens:
+        inputs = [(cls, [start + i for i in positions])
+                  for cls, positions in candidate_inputs(function.code, site.kind, site.text, candidates, prompt.offsets)]
+        scores = loaded.heads.bug.repair_logits(states[None], [(0, [start + i for i in tokens], inputs)])[0]
+        weights = torch.softmax(scores.float(), dim=0)
+        best = int(weights.argmax())
+        repair, repair_p = candidates[best], float(weights[best])
+    return LocatedBug(site.start, site.end, site.kind, site.text, repair,
+                      mass / bug_mass if bug_mass > 0 else 0.0, repair_p)
 
 
 @contextlib.contextmanager

@@ -278,7 +278,7 @@ def _load_heads(adapter: Path, meta: AdapterMetadata, device):
     if not path.is_file():
         raise ModelError(f"{path} is missing: the adapter has no task heads", hint="re-create the adapter with `codelens train`")
     try:
-        heads = TaskHeads(meta.pooled_dim, head_hidden=meta.head_hidden, clone_dim=meta.clone_dim)
+        heads = TaskHeads.for_adapter(meta)
         heads.load_state_dict(load_file(str(path)), strict=True)
     except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
         raise ModelError(f"{path} is corrupt or does not match codelens.json: {_first_line(exc)}",

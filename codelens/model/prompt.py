@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from codelens.model.adapter_meta import PromptFormat
 
 
@@ -12,11 +14,26 @@ def _split_template(template: str) -> tuple[str, str]:
     return prefix, suffix
 
 
-def build_prompt_ids(tokenizer, code: str, fmt: PromptFormat) -> list[int]:
-    """Token ids of the prompt for ``code``: [BOS] prefix code[:max_code_tokens] suffix.
+@dataclass(frozen=True)
+class Prompt:
+    """A function's prompt ids, and where its code tokens sit in them and in the code text."""
 
-    Pieces are tokenised separately so the cut never splits the suffix, and so training and
-    scanning produce the same ids for the same function.
+    ids: list[int]
+    code_start: int
+    """Index in ``ids`` of the first code token."""
+    offsets: list[tuple[int, int]]
+    """Character span in the code of each code token kept (``ids[code_start + i]``)."""
+
+    def tokens_of(self, start: int, end: int) -> list[int]:
+        """Prompt positions of the code tokens that overlap characters [start, end) of the code."""
+        return [self.code_start + i for i, (a, b) in enumerate(self.offsets) if a < end and b > start]
+
+
+def build_prompt(tokenizer, code: str, fmt: PromptFormat) -> Prompt:
+    """The prompt for ``code``: [BOS] prefix code[:max_code_tokens] suffix, with the code tokens' offsets.
+
+    Pieces are tokenised separately so the cut never splits the suffix, and so training and scanning
+    produce the same ids for the same function.
     """
     prefix, suffix = _split_template(fmt.template)
     encode = lambda text: tokenizer.encode(text, add_special_tokens=False) if text else []  # noqa: E731
@@ -24,9 +41,32 @@ def build_prompt_ids(tokenizer, code: str, fmt: PromptFormat) -> list[int]:
     if tokenizer.bos_token_id is not None:
         ids.append(tokenizer.bos_token_id)
     ids += encode(prefix)
-    ids += encode(code)[: fmt.max_code_tokens]
+    code_ids, offsets = _encode_with_offsets(tokenizer, code)
+    code_start = len(ids)
+    ids += code_ids[: fmt.max_code_tokens]
     ids += encode(suffix)
-    return ids
+    return Prompt(ids, code_start, offsets[: fmt.max_code_tokens])
+
+
+def _encode_with_offsets(tokenizer, code: str) -> tuple[list[int], list[tuple[int, int]]]:
+    if not code:
+        return [], []
+    if getattr(tokenizer, "is_fast", False):
+        encoded = tokenizer(code, add_special_tokens=False, return_offsets_mapping=True)
+        return list(encoded["input_ids"]), [tuple(span) for span in encoded["offset_mapping"]]
+    # A slow tokenizer has no offsets: each token's span is what its text adds to the decoded prefix.
+    ids = tokenizer.encode(code, add_special_tokens=False)
+    offsets, done = [], 0
+    for i in range(len(ids)):
+        upto = len(tokenizer.decode(ids[: i + 1]))
+        offsets.append((min(done, len(code)), min(upto, len(code))))
+        done = upto
+    return ids, offsets
+
+
+def build_prompt_ids(tokenizer, code: str, fmt: PromptFormat) -> list[int]:
+    """Token ids of the prompt for ``code`` (see ``build_prompt``)."""
+    return build_prompt(tokenizer, code, fmt).ids
 
 
 def summary_target_ids(tokenizer, summary: str) -> list[int]:

@@ -36,11 +36,14 @@ class ParseResult:
 class _FileContext:
     """Per-file state shared by the units of one file: names of enclosing scopes, token streams."""
 
-    def __init__(self, spec: LanguageSpec, src: bytes, categories: tuple[int, ...], found: FileWalk) -> None:
+    def __init__(self, spec: LanguageSpec, src: bytes, categories: tuple[int, ...], found: FileWalk,
+                 exports: frozenset[str] | None = None) -> None:
         self.spec = spec
         self.src = src
         self.categories = categories
         self.found = found
+        self.exports = exports
+        """Names the module exports (``LanguageSpec.module_exports``); None when it does not say."""
         self._names: dict[int, str | None] = {}
 
     def name(self, scope: int) -> str | None:
@@ -63,6 +66,18 @@ class _FileContext:
             outer = scopes[outer][1]
         return ".".join(reversed(parts))
 
+    def api(self, scope: int, own_name: str) -> tuple[bool, bool | None]:
+        """(nested in a function, exported) of function ``scope``: see ``CodeUnit``."""
+        scopes, function_kinds = self.found.scopes, self.spec.function_kinds
+        top, outer, nested = scope, scopes[scope][1], False
+        while outer >= 0:
+            nested = nested or scopes[outer][0].type in function_kinds
+            top, outer = outer, scopes[outer][1]
+        if self.exports is not None:
+            return nested, not nested and self.name(top) in self.exports
+        rule = self.spec.exported_name
+        return nested, rule(own_name) if rule is not None and not nested else None
+
     def tokens(self, index: int) -> TokenStream:
         """Tokens of outermost function ``index``, sliced for the functions inside it too."""
         return stream(self.found, index, self.src, self.categories, self.spec.significant_indentation)
@@ -78,7 +93,8 @@ def _anchors(function: Node, spec: LanguageSpec) -> list[Node]:
     return chain
 
 
-def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileContext) -> CodeUnit:
+def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileContext,
+          api: tuple[bool, bool | None] = (False, None)) -> CodeUnit:
     spec, src = ctx.spec, ctx.src
     start, end = node.start_byte, node.end_byte
     source_bytes = src[start:end]
@@ -101,6 +117,13 @@ def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileCo
     source = source_bytes.decode("utf-8", "surrogatepass")  # the input came from a str
     # One string for both when nothing was cut: half the decoding, and pickled once to the parent.
     body = source if body_bytes is source_bytes else body_bytes.decode("utf-8", "surrogatepass")
+    body_cut = None
+    if cut is not None:
+        head = len(source_bytes[:cut[0] - start].decode("utf-8", "surrogatepass"))
+        body_cut = (head, head + len(source) - len(body))
+    line_start = src.rfind(b"\n", 0, start) + 1
+    indent = src[line_start:start]
+    indent = indent.decode("utf-8", "surrogatepass") if not indent.strip() else ""
     return CodeUnit(
         path=rel,
         language=spec.name,
@@ -112,6 +135,11 @@ def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileCo
         hash=plain_hash,
         normalized_hash=abstract_hash,
         decorator_lines=docs.decorator_lines(node, anchors, spec),
+        statements=tokens.statement_count(start, end, cut),
+        nested_in_function=api[0],
+        exported=api[1],
+        indent=indent,
+        body_cut=body_cut,
     )
 
 
@@ -127,13 +155,14 @@ def extract_units(rel: str, text: str, language: str) -> ParseResult:
     tree = get_parser(spec.module, grammar).parse(src)
     root = tree.root_node
     found = walk(root, src, node_codes(spec.module, grammar, spec.name), spec.significant_indentation)
-    ctx = _FileContext(spec, src, token_categories(spec.module, grammar, spec.name), found)
+    exports = spec.module_exports(root, src) if spec.module_exports is not None else None
+    ctx = _FileContext(spec, src, token_categories(spec.module, grammar, spec.name), found, exports)
     units: list[CodeUnit] = []
     for node, index, scope in found.functions:
         name = ctx.name(scope)
         if not name or node.has_error or node.child_by_field_name("body") is None:
             continue
-        units.append(_unit(rel, node, ctx.qualname(scope, name), ctx.tokens(index), ctx))
+        units.append(_unit(rel, node, ctx.qualname(scope, name), ctx.tokens(index), ctx, ctx.api(scope, name)))
     return ParseResult(units=units, error_count=count_error_regions(root))
 
 

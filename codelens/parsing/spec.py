@@ -37,6 +37,9 @@ class LanguageSpec:
     """Leaf kinds abstracted like identifiers besides every kind whose name ends in ``identifier``."""
     ignored_kinds: frozenset[str] = frozenset()
     """Leaf kinds that are layout only (e.g. Python's backslash continuation)."""
+    statement_kinds: frozenset[str] = frozenset()
+    """Statement and local declaration kinds, counted for ``CodeUnit.statements`` (the size clone rules
+    read). Blocks, clauses (``case``, ``else``) and wrappers (labels) are not listed: they hold statements."""
     anchor_kinds: frozenset[str] = frozenset()
     """Parents that wrap a function and own its doc comment and decorators (export, template, …)."""
     decorator_kinds: frozenset[str] = frozenset()
@@ -46,6 +49,12 @@ class LanguageSpec:
     fragment_wrappers: tuple[tuple[str, str], ...] = ()
     """``(prefix, suffix)`` pairs to retry a standalone fragment in when it does not parse alone
     (a method needs a class around it); used by ``normalized_source`` on function bodies."""
+    module_exports: Callable[[Node, bytes], frozenset[str] | None] | None = None
+    """The names a file exports, from its root node and bytes (Python: a literal ``__all__``); None from
+    it when the file does not say. A function is exported when its top-level name is among them."""
+    exported_name: Callable[[str], bool] | None = None
+    """Whether a function's own name is exported by the language's rule (Go: capitalised), for files
+    ``module_exports`` says nothing about; None: the language has no such rule."""
     significant_indentation: bool = False
     """Keep line breaks and indentation in hashes because they change meaning (Python)."""
     grammar_by_suffix: dict[str, str] = field(default_factory=dict)

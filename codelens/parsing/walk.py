@@ -22,7 +22,7 @@ from codelens.parsing.registry import get_spec, load_language
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-FUNCTION, LITERAL, COMMENT, CONTAINER = 4, 8, 12, 16
+FUNCTION, LITERAL, COMMENT, CONTAINER, STATEMENT = 4, 8, 12, 16, 20
 """Node roles in ``node_codes``, added to the token category (``PLAIN``…``SKIP``, all below 4)."""
 
 _ID_NAMES: tuple[list[bytes], dict[int, bytes]] = ([], {})
@@ -62,6 +62,8 @@ def node_codes(module: str, grammar: str, language: str) -> tuple[int, ...]:
                 role = COMMENT
             elif name in spec.container_kinds:
                 role = CONTAINER
+            elif name in spec.statement_kinds:
+                role = STATEMENT
         codes.append(role + categories[kind_id])
     # Padded to every possible id, so the walk indexes without a bounds check: ERROR nodes have
     # id 65535, beyond the grammar's own kinds, and are plain.
@@ -92,7 +94,7 @@ class TokenStream:
     each line relative to the least indented one as ``normalize.render`` does.
     """
 
-    __slots__ = ("starts", "pieces", "keys", "numbers", "line_at", "line_columns")
+    __slots__ = ("starts", "pieces", "keys", "numbers", "line_at", "line_columns", "statement_starts")
 
     def __init__(self) -> None:
         self.starts: list[int] = []
@@ -108,6 +110,9 @@ class TokenStream:
         """Indexes of the line-break elements."""
         self.line_columns: list[int] = []
         """Their columns."""
+        self.statement_starts: list[int] | None = []
+        """Start byte of each statement node (``LanguageSpec.statement_kinds``), in order; None when
+        they were not counted (a stream rebuilt from ``leaf_tokens``)."""
 
     def add_line_break(self, start: int, column: int) -> None:
         """Record that the token about to be added (at byte ``start``) starts a line at ``column``."""
@@ -121,6 +126,7 @@ class TokenStream:
     def of(cls, tokens: list[Token], src: bytes) -> TokenStream:
         """A stream from ``leaf_tokens`` output (the path for the rare function inside a literal)."""
         stream = cls()
+        stream.statement_starts = None
         numbers = stream.numbers
         for start, end, kind, column in tokens:
             if column >= 0:
@@ -164,6 +170,16 @@ class TokenStream:
             plain = plain.replace(head, b"\n").replace(b"\xfe ", b"")
             abstracted = abstracted.replace(head, b"\n").replace(b"\xfe ", b"")
         return _sha(plain), _sha(abstracted)
+
+    def statement_count(self, start: int, end: int, cut: tuple[int, int] | None) -> int | None:
+        """How many statements start in ``[start, end)`` but not in ``cut``; None when not counted."""
+        starts = self.statement_starts
+        if starts is None:
+            return None
+        count = bisect_left(starts, end) - bisect_left(starts, start)
+        if cut is not None:
+            count -= bisect_left(starts, cut[1]) - bisect_left(starts, cut[0])
+        return count
 
 
 def _pick(items: list, spans: list[tuple[int, int]]) -> list:
@@ -212,7 +228,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
     current = TokenStream()
     starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
     pieces, line_at_add, line_columns_add = current.pieces, current.line_at.append, current.line_columns.append
-    numbers = current.numbers
+    numbers, statements_add = current.numbers, current.statement_starts.append
     previous_end = 0
     emitting = False  # inside an outermost function and not inside a literal
     # Depths of the open outermost function and of the literal being searched for functions (-1:
@@ -247,6 +263,18 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                 continue
             else:
                 start = end = 0
+        elif code >= STATEMENT:  # counted for the functions holding it, then walked like any node
+            start = node.start_byte
+            if emitting:
+                statements_add(start)
+            if first_child():
+                depth += 1
+                continue
+            if emitting:  # a statement that is one token (`fallthrough`)
+                end = node.end_byte
+                kind = code & 3
+            else:
+                start = end = 0
         else:  # a function or a container: a naming scope
             # Pre-order: an open scope holds this node exactly when the node starts before its end.
             start = node.start_byte
@@ -266,7 +294,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
                         pieces, starts_add, pieces_add = current.pieces, current.starts.append, current.pieces.append
                         keys_add, line_at_add = current.keys.append, current.line_at.append
                         line_columns_add = current.line_columns.append
-                        numbers = current.numbers
+                        numbers, statements_add = current.numbers, current.statement_starts.append
                         previous_end = start
                         emitting = True
                     else:

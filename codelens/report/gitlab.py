@@ -30,6 +30,16 @@ def issue_fingerprint(finding: Finding, occurrence: int) -> str:
     return fingerprint(*map(printable, finding.identity()), str(occurrence))
 
 
+def _location(finding: Finding) -> dict:
+    """``lines.begin`` for a function-wide finding; ``positions`` (line and column) where the finding has an
+    exact region, so the merge request marks the token itself."""
+    region = finding.region
+    if region is None:
+        return {"path": finding.path, "lines": {"begin": max(1, finding.start_line)}}
+    return {"path": finding.path, "positions": {"begin": {"line": region.start_line, "column": region.start_column},
+                                                "end": {"line": region.end_line, "column": region.end_column}}}
+
+
 def code_quality(report: ScanReport) -> list[dict]:
     """The issues as plain data, in report order."""
     seen: dict[tuple[str, str, str], int] = {}
@@ -43,6 +53,6 @@ def code_quality(report: ScanReport) -> list[dict]:
             "check_name": finding.code,
             "fingerprint": issue_fingerprint(finding, occurrence),
             "severity": SEVERITIES[finding.severity],
-            "location": {"path": finding.path, "lines": {"begin": max(1, finding.start_line)}},
+            "location": _location(finding),
         })
     return issues

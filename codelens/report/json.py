@@ -1,21 +1,28 @@
-"""JSON report, schema version 1: stable keys, stable order, floats rounded to 4 decimals.
+"""JSON report, schema version 2: stable keys, stable order, floats rounded to 4 decimals.
 
 Shape: {"schema_version", "tool": {name, version}, "model": {...}, "functions": [...],
 "clones": [...], "findings": [...], "stats": {...}}. ``functions`` lists only functions with
 findings unless ``options.all``.
+
+Version 2 (from 1) added: ``findings[].region`` (the exact place a finding is about: start_line,
+start_column, end_line, end_column, 1-based, end column exclusive; null when the finding covers the whole
+function) and ``findings[].replacement`` (the text proposed for that region, CL100's repair; null when
+none); ``functions[].bug`` (where the model puts the function's likely bug: region, text, kind, repair,
+site_probability, repair_probability; null when it was not located).
 """
 
 from __future__ import annotations
 
 import json
 
-from codelens.core import CodeUnit
-from codelens.report.model import ScanReport, finding_unit_key, rounded, sorted_mapping, unit_finding_key
+from codelens.core import CodeUnit, LocatedBug
+from codelens.findings import Region
+from codelens.report.model import ScanReport, finding_unit_key, region_dict, rounded, sorted_mapping, unit_finding_key
 from codelens.tasks import finding_order
 from codelens.tasks.clone import unit_key
 from codelens.tasks.summary import pep257_summary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def render(report: ScanReport) -> str:
@@ -40,7 +47,7 @@ def report_dict(report: ScanReport) -> dict:
             {
                 "code": f.code, "rule": f.rule, "path": f.path, "start_line": f.start_line,
                 "end_line": f.end_line, "message": f.message, "severity": f.severity.value,
-                "confidence": f.confidence,
+                "confidence": f.confidence, "region": region_dict(f.region), "replacement": f.replacement,
             }
             for f in sorted(report.findings, key=finding_order)
         ],
@@ -60,12 +67,23 @@ def _function(report: ScanReport, unit: CodeUnit) -> dict:
         "defect_probability": None if result is None else float(result.defect_probability),
         "summary": None if result is None else pep257_summary(result.summary),
         "has_docstring": unit.has_docstring,
+        "bug": None if result is None else bug_dict(unit, result.bug),
         "neighbours": [
             {"path": n.unit.path, "qualname": n.unit.qualname, "start_line": n.unit.start_line,
              "similarity": n.similarity}
             for n in report.neighbours.get(unit, ())
         ],
     }
+
+
+def bug_dict(unit: CodeUnit, bug: LocatedBug | None) -> dict | None:
+    """Where the model located a function's likely bug, in file coordinates (None when it did not)."""
+    if bug is None:
+        return None
+    (start_line, start_column), (end_line, end_column) = unit.position(bug.start), unit.position(bug.end)
+    return {"region": region_dict(Region(start_line, start_column, end_line, end_column)), "text": bug.text,
+            "kind": bug.kind, "repair": bug.repair, "site_probability": bug.site_probability,
+            "repair_probability": bug.repair_probability}
 
 
 def _place(unit: CodeUnit) -> dict:

@@ -1,9 +1,10 @@
 """JSON Lines: one finding per line, for log pipelines, ``jq`` and line-oriented tools.
 
 Each line is a self-contained JSON object with the keys ``code, rule, path, start_line, end_line,
-qualname, message, severity, confidence, related, fix`` in that order (``related`` lists the other
-functions of a clone class as ``{path, start_line, end_line, qualname}``; ``fix`` is the suggested
-docstring of CL300 or null). Floats are rounded to 4 decimals. No findings: no lines at all.
+qualname, message, severity, confidence, related, fix, region, replacement`` in that order (``related``
+lists the other functions of a clone class as ``{path, start_line, end_line, qualname}``; ``fix`` is the
+suggested docstring of CL300 or null; ``region`` and ``replacement`` are as in the JSON report: CL100's
+suspect token and proposed repair, or null). Floats are rounded to 4 decimals. No findings: no lines at all.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 
 from codelens.findings import Finding
-from codelens.report.model import ScanReport, rounded
+from codelens.report.model import ScanReport, region_dict, rounded
 from codelens.tasks import finding_order
 
 
@@ -38,4 +39,6 @@ def finding_record(finding: Finding) -> dict:
             for loc in finding.related
         ],
         "fix": finding.fix,
+        "region": region_dict(finding.region),
+        "replacement": finding.replacement,
     }

@@ -39,7 +39,8 @@ def render(report: ScanReport) -> str:
                               failures=str(len(members)), errors="0", skipped="0")
         for finding in members:
             case = ET.SubElement(suite, "testcase", name=_clean(f"{finding.code} {finding.rule}: {finding.qualname}"),
-                                 classname=_clean(path), file=_clean(path), line=str(finding.start_line))
+                                 classname=_clean(path), file=_clean(path),
+                                 line=str(finding.region.start_line if finding.region else finding.start_line))
             failure = ET.SubElement(case, "failure", message=_clean(finding.message), type=finding.severity.value)
             failure.text = _clean(finding_line(finding))
     ET.indent(root, space="  ")

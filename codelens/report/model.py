@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from codelens import __version__
 from codelens.core import CodeUnit, UnitResult
-from codelens.findings import Finding
+from codelens.findings import Finding, Region
 from codelens.tasks.clone import ClonePair, Neighbour, unit_key
 
 PROJECT_URL = "https://github.com/codelens/codelens"
@@ -56,6 +56,14 @@ class ScanReport:
     def sorted_units(self) -> list[CodeUnit]:
         """Functions in report order (file, then position)."""
         return sorted(self.units, key=unit_key)
+
+
+def region_dict(region: Region | None) -> dict | None:
+    """A finding's region as JSON data (None stays None)."""
+    if region is None:
+        return None
+    return {"start_line": region.start_line, "start_column": region.start_column, "end_line": region.end_line,
+            "end_column": region.end_column}
 
 
 def finding_unit_key(finding: Finding) -> tuple[str, str, int]:

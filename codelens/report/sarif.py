@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from codelens.findings import Finding, Location, Severity, fingerprint
+from codelens.findings import Finding, Location, Region, Severity, fingerprint
 from codelens.report.model import ScanReport, printable, rounded, sorted_mapping
 from codelens.rules import RULES, Rule
 from codelens.tasks import finding_order
@@ -95,11 +95,14 @@ def _result(finding: Finding, index: dict[str, int], seen: dict[str, int]) -> di
         "ruleIndex": index[finding.code],
         "level": LEVELS[finding.severity],
         "message": {"text": message},
-        "locations": [_location(finding.path, finding.start_line, finding.end_line, finding.qualname)],
+        "locations": [_location(finding.path, finding.start_line, finding.end_line, finding.qualname,
+                                finding.region)],
     }
     if finding.related:
         result["relatedLocations"] = [_related(i, loc, RULES[finding.code].related)
                                       for i, loc in enumerate(finding.related, start=1)]
+    if finding.region is not None and finding.replacement is not None:
+        result["fixes"] = [_fix(finding)]
     result["partialFingerprints"] = {FINGERPRINT_KEY: result_fingerprint(finding, occurrence)}
     result["properties"] = {"confidence": finding.confidence, "severity": finding.severity.value}
     if finding.fix:
@@ -107,16 +110,35 @@ def _result(finding: Finding, index: dict[str, int], seen: dict[str, int]) -> di
     return result
 
 
-def _location(path: str, start_line: int, end_line: int, qualname: str = "") -> dict:
+def _location(path: str, start_line: int, end_line: int, qualname: str = "", region: Region | None = None) -> dict:
     location: dict = {
         "physicalLocation": {
             "artifactLocation": {"uri": _uri(path), "uriBaseId": SRCROOT},
-            "region": {"startLine": max(1, start_line), "endLine": max(start_line, end_line, 1)},
+            "region": _region(region) if region is not None else
+            {"startLine": max(1, start_line), "endLine": max(start_line, end_line, 1)},
         }
     }
     if qualname:
         location["logicalLocations"] = [{"fullyQualifiedName": qualname, "kind": "function"}]
     return location
+
+
+def _region(region: Region) -> dict:
+    """An exact SARIF region: 1-based lines and columns (the run's columnKind), end column exclusive."""
+    return {"startLine": max(1, region.start_line), "startColumn": max(1, region.start_column),
+            "endLine": max(region.start_line, region.end_line, 1), "endColumn": max(1, region.end_column)}
+
+
+def _fix(finding: Finding) -> dict:
+    """The finding's proposed edit: its region's text replaced (what GitHub offers as a suggested change)."""
+    return {
+        "description": {"text": f"Replace with `{finding.replacement}`"},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": _uri(finding.path), "uriBaseId": SRCROOT},
+            "replacements": [{"deletedRegion": _region(finding.region),
+                              "insertedContent": {"text": finding.replacement}}],
+        }],
+    }
 
 
 def _related(ident: int, loc: Location, label: str) -> dict:

@@ -28,8 +28,12 @@ def render(report: ScanReport) -> str:
 
 
 def finding_line(finding: Finding) -> str:
-    """``path:line: CODE rule message [severity, confidence 0.87]``, on one line whatever the names hold."""
-    return one_line(f"{finding.path}:{finding.start_line}: {finding.code} {finding.rule} {finding.message} "
+    """``path:line[:column]: CODE rule message [severity, confidence 0.87]``, on one line whatever the names
+    hold; the line and column are the finding's exact region when it has one (CL100's suspect token)."""
+    where = f"{finding.path}:{finding.start_line}"
+    if finding.region is not None:
+        where = f"{finding.path}:{finding.region.start_line}:{finding.region.start_column}"
+    return one_line(f"{where}: {finding.code} {finding.rule} {finding.message} "
                     f"[{finding.severity.value}, confidence {finding.confidence:.2f}]")
 
 

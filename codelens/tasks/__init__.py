@@ -37,7 +37,8 @@ class TaskInputs:
 
 
 def _defect(inputs: TaskInputs) -> list[Finding]:
-    return defect_findings(inputs.units, inputs.results, inputs.thresholds.defect, inputs.min_confidence)
+    return defect_findings(inputs.units, inputs.results, inputs.thresholds.defect, inputs.min_confidence,
+                           inputs.calibration.defect_precision)
 
 
 def _clone(inputs: TaskInputs) -> list[Finding]:

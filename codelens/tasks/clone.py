@@ -4,6 +4,11 @@ Three kinds of pair, each found only where the stronger kind does not already ho
   type-1    equal ``CodeUnit.hash`` (same code up to whitespace and comments)
   type-2    equal ``normalized_hash``, different ``hash`` (renamed identifiers, changed literals)
   semantic  clone-embedding cosine >= threshold, different ``normalized_hash`` (types 3-4)
+
+Which functions may pair: type-1 needs ``MIN_CLONE_LINES`` / ``MIN_CLONE_TOKENS``; type-2 and semantic
+pairs also need ``MIN_SIMILAR_STATEMENTS`` / ``MIN_SIMILAR_TOKENS``, so functions that differ only in
+literals and have one or two statements never pair; test code (``codelens.tasks.testcode``) takes part
+in nothing, neighbours included, unless ``include_tests``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from codelens.core import CodeUnit, UnitResult
 from codelens.findings import Finding, Location, Severity
 from codelens.rules import rule_of
 from codelens.tasks.neighbours import top_k_similar
+from codelens.tasks.testcode import is_test_code
 
 RULE = rule_of("clone")
 """The rule of this task's findings."""
@@ -31,6 +37,18 @@ MIN_CLONE_LINES = 3
 """Functions with fewer non-blank lines (docstring excluded) never form clone pairs."""
 MIN_CLONE_TOKENS = 16
 """Functions with fewer tokens never form clone pairs: getters and one-line wrappers."""
+MIN_SIMILAR_STATEMENTS = 3
+"""Functions with fewer statements (``CodeUnit.statements``) form exact (type-1) pairs only. Equal
+structure is common by design at that size: in CPython's Lib/ (tests left out), 196 of the 445 type-2
+groups have one or two statements and nearly all are families written alike on purpose (``__lt__`` /
+``__gt__``, ``print_usage`` / ``print_version``, three-attribute ``__init__``s); one-line ``match``
+functions of a rule set made one 32-member class. At least 3 also means two functions that differ only
+in literals are never a clone pair when they have one or two statements."""
+MIN_SIMILAR_TOKENS = 25
+"""Functions with fewer tokens (as ``MIN_CLONE_TOKENS`` counts them) form exact pairs only: of the 249
+type-2 groups of Lib/ with 3+ statements, the 19 under 25 tokens were idioms and parallel APIs written
+alike on purpose (try / except converters, ``__subclasshook__``, ``parseFile`` / ``parseString``); 25 keeps
+a 4-statement loop such as ``total_price`` / ``order_value`` (26 and 27 tokens)."""
 SEMANTIC_CANDIDATES = 10
 """Most similar functions kept per function when searching semantic clones."""
 FULL_LINK_MAX = 16
@@ -93,26 +111,44 @@ def is_trivial_code(body: str, min_lines: int = MIN_CLONE_LINES, min_tokens: int
     return len(lines) < min_lines or len(_TOKEN.findall(body)) < min_tokens
 
 
+def statement_count(unit: CodeUnit) -> int:
+    """``unit.statements``; for a unit built without a parser, its non-blank body lines after the first."""
+    if unit.statements is not None:
+        return unit.statements
+    return max(0, sum(1 for line in unit.body.splitlines() if line.strip()) - 1)
+
+
+def is_small(unit: CodeUnit, min_statements: int = MIN_SIMILAR_STATEMENTS,
+             min_tokens: int = MIN_SIMILAR_TOKENS) -> bool:
+    """True for functions too small for a type-2 or semantic clone of them to be worth reporting."""
+    return statement_count(unit) < min_statements or len(_TOKEN.findall(unit.body)) < min_tokens
+
+
 def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], threshold: float,
                 neighbours_k: int = 0, *, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS,
-                semantic_k: int = SEMANTIC_CANDIDATES, block_size: int = 2048) -> CloneReport:
+                min_statements: int = MIN_SIMILAR_STATEMENTS, min_similar_tokens: int = MIN_SIMILAR_TOKENS,
+                include_tests: bool = False, semantic_k: int = SEMANTIC_CANDIDATES,
+                block_size: int = 2048) -> CloneReport:
     """Clone pairs of all three kinds, clone classes and (when ``neighbours_k`` > 0) neighbours.
 
     ``results`` is keyed by ``CodeUnit.hash``; a function without a result or with an unusable
-    embedding still takes part in type-1 and type-2 pairs, which need no model.
+    embedding still takes part in type-1 and type-2 pairs, which need no model. Test code takes part in
+    nothing unless ``include_tests`` (the ``clone-tests`` setting).
     """
     neighbours_k = int(neighbours_k or 0)
     ordered = sorted({unit_key(u): u for u in units}.values(), key=unit_key)
+    if not include_tests:
+        ordered = [u for u in ordered if not is_test_code(u)]
     eligible = [u for u in ordered if not is_trivial(u, min_lines, min_tokens)]
+    similar = [u for u in eligible if not is_small(u, min_statements, min_similar_tokens)]
     pairs: dict[tuple, ClonePair] = {}
-    by_hash = _group(eligible, lambda u: u.hash)
-    for members in by_hash.values():
+    for members in _group(eligible, lambda u: u.hash).values():
         _link(pairs, members, "type-1", 1.0)
-    for members in _group(eligible, lambda u: u.normalized_hash).values():
+    for members in _group(similar, lambda u: u.normalized_hash).values():
         hash_groups = list(_group(members, lambda u: u.hash).values())
         if len(hash_groups) > 1:
             _link_groups(pairs, hash_groups, "type-2", 1.0)
-    _semantic_pairs(pairs, by_hash, results, threshold, semantic_k, block_size)
+    _semantic_pairs(pairs, _group(similar, lambda u: u.hash), results, threshold, semantic_k, block_size)
     pair_list = sorted(pairs.values(), key=lambda p: (unit_key(p.a), unit_key(p.b)))
     neighbours = nearest_neighbours(ordered, results, neighbours_k, block_size) if neighbours_k > 0 else {}
     return CloneReport(pair_list, clone_classes(pair_list), threshold, neighbours)

@@ -1,4 +1,10 @@
-"""CL100 likely-defect: functions whose calibrated defect probability reaches the threshold."""
+"""CL100 likely-defect: functions whose calibrated defect score reaches the threshold, with the suspect token
+and the proposed repair where the model located them.
+
+The score is a score, not a certainty: the message quotes the precision the adapter measured at that score
+on held-out code, and the severity follows that precision, so by default (fail-on low) a CL100 blocks a
+commit only where the model's measured precision is at least 0.8.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +14,48 @@ from typing import Mapping, Sequence
 
 from codelens.core import CodeUnit, UnitResult
 from codelens.errors import ConfigError
-from codelens.findings import Finding, Severity
+from codelens.findings import Finding, Region, Severity
 from codelens.rules import rule_of
 
 RULE = rule_of("defect")
 """The rule of this task's findings."""
 
-
 logger = logging.getLogger(__name__)
 
+PRECISION_BANDS = ((0.9, Severity.HIGH), (0.8, Severity.MEDIUM))
+"""Measured precision at or above which a CL100 finding gets each severity; below 0.8 it is info, which the
+default fail-on (low) does not block on."""
 SEVERITY_BANDS = ((0.9, Severity.HIGH), (0.7, Severity.MEDIUM))
-"""Probability at or above which a CL100 finding gets each severity; lower ones are low."""
+"""For adapters without a measured precision curve: the probability bands, anything lower is low."""
 
 
-def defect_severity(probability: float) -> Severity:
-    """high from 0.9, medium from 0.7, low below."""
+def defect_severity(probability: float, precision: float | None = None) -> Severity:
+    """By the precision measured at the score when the adapter has it; else by the probability itself."""
+    if precision is not None:
+        return next((severity for bound, severity in PRECISION_BANDS if precision >= bound), Severity.INFO)
     for bound, severity in SEVERITY_BANDS:
         if probability >= bound:
             return severity
     return Severity.LOW
 
 
+def precision_at(curve: Sequence[Sequence[float]], score: float) -> float | None:
+    """The precision of the highest curve level at or below ``score`` (None below the curve or without one)."""
+    found = None
+    for level, precision in curve:
+        if level <= score:
+            found = float(precision)
+    return found
+
+
 def defect_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], threshold: float,
-                    min_confidence: float = 0.0) -> list[Finding]:
+                    min_confidence: float = 0.0, precision_curve: Sequence[Sequence[float]] = ()) -> list[Finding]:
     """One CL100 finding per function whose defect probability is >= ``threshold``.
 
-    ``results`` is keyed by ``CodeUnit.hash``; its ``defect_probability`` is already calibrated by
-    the engine, so it is the finding's confidence as it is. Findings below ``min_confidence`` are
-    dropped. Functions without a result, or with a probability that is not a number, are skipped.
+    ``results`` is keyed by ``CodeUnit.hash``; its ``defect_probability`` is already calibrated by the
+    engine, so it is the finding's confidence as it is. ``precision_curve`` is the adapter's measured
+    [score, precision] pairs (``Calibration.defect_precision``). Findings below ``min_confidence`` are
+    dropped; functions without a result, or with a probability that is not a number, are skipped.
     """
     for name, value in (("defect threshold", threshold), ("min_confidence", min_confidence)):
         if not 0.0 <= value <= 1.0:
@@ -53,11 +73,31 @@ def defect_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult]
             continue
         if probability < threshold or probability < min_confidence:
             continue
+        precision = precision_at(precision_curve, probability)
+        region, replacement, where = None, None, ""
+        bug = result.bug
+        if bug is not None and 0 <= bug.start <= bug.end <= len(unit.body):
+            start, end = unit.position(bug.start), unit.position(bug.end)
+            region = Region(start[0], start[1], end[0], end[1])
+            replacement = bug.repair
+            where = f" at line {start[0]}, column {start[1]}: `{_short(bug.text)}`"
+            if bug.repair is not None:
+                where += f", did you mean `{_short(bug.repair)}`?"
+        measured = f"; the model's precision at this score on held-out code: {precision:.2f}" \
+            if precision is not None else ""
         findings.append(Finding(
             code=RULE.code, rule=RULE.name, path=unit.path, start_line=unit.start_line,
             end_line=unit.end_line, qualname=unit.qualname,
-            message=f"{unit.qualname} is likely to contain a defect (probability {probability:.2f})",
-            severity=defect_severity(probability), confidence=probability, unit_hash=unit.hash,
-            extra={"probability": probability, "logit": float(result.defect_logit)},
+            message=f"{unit.qualname} may hold a bug{where} (score {probability:.2f}{measured})",
+            severity=defect_severity(probability, precision), confidence=probability, unit_hash=unit.hash,
+            region=region, replacement=replacement,
+            extra={"probability": probability, "logit": float(result.defect_logit), "precision": precision,
+                   "kind": bug.kind if bug is not None else None},
         ))
     return findings
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A site's text on one line, cut to ``limit`` characters (a negated condition can be long)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

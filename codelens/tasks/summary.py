@@ -55,6 +55,22 @@ def pep257_summary(text: str | None) -> str | None:
     return line if line.endswith((".", "!", "?")) else line + "."
 
 
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def name_summary(qualname: str) -> str | None:
+    """The function's own name read as a summary line: ``get_user_name`` -> "Get user name.",
+    ``parseHTTPHeader`` -> "Parse HTTP header."; None for a name without letters.
+
+    The model-free baseline a generated summary has to beat (acronyms keep their capitals).
+    """
+    words = _NAME_WORD.findall(re.split(r"[.:]+", qualname)[-1])
+    if not any(w.isalpha() for w in words):
+        return None
+    words = [w if len(w) > 1 and w.isupper() else w.lower() for w in words]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]]) + "."
+
+
 def _imperative(line: str) -> str:
     """Turn a third-person first verb into the imperative, skipping a leading adverb; a second
     verb joined by "and" ("Reads and parses") follows the first."""
@@ -88,9 +104,9 @@ def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
                        min_lines: int = MIN_DOC_LINES) -> list[Finding]:
     """One CL300 finding per public function without a docstring, suggesting the model's summary.
 
-    Skipped: functions whose name starts with an underscore (private helpers and dunder methods,
-    ``__init__`` included) and functions with fewer than ``min_lines`` non-blank lines. A function
-    without a summary (the summary task did not run) is still reported, without a fix.
+    Skipped: functions that are not public (see ``is_public``) and functions with fewer than
+    ``min_lines`` non-blank lines. A function without a summary (the summary task did not run) is still
+    reported, without a fix.
     """
     findings = []
     for unit in units:
@@ -110,8 +126,17 @@ def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
 
 
 def asks_for_docstring(unit: CodeUnit, min_lines: int = MIN_DOC_LINES) -> bool:
-    """Whether CL300 wants a docstring on ``unit`` (when it has none): its name is public and its body
-    has at least ``min_lines`` non-blank lines."""
-    if re.split(r"[.:]+", unit.qualname)[-1].startswith("_"):
+    """Whether CL300 wants a docstring on ``unit`` (when it has none): it is public and its body has at
+    least ``min_lines`` non-blank lines."""
+    if not is_public(unit):
         return False
     return sum(1 for line in unit.body.splitlines() if line.strip()) >= min_lines
+
+
+def is_public(unit: CodeUnit) -> bool:
+    """Part of its module's API: not defined inside another function (a closure is not API), no leading
+    underscore in its own name (private helpers, dunder methods, ``__init__`` included), and not left
+    out by the module's exports (``CodeUnit.exported``: Python's ``__all__``, Go's capitalisation)."""
+    if unit.nested_in_function or unit.exported is False:
+        return False
+    return not re.split(r"[.:]+", unit.qualname)[-1].startswith("_")

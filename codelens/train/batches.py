@@ -1,10 +1,11 @@
 """Task-balanced batches for multi-task adapter training, and the three losses over one shared forward.
 
 Each step's batches (one per task with round-robin sampling) are encoded with the runtime's own prompt
-code (build_prompt_ids / summary_target_ids / pad_left), stacked into ONE left-padded batch and run
+code (prompt_for / summary_target_ids / pad_left), stacked into ONE left-padded batch and run
 through the decoder once:
 
-  defect rows    pooled state -> defect head -> binary cross-entropy
+  defect rows    code tokens' states -> bug head: cross-entropy over [no bug, tokens] (the bug's tokens, or
+                 the no-bug slot), plus cross-entropy over the repair candidates at the bug's site
   clone rows     (f, transform(f)) pairs -> clone head -> in-batch InfoNCE both ways, temperature tau
   summary rows   prompt + " summary\\n" + EOS -> causal LM loss on the target tokens only
 """
@@ -119,6 +120,23 @@ def _as_tuple(value):
 
 
 @dataclass
+class DefectRow:
+    """What the defect head learns from one row: where the bug is (or that there is none), and its repair."""
+
+    row: int
+    code: str
+    prompt: object
+    """The row's ``codelens.model.prompt.Prompt``."""
+    sites: list[int]
+    """Code-token indices of the bug's site; empty for clean code (the target is the no-bug slot)."""
+    buggy: bool
+    candidates: list[tuple[int, list[int]]] = field(default_factory=list)
+    """The repair head's inputs for each candidate at the site (class, variable token indices)."""
+    gold: int = -1
+    """Index of the right repair among ``candidates`` (-1: no repair target)."""
+
+
+@dataclass
 class StepInputs:
     """One step's rows, left-padded into a single batch."""
 
@@ -127,8 +145,7 @@ class StepInputs:
     position_ids: object
     labels: object
     """LM labels (-100 outside summary targets), aligned with input_ids."""
-    defect_rows: list[int] = field(default_factory=list)
-    defect_labels: list[float] = field(default_factory=list)
+    defect: list[DefectRow] = field(default_factory=list)
     clone_a: list[int] = field(default_factory=list)
     clone_b: list[int] = field(default_factory=list)
     has_summary: bool = False
@@ -136,19 +153,40 @@ class StepInputs:
 
 
 class Encoder:
-    """Prompt token ids per code string, computed once (the same code recurs across steps)."""
+    """Prompts per code string, computed once (the same code recurs across steps)."""
 
     def __init__(self, tokenizer, fmt) -> None:
         self.tokenizer, self.fmt = tokenizer, fmt
-        self._cache: dict[str, list[int]] = {}
+        self._cache: dict[str, object] = {}
 
-    def prompt(self, code: str) -> list[int]:
-        from codelens.model.forward import prompt_ids
+    def prompt(self, code: str):
+        """The runtime's prompt of ``code`` (``codelens.model.forward.prompt_for``)."""
+        from codelens.model.forward import prompt_for
 
-        ids = self._cache.get(code)
-        if ids is None:
-            ids = self._cache[code] = prompt_ids(self.tokenizer, code, self.fmt)
-        return ids
+        prompt = self._cache.get(code)
+        if prompt is None:
+            prompt = self._cache[code] = prompt_for(self.tokenizer, code, self.fmt)
+        return prompt
+
+    def defect_row(self, row: int, example) -> DefectRow | None:
+        """The targets of one defect example; None for a buggy one whose site the code cut dropped."""
+        from codelens.model.repairs import candidate_inputs, token_indices
+
+        prompt = self.prompt(example.code)
+        if not example.label:
+            return DefectRow(row, example.code, prompt, [], False)
+        if example.site is None:
+            return None
+        sites = token_indices(example.site[0], example.site[1], prompt.offsets)
+        if not sites:
+            return None
+        out = DefectRow(row, example.code, prompt, sites, True)
+        if example.candidates and example.repair in example.candidates:
+            text = example.code[example.site[0]:example.site[1]]
+            out.candidates = candidate_inputs(example.code, example.site_kind, text, example.candidates,
+                                              prompt.offsets)
+            out.gold = example.candidates.index(example.repair)
+        return out
 
     def encode(self, batches: list[tuple[str, list]]) -> StepInputs:
         import torch
@@ -167,18 +205,20 @@ class Encoder:
         for task, batch in batches:
             if task == "defect":
                 for example in batch:
-                    out.defect_rows.append(add(self.prompt(example.code)))
-                    out.defect_labels.append(float(example.label))
+                    row = self.defect_row(len(rows), example)
+                    if row is not None:
+                        add(row.prompt.ids)
+                        out.defect.append(row)
             elif task == "clone":
                 for a, b in batch:
-                    out.clone_a.append(add(self.prompt(a)))
-                    out.clone_b.append(add(self.prompt(b)))
+                    out.clone_a.append(add(self.prompt(a).ids))
+                    out.clone_b.append(add(self.prompt(b).ids))
             else:
                 for example in batch:
                     # Whole targets, newline and EOS included, so the model learns where a summary ends;
                     # the cap only guards against runaway benchmark docstrings.
                     target = summary_target_ids(self.tokenizer, example.summary)[: 4 * self.fmt.max_summary_tokens]
-                    add(self.prompt(example.code), target)
+                    add(self.prompt(example.code).ids, target)
                     out.has_summary = True
         out.input_ids, out.attention_mask, out.position_ids = pad_left(rows, self.tokenizer.pad_token_id)
         width = out.input_ids.shape[1]
@@ -200,19 +240,15 @@ def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, devi
     with autocast:
         hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
     losses = {}
-    pooled_rows = inputs.defect_rows + inputs.clone_a + inputs.clone_b
-    if pooled_rows:
-        index = torch.tensor(pooled_rows, device=device)
-        logits, emb = heads(pool_hidden(hidden[index], mask[index]))
-        n_def, n_clone = len(inputs.defect_rows), len(inputs.clone_a)
-        if n_def:
-            target = torch.tensor(inputs.defect_labels, device=device)
-            losses["defect"] = F.binary_cross_entropy_with_logits(logits[:n_def], target)
-        if n_clone:
-            a, b = emb[n_def:n_def + n_clone], emb[n_def + n_clone:]
-            sims = a @ b.T / clone_temperature
-            arange = torch.arange(n_clone, device=device)
-            losses["clone"] = (F.cross_entropy(sims, arange) + F.cross_entropy(sims.T, arange)) / 2
+    if inputs.defect:
+        losses["defect"] = defect_loss(heads, hidden, inputs.defect, device)
+    n_clone = len(inputs.clone_a)
+    if n_clone:
+        index = torch.tensor(inputs.clone_a + inputs.clone_b, device=device)
+        emb = heads.embed(pool_hidden(hidden[index], mask[index]))
+        sims = emb[:n_clone] @ emb[n_clone:].T / clone_temperature
+        arange = torch.arange(n_clone, device=device)
+        losses["clone"] = (F.cross_entropy(sims, arange) + F.cross_entropy(sims.T, arange)) / 2
     if inputs.has_summary:
         labels = inputs.labels.to(device)
         # Position i predicts token i + 1: only positions followed by a target token go through the LM head.
@@ -221,6 +257,43 @@ def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, devi
             logits = lm.get_output_embeddings()(hidden[:, :-1][wanted])
         losses["summary"] = F.cross_entropy(logits.float(), labels[:, 1:][wanted])
     return losses
+
+
+def defect_loss(heads, hidden, rows: list[DefectRow], device):
+    """Localisation (the bug's tokens, or the no-bug slot) plus repair (the right candidate at the right site),
+    both cross-entropies, averaged over the rows that have each target."""
+    import torch
+    import torch.nn.functional as F
+
+    from codelens.model.heads import word_relations
+
+    width = hidden.shape[1]
+    index = torch.tensor([r.row for r in rows], device=device)
+    code_mask = torch.zeros(len(rows), width, dtype=torch.long, device=device)
+    starts, relations = [], []
+    for i, r in enumerate(rows):
+        # left padding: a row's code starts at (width - its length) + its code start
+        start = width - len(r.prompt.ids) + r.prompt.code_start
+        starts.append(start)
+        code_mask[i, start:start + len(r.prompt.offsets)] = 1
+        relations.append([(kind, start + a, start + b) for kind, a, b in word_relations(r.code, r.prompt.offsets)])
+    logits, states = heads.bug(hidden[index], code_mask, relations)
+    log_probs = F.log_softmax(logits, dim=-1)
+    site_terms, queries, gold = [], [], []
+    for i, (r, start) in enumerate(zip(rows, starts)):
+        if not r.buggy:
+            site_terms.append(-log_probs[i, 0])
+            continue
+        positions = [start + t for t in r.sites]
+        site_terms.append(-torch.logsumexp(log_probs[i, torch.tensor(positions, device=device) + 1], dim=0))
+        if r.gold >= 0:
+            queries.append((i, positions, [(cls, [start + t for t in tokens]) for cls, tokens in r.candidates]))
+            gold.append(r.gold)
+    loss = torch.stack(site_terms).mean()
+    if queries:
+        scores = heads.bug.repair_logits(states, queries)
+        loss = loss + F.cross_entropy(scores, torch.tensor(gold, device=device))
+    return loss
 
 
 def lr_at(step: int, max_steps: int, warmup: int, peak: float, floor: float = 0.1) -> float:

@@ -21,7 +21,7 @@ from codelens.model.adapter_meta import HEADS_FILE
 
 CHECKPOINT_FILE = "checkpoint.pt"
 _RESUME_KEYS = ("model", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling", "seed",
-                "max_code_tokens", "head_hidden", "clone_dim")
+                "max_code_tokens", "head_hidden", "clone_dim", "bug_width", "bug_layers", "bug_heads", "relation_bias")
 """Settings a checkpoint must share with the run that resumes it."""
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from codelens.choices import Dtype, Quantize, Sampling, SplitBy, check_device, choice
 from codelens.core import TASKS
 from codelens.errors import ConfigError
-from codelens.train.data.defects import BUG_KINDS
+from codelens.parsing.sites import BUG_KINDS
 
 
 @dataclass
@@ -93,11 +93,19 @@ class TrainConfig:
     bugs_per_function: int = 4
     """Injected bugs per corpus function (as many clean examples are kept)."""
     bug_kinds: list[str] = field(default_factory=lambda: list(BUG_KINDS))
-    """Bug kinds injected (see training/data/defects.py); a subset for ablations."""
+    """Bug kinds injected (see codelens/parsing/sites.py); a subset for ablations."""
     head_hidden: int = 256
-    """Hidden size of the task heads."""
+    """Hidden size of the clone head."""
     clone_dim: int = 128
     """Size of the clone embedding."""
+    bug_width: int = 256
+    """Width of the defect head's bidirectional block over the code tokens."""
+    bug_layers: int = 2
+    """Layers of that block (0: each token's decoder state alone, which cannot see the code to its right)."""
+    bug_heads: int = 4
+    """Attention heads of that block."""
+    relation_bias: bool = True
+    """Let that block bias attention between tokens of the same name (an ablation switch)."""
     max_eval_summaries: int | None = 200
     """Summaries generated per split at evaluation (generation is the slow part; None in Python: all)."""
     codexglue_limit: int | None = None
@@ -125,9 +133,18 @@ class TrainConfig:
         if not self.bug_kinds or bad_kinds:
             raise ConfigError(f"unknown or no bug kinds: {sorted(bad_kinds) or self.bug_kinds}",
                               hint=f"choose from {', '.join(BUG_KINDS)}")
+        if self.bug_width % self.bug_heads or self.bug_layers < 0:
+            raise ConfigError(f"bug_width {self.bug_width} must be a multiple of bug_heads {self.bug_heads}, and "
+                              f"bug_layers ({self.bug_layers}) 0 or more", hint="pass --bug-width and --bug-heads")
         if self.batch_size < 4 and "clone" in self.tasks:
             raise ConfigError("the clone loss needs batch_size >= 4 (two pairs: in-batch negatives)",
                               hint="raise --batch-size")
         for name in ("eval_every", "checkpoint_every", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+
+    def bug_head(self):
+        """The defect head's shape (``codelens.model.heads.BugHeadConfig``)."""
+        from codelens.model.heads import BugHeadConfig
+
+        return BugHeadConfig(self.bug_width, self.bug_layers, self.bug_heads, self.relation_bias)

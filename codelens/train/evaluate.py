@@ -14,9 +14,9 @@ from pathlib import Path
 
 from codelens.model.adapter_meta import Calibration, Thresholds
 from codelens.model.forward import sigmoid
+from codelens.parsing.sites import BUG_KINDS
 from codelens.train import metrics as M
 from codelens.train.data.dataset import DataConfig, TaskData, load_task_data
-from codelens.train.data.defects import BUG_KINDS
 
 CALIBRATION_METHOD = ("temperature scaling: T minimising the validation NLL of sigmoid(logit / T), golden-section "
                       "search over log T in [0.05, 20]; clone_scale: slope s minimising the NLL of "
@@ -30,18 +30,21 @@ class Scores:
     logits: dict[str, float] = field(default_factory=dict)
     embeddings: dict[str, object] = field(default_factory=dict)
     summaries: dict[str, str] = field(default_factory=dict)
+    bugs: dict[str, object] = field(default_factory=dict)
+    """The located bug (``codelens.core.LocatedBug``) of each code that was located."""
 
 
-def score_codes(loaded, codes: list[str], summarise: set[str], progress=None) -> Scores:
-    """Run each distinct code once through ``loaded`` (a codelens LoadedModel); summaries for ``summarise``.
+def score_codes(loaded, codes: list[str], summarise: set[str], progress=None, locate: set[str] | None = None) -> Scores:
+    """Run each distinct code once through ``loaded`` (a codelens LoadedModel); summaries for ``summarise``;
+    the bug located in every code of ``locate``, whatever its score.
 
-    The scan engine's own forward (``codelens.model.forward.score_prompts``): same prompt ids, batching
+    The scan engine's own forward (``codelens.model.forward.score_functions``): same prompt ids, batching
     and batch limit, so a function scores here exactly as a scan scores it.
     """
-    from codelens.model.forward import prompt_ids, score_prompts
+    from codelens.core import FunctionText
+    from codelens.model.forward import score_functions
 
     unique = list(dict.fromkeys(codes))
-    prompts = {c: prompt_ids(loaded.tokenizer, c, loaded.meta.prompt) for c in unique}
     done = [0]
 
     def finished(batch) -> None:
@@ -50,11 +53,22 @@ def score_codes(loaded, codes: list[str], summarise: set[str], progress=None) ->
             progress(done[0], len(unique))
 
     out = Scores()
-    for code, scored in score_prompts(loaded, prompts, set(summarise), on_batch=finished).items():
-        out.logits[code] = scored.logit
-        out.embeddings[code] = scored.embedding
-        if scored.summary is not None:
-            out.summaries[code] = scored.summary
+    locate = locate or set()
+    # Two passes over disjoint sets: codes to locate are scored with every site found, the rest as a scan
+    # scores them (located above the scan's floor).
+    for chosen, floor in (([c for c in unique if c in locate], 0.0), ([c for c in unique if c not in locate], None)):
+        if not chosen:
+            continue
+        kwargs = {} if floor is None else {"locate_floor": floor}
+        scored = score_functions(loaded, {c: FunctionText(c) for c in chosen}, set(summarise), on_batch=finished,
+                                 **kwargs)
+        for code, result in scored.items():
+            out.logits[code] = result.logit
+            out.embeddings[code] = result.embedding
+            if result.summary is not None:
+                out.summaries[code] = result.summary
+            if result.bug is not None:
+                out.bugs[code] = result.bug
     return out
 
 
@@ -65,6 +79,14 @@ def split_codes(data: TaskData, max_summaries: int | None) -> tuple[list[str], s
     summary = data.summary if max_summaries is None else data.summary[:max_summaries]
     codes += [e.code for e in summary]
     return codes, {e.code for e in summary}
+
+
+def score_split(loaded, data: TaskData, max_summaries: int | None, progress=None) -> Scores:
+    """Everything one split needs scored (``split_codes``), with every buggy example's bug located, so
+    localisation is measured on all of them and not only those scoring high."""
+    codes, summarise = split_codes(data, max_summaries if "summary" in loaded.meta.tasks else 0)
+    locate = {e.code for e in data.defect if e.label == 1 and e.site is not None}
+    return score_codes(loaded, codes, summarise, progress=progress, locate=locate)
 
 
 def _cosine(a, b) -> float:
@@ -98,15 +120,16 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
             notes["defect"] = (f"no threshold reaches precision {DEFECT_MIN_PRECISION} on validation: "
                                "CL100 is off by default (lower it with --defect-threshold)")
         else:
-            thresholds.defect = chosen[0]
+            thresholds.defect = M.between(chosen[0], probs)
             notes["defect"] = (f"lowest threshold with validation precision >= {DEFECT_MIN_PRECISION}: "
                                f"precision {chosen[1]:.3f}, recall {chosen[2]:.3f}")
+        calibration.defect_precision = M.precision_curve(labels, probs)
     elif val.defect:
         notes["defect"] = "validation split has no defect examples of both classes: defaults kept"
     pair_labels = [p.label for p in val.clone_pairs]
     if len(set(pair_labels)) == 2:
         sims = [_cosine(scores.embeddings[p.a], scores.embeddings[p.b]) for p in val.clone_pairs]
-        thresholds.clone, _ = M.best_f1_threshold(pair_labels, sims)
+        thresholds.clone = M.between(M.best_f1_threshold(pair_labels, sims)[0], sims)
         notes["clone"] = f"F1-optimal threshold on validation pairs {thresholds.clone:.4f}"
         singles = _clone_representatives(val)
         if len(singles) >= 20:
@@ -141,7 +164,8 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
         labels = [e.label for e in data.defect]
         probs = [sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
         out["defect"] = {**M.binary_metrics(labels, probs, thresholds.defect), "roc_auc": M.roc_auc(labels, probs),
-                         "by_kind": defect_by_kind(data.defect, probs, thresholds.defect)}
+                         **localisation(data.defect, probs, scores.bugs, thresholds.defect),
+                         "by_kind": defect_by_kind(data.defect, probs, scores.bugs, thresholds.defect)}
     clone: dict = {}
     if data.clone:
         groups = [e.group for e in data.clone]
@@ -165,22 +189,43 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
     return out
 
 
-def defect_by_kind(examples: list, probs: list[float], threshold: float) -> dict:
-    """Per bug kind: its buggy examples against every clean one (ROC-AUC) and the share reported at the threshold.
+def localisation(examples: list, probs: list[float], bugs: dict, threshold: float) -> dict:
+    """How well the bugs are found, beyond being scored: among buggy examples with a known site, the share
+    whose site the head points at exactly, and the share where it also proposes the right repair (joint);
+    and among clean ones, how many per 1,000 are reported at the threshold (what users feel)."""
+    located = [e for e in examples if e.label == 1 and e.site is not None]
+    right = [e for e in located if _site_of(bugs.get(e.code)) == tuple(e.site)]
+    joint = [e for e in right if bugs[e.code].repair == e.repair]
+    clean = [p for e, p in zip(examples, probs) if e.label == 0]
+    return {"localisation": len(right) / len(located) if located else None,
+            "joint": len(joint) / len(located) if located else None, "located_n": len(located),
+            "false_alarms_per_1000": 1000 * sum(p >= threshold for p in clean) / len(clean) if clean else None}
+
+
+def _site_of(bug) -> tuple[int, int] | None:
+    return None if bug is None else (bug.start, bug.end)
+
+
+def defect_by_kind(examples: list, probs: list[float], bugs: dict, threshold: float) -> dict:
+    """Per bug kind: its buggy examples against every clean one (ROC-AUC), the share reported at the threshold,
+    and how often the head points at the bug and proposes its repair.
 
     One ROC-AUC hides which edits a head sees: a head that catches flipped booleans and misses variable
     misuse averages out near chance. Kinds are those of the examples (BugLab rewrites, or a dataset name).
     """
-    clean = [p for e, p in zip(examples, probs) if e.label == 0]
-    kinds: dict[str, list[float]] = {}
+    clean = [(e, p) for e, p in zip(examples, probs) if e.label == 0]
+    kinds: dict[str, list] = {}
     for example, prob in zip(examples, probs):
         if example.label == 1:
-            kinds.setdefault(example.kind, []).append(prob)
+            kinds.setdefault(example.kind, []).append((example, prob))
     out = {}
     for kind in sorted(kinds):
-        buggy = kinds[kind]
+        members = kinds[kind] + clean
+        buggy = [p for _, p in kinds[kind]]
+        found = localisation([e for e, _ in members], [p for _, p in members], bugs, threshold)
         out[kind] = {"n": len(buggy), "recall": M.binary_metrics([1] * len(buggy), buggy, threshold)["recall"],
-                     "roc_auc": M.roc_auc([1] * len(buggy) + [0] * len(clean), buggy + clean)}
+                     "roc_auc": M.roc_auc([1] * len(buggy) + [0] * len(clean), buggy + [p for _, p in clean]),
+                     "localisation": found["localisation"], "joint": found["joint"]}
     return out
 
 
@@ -223,8 +268,7 @@ def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 2
     splits = {name: task_data.split(name).for_tasks(loaded.meta.tasks) for name in ("val", "test")}
     scores = {}
     for name, part in splits.items():
-        codes, summarise = split_codes(part, max_summaries if "summary" in loaded.meta.tasks else 0)
-        scores[name] = score_codes(loaded, codes, summarise, progress=progress)
+        scores[name] = score_split(loaded, part, max_summaries, progress=progress)
     thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
     metrics = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
     meta = AdapterMetadata.load(Path(adapter))
@@ -258,8 +302,7 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     corpus, files = _split_inputs(data)
     chosen = load_task_data(corpus, files, cfg).split(split).for_tasks(lazy.meta.tasks)
     loaded = lazy.load()
-    codes, summarise = split_codes(chosen, max_summaries if "summary" in loaded.meta.tasks else 0)
-    scores = score_codes(loaded, codes, summarise, progress=progress)
+    scores = score_split(loaded, chosen, max_summaries, progress=progress)
     return {
         "adapter": str(adapter),
         "base_model": loaded.model_id,

@@ -99,6 +99,14 @@ def best_f1_threshold(labels: list[int], scores: list[float]) -> tuple[float, fl
     return best if best[1] >= 0 else (0.5, 0.0)
 
 
+def between(threshold: float, scores: list[float]) -> float:
+    """``threshold`` moved halfway down to the next lower score: the same decisions on ``scores``, but not
+    balanced on one of them, so a function that scores a hair differently elsewhere (merged LoRA weights,
+    another batch's padding, bf16) is not decided differently."""
+    lower = [s for s in scores if s < threshold]
+    return (threshold + max(lower)) / 2 if lower else threshold
+
+
 def threshold_for_precision(labels: list[int], scores: list[float], min_precision: float) -> tuple[float, float, float] | None:
     """(threshold, precision, recall) of the lowest threshold whose ``score >= threshold`` precision is at
     least ``min_precision`` (the most recall at that precision), or None when no threshold reaches it."""
@@ -121,6 +129,24 @@ def threshold_for_precision(labels: list[int], scores: list[float], min_precisio
         if precision >= min_precision:
             best = (threshold, precision, tp / positives)
     return best
+
+
+def precision_curve(labels: list[int], scores: list[float], points: int = 20) -> list[list[float]]:
+    """[score, precision] at up to ``points`` score levels (quantiles of the positive-scored examples), score
+    ascending: the share of examples scoring at least that much that are positives."""
+    ranked = sorted(zip(scores, labels), reverse=True)
+    if not ranked:
+        return []
+    levels = sorted({ranked[min(len(ranked) - 1, round(q * (len(ranked) - 1) / max(1, points - 1)))][0]
+                     for q in range(points)})
+    out, tp, seen, i = [], 0, 0, 0
+    for level in reversed(levels):
+        while i < len(ranked) and ranked[i][0] >= level:
+            tp += ranked[i][1]
+            seen += 1
+            i += 1
+        out.append([float(level), tp / seen if seen else 0.0])
+    return list(reversed(out))
 
 
 def _golden_min(f, lo: float, hi: float, iters: int = 80) -> float:
@@ -180,7 +206,16 @@ def map_at_r(embeddings, groups: list[str]) -> float | None:
     if emb.ndim != 2 or len(emb) != len(groups) or len(emb) < 2:
         return None
     emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
-    sims = emb @ emb.T
+    return map_at_r_of_similarities(emb @ emb.T, groups)
+
+
+def map_at_r_of_similarities(similarities, groups: list[str]) -> float | None:
+    """``map_at_r`` over any n x n similarity matrix (a lexical score, say); the diagonal is ignored."""
+    import numpy as np
+
+    sims = np.array(similarities, dtype=np.float64)
+    if sims.ndim != 2 or sims.shape != (len(groups), len(groups)) or len(groups) < 2:
+        return None
     np.fill_diagonal(sims, -np.inf)
     labels = np.asarray([hash(g) for g in groups])
     scores = []

@@ -112,7 +112,7 @@ def _load(cfg: TrainConfig):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # peft vs transformers 5 deprecation notices
         model = get_peft_model(lm, lora)
-    heads = TaskHeads(2 * lm.config.hidden_size, cfg.head_hidden, cfg.clone_dim).to(device)
+    heads = TaskHeads(lm.config.hidden_size, cfg.head_hidden, cfg.clone_dim, cfg.bug_head()).to(device)
     use_autocast = compute in (torch.bfloat16, torch.float16)
     autocast = torch.autocast(device.type, dtype=compute) if use_autocast else contextlib.nullcontext()
     return model, tokenizer, heads, fingerprint, autocast, device, compute
@@ -122,14 +122,14 @@ def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
     from codelens.model.adapter_meta import AdapterMetadata
 
     return AdapterMetadata(cfg.model, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
-                           clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden)
+                           clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden, bug_head=cfg.bug_head().to_dict())
 
 
 def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig,
                      names: tuple[str, ...] = ("val", "test")):
     """Fit thresholds / calibration on val, then metrics of each split in ``names``, through the runtime forward."""
     from codelens.model.loading import LoadedModel
-    from codelens.train.evaluate import fit_decisions, score_codes, split_codes, task_metrics
+    from codelens.train.evaluate import fit_decisions, score_split, task_metrics
 
     loaded = LoadedModel(model=model, tokenizer=tokenizer, heads=heads, meta=meta, device=device, dtype=compute,
                          base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
@@ -138,8 +138,7 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
     splits = {name: data.split(name).for_tasks(meta.tasks) for name in names}
     scores = {}
     for name, part in splits.items():
-        codes, summarise = split_codes(part, max_summaries)
-        scores[name] = score_codes(loaded, codes, summarise)
+        scores[name] = score_split(loaded, part, max_summaries)
     thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
     results = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
     return thresholds, calibration, notes, results

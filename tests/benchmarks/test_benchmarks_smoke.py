@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cache, clones, coldscan, common, hook, memory, model, parse, run, training
+from benchmarks import baselines, cache, clones, coldscan, common, hook, memory, model, parse, run, training
 from benchmarks.common import BenchContext, Figure
 
-UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min"}
+UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min", "score", "findings"}
 
 
 pytestmark = pytest.mark.slow
@@ -139,6 +139,26 @@ def test_training(ctx, monkeypatch):
     assert_well_formed(rows, "training")
     params = rows[-1]
     assert params.ratio == pytest.approx(1 / 3)  # one LoRA + heads against three of the same size
+
+
+def test_baselines(ctx, monkeypatch):
+    from tests.train.data.independent_corpus import build_corpus
+
+    monkeypatch.setattr(baselines, "stage_corpus", lambda dest, files, *args, **kwargs: build_corpus(dest))
+    monkeypatch.setattr(baselines, "QUICK_SUMMARIES", 3)
+    rows = baselines.run(ctx)
+    assert_well_formed(rows, "baselines")
+    assert [r.name for r in rows] == [
+        "clone MAP@R", "clone pair F1", "clone MAP@R, identifiers renamed", "clone pair F1, identifiers renamed",
+        "summary smoothed BLEU-4", "summary ROUGE-L", "CL200 on 1-2 statement literal-only twins",
+        "CL300 with a suggestion"]
+    clones_row = rows[0].detail
+    assert (clones_row["classes"], clones_row["items"]) == (2, 8)  # the test split of the toy corpus
+    assert rows[2].detail["renamed_bodies"] > 0
+    assert rows[4].detail["examples"] == 3
+    assert rows[6].value == 0 and rows[6].met is True
+    counts = rows[7].detail
+    assert counts["cl300"] == counts["cl300_with_suggestion"] + counts["cl300_without"] > 0
 
 
 def test_flop_counts_are_exact():

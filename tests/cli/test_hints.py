@@ -12,7 +12,7 @@ from codelens.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2] / "codelens"
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-OTHER_TOOL = re.compile(r"`(?:git|pip|huggingface-cli) [^`]*`")
+OTHER_TOOL = re.compile(r"`(?:git|pip|huggingface-cli|ray) [^`]*`")
 """Commands of other tools quoted in a hint (`git fetch --unshallow`): their flags are not ours."""
 
 

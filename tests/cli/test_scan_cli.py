@@ -40,20 +40,21 @@ def test_json_all_with_neighbours_has_the_documented_shape(capsys, repo, tiny_ll
     assert code == 0
     data = json.loads(out)
     assert list(data) == ["schema_version", "tool", "model", "functions", "clones", "findings", "stats"]
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     names = {(f["path"], f["qualname"]) for f in data["functions"]}
     assert ("shop/pricing.py", "apply_discount") in names
     assert ("web/cart.js", "Cart.add") in names
     assert len(data["functions"]) == 16
     function = next(f for f in data["functions"] if f["qualname"] == "apply_discount")
     assert list(function) == ["path", "qualname", "language", "start_line", "end_line", "hash",
-                              "defect_probability", "summary", "has_docstring", "neighbours"]
+                              "defect_probability", "summary", "has_docstring", "bug", "neighbours"]
     assert (function["start_line"], function["end_line"]) == (13, 16)
     assert function["has_docstring"] is False and function["summary"]
     assert len(function["neighbours"]) == 3
     assert list(function["neighbours"][0]) == ["path", "qualname", "start_line", "similarity"]
     for finding in data["findings"]:
-        assert list(finding) == ["code", "rule", "path", "start_line", "end_line", "message", "severity", "confidence"]
+        assert list(finding) == ["code", "rule", "path", "start_line", "end_line", "message", "severity", "confidence",
+                                 "region", "replacement"]
     assert data["stats"]["functions"] == 16
 
 

@@ -55,14 +55,23 @@ def test_batched_equals_one_at_a_time(loaded, units):
 
 def test_outputs_match_a_direct_forward(loaded, units):
     """The engine's pooled state, heads and temperature give exactly what the full model gives."""
-    from codelens.model.heads import pool_hidden
+    from codelens.model.heads import bug_log_odds, pool_hidden
+    from codelens.model.prompt import build_prompt
 
     unit = units[0]
     results, _ = analyse([unit], loaded, _settings(summaries="none"))
-    ids = torch.tensor([build_prompt_ids(loaded.tokenizer, unit.body, loaded.meta.prompt)])
+    prompt = build_prompt(loaded.tokenizer, unit.body, loaded.meta.prompt)
+    ids = torch.tensor([prompt.ids])
+    code_mask = torch.zeros_like(ids)
+    code_mask[0, prompt.code_start:prompt.code_start + len(prompt.offsets)] = 1
     with torch.inference_mode():
         hidden = loaded.model(input_ids=ids, output_hidden_states=True).hidden_states[-1]
-        logit, emb = loaded.heads(pool_hidden(hidden, torch.ones_like(ids)))
+        emb = loaded.heads.embed(pool_hidden(hidden, torch.ones_like(ids)))
+        from codelens.model.heads import word_relations
+
+        relations = [[(r, prompt.code_start + i, prompt.code_start + j)
+                      for r, i, j in word_relations(unit.body, prompt.offsets)]]
+        logit = bug_log_odds(loaded.heads.bug(hidden, code_mask, relations)[0])
     assert results[unit.hash].defect_logit == pytest.approx(float(logit[0]), abs=1e-5)
     np.testing.assert_allclose(results[unit.hash].embedding, emb[0].numpy(), atol=1e-5)
 
@@ -168,9 +177,9 @@ def test_batches_respect_the_budget(loaded, units, monkeypatch):
     shapes = []
     real = forward.run_batch
 
-    def spy(loaded_, prompts, stop_ids):
-        shapes.append((len(prompts), max(len(p) for p in prompts)))
-        return real(loaded_, prompts, stop_ids)
+    def spy(loaded_, functions, prompts, stop_ids, floor):
+        shapes.append((len(prompts), max(len(p.ids) for p in prompts)))
+        return real(loaded_, functions, prompts, stop_ids, floor)
 
     monkeypatch.setattr(forward, "run_batch", spy)
     budget = 300

@@ -9,7 +9,7 @@ from codelens.model.adapter_meta import Thresholds
 from codelens.report.model import ReportOptions, ScanReport
 from codelens.tasks import all_findings
 from codelens.tasks.clone import find_clones
-from tests.tasks.factory import result, unit, vector
+from tests.tasks.factory import located, result, unit, vector
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 THRESHOLDS = Thresholds(defect=0.5, clone=0.9)
@@ -63,7 +63,9 @@ def build_report(shift: int = 0, everything: bool = False) -> ScanReport:
         (("pkg/shop.py", "Item.name"), 0.05, vector(0, 0, 0, 1), "returns the name", False),
     ]:
         u = by_name[key]
-        results[u.hash] = result(u, probability, embedding, summary, cached)
+        # parse_config's likely bug is located: `key` where `value` was meant (a region and a repair)
+        bug = located(u, "key", "value", nth=1) if u.qualname == "parse_config" else None
+        results[u.hash] = result(u, probability, embedding, summary, cached, bug)
     clones = find_clones(units, results, THRESHOLDS.clone, neighbours_k=2)
     findings = all_findings(units, results, thresholds=THRESHOLDS, clones=clones)
     return ScanReport(units=units, results=results, findings=findings, clones=clones.pairs,

@@ -19,8 +19,10 @@ def test_one_command_per_finding_with_level_by_severity():
     report = build_report()
     lines = render(report, "github").splitlines()
     assert len(lines) == len(report.findings) == 8
-    assert lines[0] == ("::error file=pkg/config.py,line=10,endLine=15,title=CL100 likely-defect::parse_config is "
-                        "likely to contain a defect (probability 0.93) [high, confidence 0.93]")
+    # a located bug points at its token: line and columns of the site, not the whole function
+    assert lines[0] == ("::error file=pkg/config.py,line=14,endLine=14,col=16,endColumn=19,title=CL100 likely-defect::"
+                        "parse_config may hold a bug at line 14, column 16: `key`, did you mean `value`? (score 0.93) "
+                        "[high, confidence 0.93]")
     assert [line.split(" ", 1)[0] for line in lines] == [
         "::error", "::notice", "::warning", "::warning", "::warning", "::warning", "::notice", "::warning"]
 
@@ -29,7 +31,7 @@ def test_escaping_of_data_and_properties():
     assert escape_data("100% sure\r\nnext: a,b") == "100%25 sure%0D%0Anext: a,b"
     assert escape_property("dir,x/a:b%.py\n") == "dir%2Cx/a%3Ab%25.py%0A"
     finding = replace(build_report().findings[0], path="we,ird:dir/50%.py", message="line one\nline: two, 100%",
-                      severity=Severity.LOW, confidence=0.5, start_line=3, end_line=2)
+                      severity=Severity.LOW, confidence=0.5, start_line=3, end_line=2, region=None)
     assert annotation(finding) == (
         "::warning file=we%2Cird%3Adir/50%25.py,line=3,endLine=3,title=CL100 likely-defect::"
         "line one%0Aline: two, 100%25 [low, confidence 0.50]")

@@ -21,7 +21,9 @@ def test_output_matches_its_snapshot():
 def test_issue_shape_and_severity_mapping():
     issues = _issues()
     assert all(list(i) == ["description", "check_name", "fingerprint", "severity", "location"] for i in issues)
-    assert issues[0]["location"] == {"path": "pkg/config.py", "lines": {"begin": 10}}
+    assert issues[0]["location"] == {"path": "pkg/config.py", "positions": {"begin": {"line": 14, "column": 16},
+                                                                           "end": {"line": 14, "column": 19}}}
+    assert issues[1]["location"] == {"path": "pkg/config.py", "lines": {"begin": 10}}
     assert [(i["check_name"], i["severity"]) for i in issues[:3]] == [
         ("CL100", "critical"), ("CL300", "info"), ("CL200", "minor")]
     assert {i["severity"] for i in issues} == {"critical", "major", "minor", "info"}

@@ -16,14 +16,18 @@ def _doc(report=None) -> dict:
 def test_keys_in_schema_order():
     doc = _doc()
     assert list(doc) == ["schema_version", "tool", "model", "functions", "clones", "findings", "stats"]
-    assert doc["schema_version"] == 1 and list(doc["tool"]) == ["name", "version"]
+    assert doc["schema_version"] == 2 and list(doc["tool"]) == ["name", "version"]
     assert list(doc["functions"][0]) == ["path", "qualname", "language", "start_line", "end_line", "hash",
-                                         "defect_probability", "summary", "has_docstring", "neighbours"]
+                                         "defect_probability", "summary", "has_docstring", "bug", "neighbours"]
+    assert doc["functions"][0]["bug"] == {
+        "region": {"start_line": 14, "start_column": 16, "end_line": 14, "end_column": 19}, "text": "key",
+        "kind": "variable-misuse", "repair": "value", "site_probability": 0.8, "repair_probability": 0.9}
     assert list(doc["functions"][0]["neighbours"][0]) == ["path", "qualname", "start_line", "similarity"]
     assert list(doc["clones"][0]) == ["a", "b", "similarity", "kind"]
     assert list(doc["clones"][0]["a"]) == ["path", "qualname", "start_line", "end_line"]
     assert list(doc["findings"][0]) == ["code", "rule", "path", "start_line", "end_line", "message", "severity",
-                                        "confidence"]
+                                        "confidence", "region", "replacement"]
+    assert doc["findings"][0]["replacement"] == "value" and doc["findings"][1]["region"] is None
 
 
 def test_functions_without_findings_are_listed_only_with_all():

@@ -18,7 +18,8 @@ def test_one_object_per_line_with_stable_keys():
     records = [json.loads(line) for line in lines]
     assert len(records) == 8
     assert all(list(r) == ["code", "rule", "path", "start_line", "end_line", "qualname", "message", "severity",
-                           "confidence", "related", "fix"] for r in records)
+                           "confidence", "related", "fix", "region", "replacement"] for r in records)
+    assert records[0]["region"] == {"start_line": 14, "start_column": 16, "end_line": 14, "end_column": 19}
     assert records[1]["fix"] == "Parse a config text into a dict."
     assert records[2]["related"] == [{"path": "pkg/io.py", "start_line": 4, "end_line": 7, "qualname": "load"}]
     assert records[5]["confidence"] == 0.5044  # rounded to 4 decimals

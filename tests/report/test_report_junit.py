@@ -22,10 +22,10 @@ def test_suites_per_file_and_cases_per_finding():
         ("pkg/config.py", "3"), ("pkg/io.py", "1"), ("pkg/shop.py", "4")]
     case = suites[0].find("testcase")
     assert case.attrib == {"name": "CL100 likely-defect: parse_config", "classname": "pkg/config.py",
-                           "file": "pkg/config.py", "line": "10"}
+                           "file": "pkg/config.py", "line": "14"}
     failure = case.find("failure")
     assert failure.get("type") == "high"
-    assert failure.text.startswith("pkg/config.py:10: CL100 likely-defect parse_config is likely")
+    assert failure.text.startswith("pkg/config.py:14:16: CL100 likely-defect parse_config may hold a bug")
 
 
 def test_clean_scan_is_one_passing_case():

@@ -96,3 +96,29 @@ def test_paths_are_percent_encoded_posix_uris():
     (res,) = _log(report)["runs"][0]["results"]
     # report paths separate folders with "/" already: a backslash is part of a file name, kept (encoded)
     assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src%5Cmy%20dir/%C3%A4.py"
+
+
+def _region_ok(region: dict) -> bool:
+    """A text region as SARIF 2.1.0 requires: startLine >= 1; columns >= 1; an end not before the start."""
+    start, end = region["startLine"], region.get("endLine", region["startLine"])
+    if start < 1 or end < start or any(region.get(k, 1) < 1 for k in ("startColumn", "endColumn")):
+        return False
+    return end > start or region.get("endColumn", 2) >= region.get("startColumn", 1)
+
+
+def test_a_located_defect_has_an_exact_region_and_a_fix_in_sarif_2_1_0_shape():
+    (result,) = [r for r in _log(build_report())["runs"][0]["results"] if "fixes" in r]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 14, "startColumn": 16, "endLine": 14, "endColumn": 19} and _region_ok(region)
+    (fix,) = result["fixes"]
+    # fix: description (a message) and artifactChanges (>= 1); artifactChange: artifactLocation and
+    # replacements (>= 1); replacement: deletedRegion (required) and insertedContent (an artifactContent)
+    assert set(fix) == {"description", "artifactChanges"} and fix["description"]["text"]
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"] == {"uri": "pkg/config.py", "uriBaseId": "%SRCROOT%"}
+    (replacement,) = change["replacements"]
+    assert _region_ok(replacement["deletedRegion"]) and replacement["deletedRegion"] == region
+    assert replacement["insertedContent"] == {"text": "value"}
+    # results without an exact region keep the function's lines, and have no fix
+    plain = [r for r in _log(build_report())["runs"][0]["results"] if "fixes" not in r]
+    assert all("startColumn" not in r["locations"][0]["physicalLocation"]["region"] for r in plain)

@@ -11,8 +11,8 @@ from tests.report.scenario import build_report
 def test_one_line_per_finding_in_the_documented_format():
     report = build_report()
     lines = render(report, "text").splitlines()
-    assert lines[0] == ("pkg/config.py:10: CL100 likely-defect parse_config is likely to contain a defect "
-                        "(probability 0.93) [high, confidence 0.93]")
+    assert lines[0] == ("pkg/config.py:14:16: CL100 likely-defect parse_config may hold a bug at line 14, column 16: "
+                        "`key`, did you mean `value`? (score 0.93) [high, confidence 0.93]")
     assert [finding_line(f) for f in report.findings] == lines[: len(report.findings)]
 
 

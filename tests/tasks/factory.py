@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from codelens.core import CodeUnit, Span, UnitResult
+from codelens.core import CodeUnit, LocatedBug, Span, UnitResult
 
 
 def body(name: str, statements: int = 4) -> str:
@@ -37,7 +37,7 @@ def vector(*weights: float, dim: int = 8) -> np.ndarray:
 
 
 def result(u: CodeUnit, probability: float = 0.1, embedding: np.ndarray | None = None,
-           summary: str | None = None, cached: bool = False) -> UnitResult:
+           summary: str | None = None, cached: bool = False, bug: LocatedBug | None = None) -> UnitResult:
     """The UnitResult of ``u``; the default embedding is a unit vector derived from its hash."""
     if embedding is None:
         rng = np.random.default_rng(int(u.hash[:8], 16))
@@ -45,7 +45,15 @@ def result(u: CodeUnit, probability: float = 0.1, embedding: np.ndarray | None =
         embedding /= np.linalg.norm(embedding)
     logit = float(np.log(probability / (1 - probability))) if 0 < probability < 1 else 0.0
     return UnitResult(hash=u.hash, defect_probability=probability, defect_logit=logit,
-                      embedding=np.asarray(embedding, np.float32), summary=summary, cached=cached)
+                      embedding=np.asarray(embedding, np.float32), summary=summary, cached=cached, bug=bug)
+
+
+def located(u: CodeUnit, text: str, repair: str | None, kind: str = "variable-misuse", nth: int = 0) -> LocatedBug:
+    """A located bug at the ``nth`` occurrence of ``text`` in ``u``'s body."""
+    start = -1
+    for _ in range(nth + 1):
+        start = u.body.index(text, start + 1)
+    return LocatedBug(start, start + len(text), kind, text, repair, 0.8, 0.9 if repair else None)
 
 
 def results_for(*pairs: tuple[CodeUnit, UnitResult]) -> dict[str, UnitResult]:

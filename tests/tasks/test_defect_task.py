@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from codelens.errors import ConfigError
-from codelens.findings import Severity
+from codelens.findings import Region, Severity
 from codelens.tasks.defect import defect_findings, defect_severity
-from tests.tasks.factory import result, unit
+from tests.tasks.factory import located, result, unit
 
 
 def _findings(probabilities, threshold=0.5, min_confidence=0.0):
@@ -29,12 +31,41 @@ def test_severity_follows_probability_bands(probability, severity):
     assert _findings([probability])[0].severity == severity
 
 
-def test_finding_carries_code_name_confidence_and_a_message_naming_function_and_probability():
+def test_finding_carries_code_name_confidence_and_a_message_naming_function_and_score():
     (finding,) = _findings([0.873])
     assert (finding.code, finding.rule, finding.path, finding.end_line) == ("CL100", "likely-defect", "pkg/a.py", 5)
     assert finding.confidence == 0.873
-    assert finding.message == "f0 is likely to contain a defect (probability 0.87)"
-    assert finding.unit_hash == unit("f0", "pkg/a.py", 1).hash
+    assert finding.message == "f0 may hold a bug (score 0.87)"
+    assert finding.unit_hash == unit("f0", "pkg/a.py", 1).hash and finding.region is None
+
+
+def test_a_located_bug_gives_the_token_its_file_position_and_the_repair():
+    source = "def f(items, limit):\n    return [x for x in items if x < limit]"
+    u = unit("Box.f", "pkg/a.py", 40, source)
+    u = replace(u, indent="    ")  # a method: its first line starts at column 5
+    results = {u.hash: result(u, 0.9, bug=located(u, "<", "<=", kind="wrong-comparison"))}
+    (finding,) = defect_findings([u], results, 0.5, precision_curve=[[0.5, 0.6], [0.85, 0.92]])
+    column = source.split("\n")[1].index("<") + 1
+    assert finding.region == Region(41, column, 41, column + 1) and finding.replacement == "<="
+    assert finding.message == (f"Box.f may hold a bug at line 41, column {column}: `<`, did you mean `<=`? "
+                               "(score 0.90; the model's precision at this score on held-out code: 0.92)")
+    assert finding.severity == Severity.HIGH
+    assert u.position(0) == (40, 5)
+
+
+@pytest.mark.parametrize("precision, severity", [(0.95, Severity.HIGH), (0.85, Severity.MEDIUM),
+                                                 (0.79, Severity.INFO)])
+def test_with_a_measured_precision_the_severity_follows_it(precision, severity):
+    # below 0.8 measured precision a CL100 is info: the default fail-on (low) does not block a commit on it
+    assert defect_severity(0.99, precision) == severity
+
+
+def test_the_body_position_skips_the_removed_docstring():
+    source = 'def f(a):\n    """Doc."""\n    return a + 1'
+    u = replace(unit("f", "pkg/a.py", 7, source), body=source.replace('    """Doc."""\n', ""),
+                body_cut=(10, 25))
+    assert u.source[:10] + u.source[25:] == u.body
+    assert u.position(u.body.index("+")) == (9, 14)
 
 
 def test_min_confidence_drops_less_sure_findings():

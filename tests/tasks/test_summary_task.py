@@ -64,3 +64,48 @@ def test_documented_private_and_tiny_functions_are_skipped():
     public_method = unit("Parser.parse")
     findings = docstring_findings([documented, private, dunder, tiny, public_method], {})
     assert [f.qualname for f in findings] == ["Parser.parse"]
+
+
+def test_public_means_not_nested_not_underscored_and_not_left_out_of_the_exports():
+    from dataclasses import replace
+
+    from codelens.parsing import extract_units
+    from codelens.tasks.summary import asks_for_docstring, is_public
+
+    text = (
+        "__all__ = ['api', 'Api']\n"
+        "def api(x):\n    def closure(y):\n        y = y + 1\n        y = y * 2\n        return y\n"
+        "    value = closure(x)\n    return value\n"
+        "def helper(x):\n    x = x + 1\n    x = x * 2\n    return x\n"
+        "def _private(x):\n    x = x + 1\n    x = x * 2\n    return x\n"
+        "class Api:\n    def run(self, x):\n        x = x + 1\n        x = x * 2\n        return x\n"
+        "class Internal:\n    def run(self, x):\n        x = x + 1\n        x = x * 2\n        return x\n"
+    )
+    units = extract_units("pkg/mod.py", text, "python").units
+    assert {u.qualname: is_public(u) for u in units} == {
+        "api": True, "api.closure": False, "helper": False, "_private": False, "Api.run": True,
+        "Internal.run": False}
+    assert [f.qualname for f in docstring_findings(units, {})] == ["api", "Api.run"]
+    # Without __all__ every function with a public name at module or class level is asked about.
+    no_all = [replace(u, exported=None) for u in units]
+    assert [u.qualname for u in no_all if asks_for_docstring(u)] == ["api", "helper", "Api.run", "Internal.run"]
+
+
+def test_go_asks_only_exported_functions():
+    from codelens.parsing import extract_units
+
+    text = ("package p\n\nfunc Exported(x int) int {\n\ty := x + 1\n\treturn y\n}\n\n"
+            "func hidden(x int) int {\n\ty := x + 1\n\treturn y\n}\n")
+    units = extract_units("p.go", text, "go").units
+    assert [f.qualname for f in docstring_findings(units, {})] == ["Exported"]
+
+
+@pytest.mark.parametrize("qualname, expected", [
+    ("get_user_name", "Get user name."), ("Parser.parseHTTPHeader", "Parse HTTP header."),
+    ("HTTPServer.serve_forever", "Serve forever."), ("__init__", "Init."), ("toJSON", "To JSON."),
+    ("___", None),
+])
+def test_name_summary_reads_the_name_as_a_sentence(qualname, expected):
+    from codelens.tasks.summary import name_summary
+
+    assert name_summary(qualname) == expected

@@ -90,7 +90,14 @@ def test_encoding_matches_the_runtime_prompt_and_masks_the_prompt(tmp_path):
     encoder = Encoder(tokenizer, fmt)
     inputs = encoder.encode([("defect", data.defect[:2]), ("summary", data.summary[:1])])
     width = inputs.input_ids.shape[1]
-    assert inputs.defect_rows == [0, 1] and inputs.defect_labels == [float(e.label) for e in data.defect[:2]]
+    assert [r.row for r in inputs.defect] == [0, 1]
+    assert [r.buggy for r in inputs.defect] == [bool(e.label) for e in data.defect[:2]]
+    for row, example in zip(inputs.defect, data.defect[:2]):
+        # a buggy row's site tokens cover the injected edit; a clean row has none (the no-bug slot)
+        assert bool(row.sites) == bool(example.label)
+        if example.label:
+            spans = [row.prompt.offsets[i] for i in row.sites]
+            assert min(a for a, _ in spans) <= example.site[0] and max(b for _, b in spans) >= example.site[1]
     prompt = build_prompt_ids(tokenizer, data.defect[0].code, fmt)
     assert inputs.input_ids[0, width - len(prompt):].tolist() == prompt
     assert inputs.attention_mask[0].sum() == len(prompt) and (inputs.labels[0] == -100).all()

@@ -114,7 +114,10 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
     # Pairs alone: cos(0.088) keeps every true pair and no negative (F1 = 1). But every original's
     # nearest other original is 0.04 rad away, so a threshold that low would give every function a false
     # match: it goes just above cos(0.04), keeping the 15 variants closer than that.
-    assert f"F1-optimal threshold on validation pairs {math.cos(0.088):.4f}" in notes["clone"]
+    # (the F1 threshold sits halfway between cos(0.088), the lowest true pair, and the next lower similarity)
+    sims = [math.cos(0.088)] + [float(_unit_vector(0.04 * i) @ _unit_vector(0.04 * ((i + 20) % 40))) for i in range(40)]
+    midpoint = (math.cos(0.088) + max(s for s in sims if s < math.cos(0.088))) / 2
+    assert f"F1-optimal threshold on validation pairs {midpoint:.4f}" in notes["clone"]
     assert math.cos(0.04) < thresholds.clone < math.cos(0.038)
     assert f"at most {CLONE_MAX_FALSE_MATCH}" in notes["clone"] and "clone pair recall 0.375" in notes["clone"]
     assert "0.000 of 40 unrelated validation functions" in notes["clone"]
@@ -136,7 +139,7 @@ def test_defect_scores_per_bug_kind():
     by_kind = metrics["defect"]["by_kind"]
     assert list(by_kind) == ["flipped-boolean", "variable-misuse"]
     # flipped booleans outrank every clean example; misuse beats one of three clean at -2 and two at 0.5.
-    assert by_kind["flipped-boolean"] == {"n": 2, "recall": 1.0, "roc_auc": 1.0}
+    assert by_kind["flipped-boolean"] == {"n": 2, "recall": 1.0, "roc_auc": 1.0, "localisation": None, "joint": None}
     assert by_kind["variable-misuse"]["n"] == 2 and by_kind["variable-misuse"]["recall"] == 0.0
     assert by_kind["variable-misuse"]["roc_auc"] == pytest.approx(2 / 6)
     # sigmoid(2) = 0.88 and sigmoid(3) = 0.95 reach the 0.8 threshold: the two flips, nothing else.

@@ -142,3 +142,16 @@ def test_false_match_threshold():
     assert M.false_match_threshold(same, 0.0) == (1.0, 1.0)  # capped at 1: identical vectors still match
     with pytest.raises(ValueError):
         M.false_match_threshold(vectors[:1], 0.1)
+
+
+def test_map_at_r_of_similarities_agrees_with_map_at_r():
+    import numpy as np
+
+    from codelens.train.metrics import map_at_r, map_at_r_of_similarities
+
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((12, 4))
+    groups = [str(i % 4) for i in range(12)]
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    assert map_at_r_of_similarities(unit @ unit.T, groups) == pytest.approx(map_at_r(emb, groups))
+    assert map_at_r_of_similarities(np.eye(3), ["a", "a"]) is None

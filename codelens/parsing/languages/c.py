@@ -39,6 +39,14 @@ def _plain_name(node: Node) -> list[str]:
     return [text(node)] if node.type == "identifier" else []
 
 
+STATEMENT_KINDS = frozenset(
+    {"break_statement", "continue_statement", "declaration", "do_statement", "expression_statement",
+     "for_statement", "goto_statement", "if_statement", "return_statement", "seh_leave_statement",
+     "seh_try_statement", "switch_statement", "while_statement"}
+)
+"""Statements and local declarations; a ``{ }`` block and a ``case`` label only hold statements."""
+
+
 SPEC = LanguageSpec(
     name="c",
     module="tree_sitter_c",
@@ -47,4 +55,5 @@ SPEC = LanguageSpec(
     function_name=lambda node: declarator_name(node, _plain_name),
     comment_kinds=frozenset({"comment"}),
     literal_kinds=frozenset({"string_literal", "concatenated_string", "char_literal", "number_literal"}),
+    statement_kinds=STATEMENT_KINDS,
 )

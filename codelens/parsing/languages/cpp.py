@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from codelens.parsing.languages.c import STATEMENT_KINDS as C_STATEMENT_KINDS
 from codelens.parsing.languages.c import declarator_name
 from codelens.parsing.nodes import field_text, text
 from codelens.parsing.spec import LanguageSpec
@@ -44,6 +45,13 @@ def container_name(node: Node) -> str | None:
     return joined or field_text(node, "name")
 
 
+STATEMENT_KINDS = C_STATEMENT_KINDS | frozenset(
+    {"alias_declaration", "co_return_statement", "co_yield_statement", "for_range_loop", "throw_statement",
+     "try_statement", "using_declaration"}
+)
+"""C's, plus the statements C++ adds (range ``for``, ``throw``, ``try``, coroutines, ``using``)."""
+
+
 SPEC = LanguageSpec(
     name="cpp",
     module="tree_sitter_cpp",
@@ -64,4 +72,5 @@ SPEC = LanguageSpec(
         }
     ),
     anchor_kinds=frozenset({"template_declaration"}),
+    statement_kinds=STATEMENT_KINDS,
 )

@@ -20,6 +20,21 @@ def function_name(node: Node) -> str | None:
     return f"{text(receiver)}.{name}" if receiver is not None else name
 
 
+def exported_name(name: str) -> bool:
+    """Go exports a name that starts with an upper-case letter; a method ``Recv.Name`` by its own name."""
+    return name.rpartition(".")[2][:1].isupper()
+
+
+STATEMENT_KINDS = frozenset(
+    {"assignment_statement", "break_statement", "const_declaration", "continue_statement", "dec_statement",
+     "defer_statement", "expression_statement", "expression_switch_statement", "fallthrough_statement",
+     "for_statement", "go_statement", "goto_statement", "if_statement", "inc_statement", "return_statement",
+     "select_statement", "send_statement", "short_var_declaration", "type_declaration",
+     "type_switch_statement", "var_declaration"}
+)
+"""Statements and local declarations (parameters and struct fields are declarations too, but not statements)."""
+
+
 SPEC = LanguageSpec(
     name="go",
     module="tree_sitter_go",
@@ -38,4 +53,6 @@ SPEC = LanguageSpec(
         }
     ),
     extra_identifier_kinds=frozenset({"label_name"}),
+    statement_kinds=STATEMENT_KINDS,
+    exported_name=exported_name,
 )

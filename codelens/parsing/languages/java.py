@@ -6,6 +6,15 @@ from __future__ import annotations
 from codelens.parsing.nodes import field_text
 from codelens.parsing.spec import LanguageSpec
 
+STATEMENT_KINDS = frozenset(
+    {"assert_statement", "break_statement", "continue_statement", "do_statement", "enhanced_for_statement",
+     "expression_statement", "for_statement", "if_statement", "local_variable_declaration",
+     "return_statement", "switch_expression", "synchronized_statement", "throw_statement", "try_statement",
+     "try_with_resources_statement", "while_statement", "yield_statement"}
+)
+"""Statements and local variables; a ``switch`` standing as a statement is a ``switch_expression``."""
+
+
 SPEC = LanguageSpec(
     name="java",
     module="tree_sitter_java",
@@ -36,5 +45,6 @@ SPEC = LanguageSpec(
         }
     ),
     decorator_kinds=frozenset({"annotation", "marker_annotation"}),
+    statement_kinds=STATEMENT_KINDS,
     fragment_wrappers=(("class _ {\n", "\n}"),),
 )

@@ -95,6 +95,15 @@ def container_name(node: Node) -> str | None:
     return field_text(node, "name") or _bound_name(node)
 
 
+STATEMENT_KINDS = frozenset(
+    {"break_statement", "continue_statement", "debugger_statement", "do_statement", "expression_statement",
+     "for_in_statement", "for_statement", "if_statement", "lexical_declaration", "return_statement",
+     "switch_statement", "throw_statement", "try_statement", "using_declaration", "variable_declaration",
+     "while_statement", "with_statement"}
+)
+"""Statements and local declarations (TypeScript shares them); an arrow function's expression body has none."""
+
+
 SPEC = LanguageSpec(
     name="javascript",
     module="tree_sitter_javascript",
@@ -106,6 +115,7 @@ SPEC = LanguageSpec(
     comment_kinds=frozenset({"comment", "html_comment"}),
     literal_kinds=frozenset({"string", "template_string", "regex", "number"}),
     extra_identifier_kinds=frozenset({"shorthand_property_identifier_pattern"}),
+    statement_kinds=STATEMENT_KINDS,
     anchor_kinds=ANCHOR_KINDS,
     decorator_kinds=frozenset({"decorator"}),
     fragment_wrappers=(("class _ {\n", "\n}"),),

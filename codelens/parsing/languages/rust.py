@@ -21,6 +21,12 @@ def container_name(node: Node) -> str | None:
     return text(name) if name is not None else None
 
 
+STATEMENT_KINDS = frozenset(
+    {"expression_statement", "let_declaration"}
+)
+"""``let`` and expression statements; a block's tail expression (its value) is not a statement node."""
+
+
 SPEC = LanguageSpec(
     name="rust",
     module="tree_sitter_rust",
@@ -34,4 +40,5 @@ SPEC = LanguageSpec(
         {"string_literal", "raw_string_literal", "char_literal", "integer_literal", "float_literal"}
     ),
     decorator_kinds=frozenset({"attribute_item"}),
+    statement_kinds=STATEMENT_KINDS,
 )

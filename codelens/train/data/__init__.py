@@ -46,6 +46,15 @@ class DefectExample:
     split: str
     origin: str
     """Id of the function it was made from (``repo:path:qualname``), shared by all its variants."""
+    site: tuple[int, int] | None = None
+    """Character span of the bug in ``code`` (None: clean, or no location known)."""
+    repair: str | None = None
+    """The text that mends the bug at ``site`` (what stood there before)."""
+    site_kind: str | None = None
+    """The kind of edit site the bug sits at in ``code`` (its repair candidates are of that kind)."""
+    candidates: tuple[str, ...] = ()
+    """What could stand at ``site`` instead (``codelens.parsing.sites.repair_candidates``), ``repair``
+    among them; empty when the repair is not one of them (then only the site is learned)."""
 
 
 @dataclass(frozen=True)

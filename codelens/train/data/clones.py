@@ -23,8 +23,8 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from codelens.train.data import syntax
-from codelens.train.data.syntax import walk
+from codelens.parsing import function_syntax as syntax
+from codelens.parsing.function_syntax import walk
 
 TRANSFORM_KINDS = (
     "rename", "format-spacing", "format-blank-lines", "remove-comments", "add-comment", "if-else-swap",

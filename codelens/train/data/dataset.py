@@ -26,9 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from codelens.choices import SplitBy
+from codelens.parsing.sites import BUG_KINDS, edit_sites, repair_candidates
 from codelens.train.data import CloneExample, ClonePair, DefectExample, SummaryExample, data_hash
 from codelens.train.data.clones import clone_variants
-from codelens.train.data.defects import BUG_KINDS, sample_bugs
+from codelens.train.data.defects import sample_bugs
 from codelens.train.data.functions import Function, body_of, collect_functions, repositories
 from codelens.train.data.summaries import first_sentence
 
@@ -92,11 +93,21 @@ class TaskData:
         return data_hash([*self.defect, *self.clone, *self.clone_pairs, *self.summary])
 
 
-def _body_line(source: str, body: str, line: int) -> int:
-    """Map a 1-based line of ``source`` to ``body``, which lacks the docstring lines."""
-    src_lines, body_lines = source.split("\n"), body.split("\n")
-    same = next((i for i, (a, b) in enumerate(zip(src_lines, body_lines)) if a != b), len(body_lines))
-    return line if line <= same else max(1, line - (len(src_lines) - len(body_lines)))
+def repair_target(bug, language: str, indent: str) -> tuple[str | None, tuple[str, ...]]:
+    """(site kind, repair candidates) of the buggy function at the bug's site, the repair among them.
+
+    The candidates are what a scan would weigh there (the site as the buggy code has it); an edit whose
+    repair is not among them (a dropped negation outside a condition) has none.
+    """
+    fallback = None
+    for site in edit_sites(bug.source, language, indent):
+        if (site.start, site.end) != tuple(bug.site):
+            continue
+        candidates = tuple(c for c in repair_candidates(site, language) if c != site.text)
+        if bug.repair in candidates:
+            return site.kind, candidates
+        fallback = fallback or site.kind
+    return fallback, ()
 
 
 def function_examples(fn: Function, cfg: DataConfig) -> TaskData:
@@ -116,20 +127,22 @@ def function_examples(fn: Function, cfg: DataConfig) -> TaskData:
         out.clone += [CloneExample(b, fn.origin, k, fn.repo, fn.split, fn.path, fn.qualname)
                       for _, b, k in variants[: cfg.clone_variants]]
 
-    bases = [(fn.source, "original")] + [(s, k) for s, _, k in variants]
+    # Bugs are made in the text the model reads (the body without its docstring), so each one's site is
+    # an offset into the example's own code: the localisation target needs no mapping.
+    bases = [fn.body] + [b for _, b, _ in variants]
     buggy: list[DefectExample] = []
     for i in range(cfg.bugs_per_function):
-        source, _ = bases[0] if i % 2 == 0 or len(bases) == 1 else bases[1 + (i // 2) % (len(bases) - 1)]
+        body = bases[0] if i % 2 == 0 or len(bases) == 1 else bases[1 + (i // 2) % (len(bases) - 1)]
         # A kind not used yet for this function when there is one: variety over repeats of one edit.
         fresh = tuple(k for k in cfg.bug_kinds if k not in {b.kind for b in buggy})
-        bugs = sample_bugs(source, rng, 1, fn.language, fn.indent, fresh) or \
-            sample_bugs(source, rng, 1, fn.language, fn.indent, tuple(cfg.bug_kinds))
+        bugs = sample_bugs(body, rng, 1, fn.language, fn.indent, fresh) or \
+            sample_bugs(body, rng, 1, fn.language, fn.indent, tuple(cfg.bug_kinds))
         for bug in bugs:
-            body = body_of(bug.source, fn.language, fn.indent)
-            if body is not None and body not in seen:
-                seen.add(body)
-                buggy.append(DefectExample(body, 1, bug.kind, _body_line(bug.source, body, bug.line), fn.repo,
-                                           fn.split, fn.origin))
+            if bug.source not in seen and body_of(bug.source, fn.language, fn.indent) == bug.source:
+                seen.add(bug.source)
+                site_kind, candidates = repair_target(bug, fn.language, fn.indent)
+                buggy.append(DefectExample(bug.source, 1, bug.kind, bug.line, fn.repo, fn.split, fn.origin,
+                                           bug.site, bug.repair, site_kind, candidates))
     clean = [DefectExample(fn.body, 0, "original", None, fn.repo, fn.split, fn.origin)]
     clean += [DefectExample(b, 0, k, None, fn.repo, fn.split, fn.origin) for _, b, k in variants]
     # As many clean as buggy examples (at least the original), so neither class dominates.
@@ -229,6 +242,12 @@ def _corpus_key(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> s
     return h.hexdigest()[:24]
 
 
+def _defect_example(raw: dict) -> DefectExample:
+    site = raw.get("site")
+    return DefectExample(**{**raw, "site": tuple(site) if site is not None else None,
+                             "candidates": tuple(raw.get("candidates") or ())})
+
+
 def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, cache_dir: Path | None) -> TaskData:
     """load_task_data, kept as gzipped JSON in ``cache_dir`` so runs that share a corpus build it once
     (ablations, single-task baselines, a GPU machine given the file). A damaged cache file is rebuilt."""
@@ -239,7 +258,7 @@ def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig,
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
                 raw = json.load(handle)
-            return TaskData([DefectExample(**e) for e in raw["defect"]], [CloneExample(**e) for e in raw["clone"]],
+            return TaskData([_defect_example(e) for e in raw["defect"]], [CloneExample(**e) for e in raw["clone"]],
                             [ClonePair(**e) for e in raw["clone_pairs"]], [SummaryExample(**e) for e in raw["summary"]],
                             raw["provenance"])
         except (OSError, ValueError, KeyError, TypeError):

@@ -18,7 +18,7 @@ from pathlib import Path
 from codelens.choices import SplitBy, choice
 from codelens.errors import ConfigError
 from codelens.train.data import SPLITS, split_of
-from codelens.train.data.syntax import frame
+from codelens.parsing.function_syntax import frame
 
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
 MIN_LINES = 3

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from codelens.train.data import syntax
+from codelens.parsing import function_syntax as syntax
 from codelens.train.data.clones import TRANSFORM_KINDS, apply_transform, clone_variants
 
 SOURCE = '''def summarize(values, limit=3):

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from codelens.train.data import syntax
-from codelens.train.data.defects import BUG_KINDS, bug_rewrites, sample_bugs
+from codelens.parsing import function_syntax as syntax
+from codelens.parsing.sites import BUG_KINDS
+from codelens.train.data.defects import bug_rewrites, sample_bugs
 
 SOURCE = '''def clamp_sum(values, low, high):
     total = 0

@@ -1,0 +1,64 @@
+"""Lexical overlap of two functions: the Jaccard similarity of their identifier-and-keyword sets.
+
+SourcererCC's idea: code written by copying keeps most of its names and keywords, whatever the layout,
+the comments or the literals. It is the model-free baseline clone embeddings have to beat, and the
+lexical half of the score they are fused with. Tokens come from codelens' own tree-sitter token streams
+(``parsing.normalize.tokenize``): identifiers and keywords are kept, punctuation, operators, literals
+and comments are not, so ``"value"`` in a string is not the name ``value``.
+
+Measured on the independently written clones of held-out packages (benchmarks/baselines.py's data),
+MAP@R test / val: these tokens 0.544 / 0.453; a ``[A-Za-z_][A-Za-z0-9_]*`` regex over the text 0.468 / 0.402 (words
+of strings and comments add noise), 0.543 / 0.451 once strings and comments are cut out first, which needs
+a second, per-language tokenizer. The tree-sitter sets cost about 150-200 µs a function against 20 µs: a
+scan that fuses the score should take them from the token streams extraction already builds.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from codelens.parsing.normalize import IDENT, PLAIN, tokenize
+
+
+def token_set(code: str, language: str = "python") -> frozenset[str]:
+    """The identifiers and keywords of ``code`` (a function's source or body), as a set."""
+    tokens, src = tokenize(code, language)
+    words = set()
+    for start, end, category, _ in tokens:
+        if category == IDENT or category == PLAIN:
+            piece = src[start:end].decode("utf-8", "surrogatepass")
+            if category == IDENT or piece.isidentifier():  # a keyword is a plain token spelled like a name
+                words.add(piece)
+    return frozenset(words)
+
+
+def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
+    """|a & b| / |a | b|; 0.0 when both are empty."""
+    if not a and not b:
+        return 0.0
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
+
+
+def jaccard_matrix(sets: Sequence[frozenset[str]]) -> np.ndarray:
+    """All-pairs Jaccard similarity (float32, n x n, 1 on the diagonal of non-empty sets).
+
+    An inverted index counts each row's intersections with one ``bincount`` over the postings of its
+    tokens, so the cost follows the tokens sets share rather than n^2 Python set operations.
+    """
+    n = len(sets)
+    postings: dict[str, list[int]] = {}
+    for index, tokens in enumerate(sets):
+        for token in tokens:
+            postings.setdefault(token, []).append(index)
+    arrays = {token: np.asarray(rows, dtype=np.int64) for token, rows in postings.items()}
+    sizes = np.asarray([len(s) for s in sets], dtype=np.float32)
+    out = np.zeros((n, n), dtype=np.float32)
+    for index, tokens in enumerate(sets):
+        if not tokens:
+            continue
+        common = np.bincount(np.concatenate([arrays[t] for t in tokens]), minlength=n).astype(np.float32)
+        out[index] = common / (sizes[index] + sizes - common)
+    return out
