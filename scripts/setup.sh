@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates .venv (if missing) and installs codelens with its test extras, every package at the version in
-# constraints.txt (what CI tested). Idempotent. torch goes first, pinned to the CPU build that lies on this
-# kind of machine: an open range would pull a multi-GB CUDA build.
+# Creates .venv (if missing) and installs codelens with its test and ray extras (the Ray tests start a cluster on
+# loopback; a plain install never needs Ray), every package at the version in constraints.txt (what CI tested).
+# Idempotent. torch goes first, pinned to the CPU build that lies on this kind of machine: an open range would pull
+# a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -10,4 +11,4 @@ fi
 . .venv/bin/activate
 python -m pip install -q -c constraints.txt pip
 python -m pip install -q -c constraints.txt torch==2.13.0
-python -m pip install -q -c constraints.txt -e ".[test]"
+python -m pip install -q -c constraints.txt -e ".[test,ray]"

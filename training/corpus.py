@@ -177,21 +177,22 @@ def collect_corpus(venv_site_packages: Path | None = None) -> list[CorpusPackage
     return units
 
 
-def write_manifest(packages: list[CorpusPackage], path: Path) -> None:
-    """Write a JSON list (name, version, license, split, n_files, bytes) describing the corpus."""
-    rows = [
-        {
-            "name": p.name,
-            "version": p.version,
-            "license": p.license,
-            "split": p.split,
-            "n_files": len(p.files),
-            "bytes": sum(f.stat().st_size for f in p.files),
-        }
-        for p in packages
-    ]
+def write_manifest(packages: list[CorpusPackage], path: Path, tokens: dict[str, int] | None = None) -> str:
+    """Write a JSON list (name, version, license, split, n_files, bytes, and tokens when known) describing the
+    corpus; returns its sha256, the corpus's identity in the model card."""
+    import hashlib
+
+    rows = []
+    for p in packages:
+        row = {"name": p.name, "version": p.version, "license": p.license, "split": p.split,
+               "n_files": len(p.files), "bytes": sum(f.stat().st_size for f in p.files)}
+        if tokens is not None:
+            row["tokens"] = tokens.get(p.name, 0)
+        rows.append(row)
+    text = json.dumps(rows, indent=1) + "\n"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    Path(path).write_text(text, encoding="utf-8")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def iter_texts(packages: list[CorpusPackage], split: str):

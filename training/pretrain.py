@@ -49,7 +49,14 @@ class PretrainConfig:
     vocab_size: int = 8192
     """BPE vocabulary size, special tokens included."""
     max_package_mb: float = 6.0
-    """Cap on text tokenised from one package, so torch / transformers do not make up most of the data."""
+    """Cap on text tokenised from one package, so torch / transformers do not make up most of the data (0: no
+    cap, for a corpus large enough that no package dominates)."""
+    tokenizer: str = ""
+    """An existing tokenizer folder to use ('' = train one on the corpus's train split)."""
+    device: str = "cpu"
+    """cpu or cuda: where the model trains (bf16 autocast on either; weights and optimizer stay fp32)."""
+    compile: bool = False
+    """torch.compile the model (pays off only for runs much longer than its compile time)."""
     seq_len: int = 512
     """Training window; covers the 384-token code cut of the adapter prompt plus its summary."""
     batch_size: int = 4
@@ -89,7 +96,7 @@ class PretrainConfig:
     seed: int = 1234
     """Seeds model init, window sampling and validation windows."""
     bf16: bool = True
-    """bf16 autocast on CPU (weights and optimizer stay fp32)."""
+    """bf16 autocast (weights and optimizer stay fp32)."""
 
     def __post_init__(self) -> None:
         from codelens.errors import ConfigError
@@ -123,42 +130,56 @@ def prepare_data(cfg: PretrainConfig, packages=None) -> Path:
 
     data = Path(cfg.data_dir)
     meta_path = data / "meta.json"
-    want = {"vocab_size": cfg.vocab_size, "max_package_mb": cfg.max_package_mb, "site_packages": cfg.site_packages}
+    want = {"vocab_size": cfg.vocab_size, "max_package_mb": cfg.max_package_mb, "site_packages": cfg.site_packages,
+            "tokenizer": cfg.tokenizer}
     if meta_path.exists() and {k: v for k, v in json.loads(meta_path.read_text()).items() if k in want} == want:
         return data
     data.mkdir(parents=True, exist_ok=True)
     if packages is None:
         packages = collect_corpus(Path(cfg.site_packages) if cfg.site_packages else None)
-    write_manifest(packages, data / "manifest.json")
-    save_tokenizer(train_tokenizer(training_texts(packages), cfg.vocab_size), data / "tokenizer")
+    if cfg.tokenizer:
+        from transformers import AutoTokenizer
+
+        from training.tokenizer import make_portable
+
+        AutoTokenizer.from_pretrained(cfg.tokenizer).save_pretrained(str(data / "tokenizer"))
+        make_portable(data / "tokenizer")
+    else:
+        save_tokenizer(train_tokenizer(training_texts(packages), cfg.vocab_size), data / "tokenizer")
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(data / "tokenizer"))
-    counts = {}
-    cap = int(cfg.max_package_mb * 1e6)
-    for split in ("train", "val"):
-        chunks = []
+    counts, sizes, per_package = {}, {}, {}
+    cap = int(cfg.max_package_mb * 1e6) if cfg.max_package_mb > 0 else None
+    for split in ("train", "val", "test"):
+        chunks, size = [], 0
         for p in packages:
             if p.split != split:
                 continue
             texts, used = [], 0
             for f in p.files:
-                if used >= cap:
+                if cap is not None and used >= cap:
                     break
                 try:
                     texts.append(f.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError):
                     continue
-                used += len(texts[-1])
+                used += len(texts[-1].encode("utf-8"))
+            size += used
             # Each file is one document: <|bos|> text <|eos|>, as the adapter prompts start with <|bos|>.
-            for ids in tok(texts, add_special_tokens=False, verbose=False)["input_ids"]:
+            encoded = tok(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else []
+            per_package[p.name] = sum(len(ids) for ids in encoded)
+            for ids in encoded:
                 chunks.append(np.asarray([tok.bos_token_id, *ids, tok.eos_token_id], dtype=np.uint16))
         arr = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint16)
         tmp = data / f"{split}.bin.tmp"
         arr.tofile(tmp)
         os.replace(tmp, data / f"{split}.bin")
-        counts[split] = int(arr.size)
-    meta_path.write_text(json.dumps({**want, "tokens": counts}, indent=1) + "\n")
+        counts[split], sizes[split] = int(arr.size), size
+    # The manifest records each package's tokens too (the card's data table); bytes per token of the held-out
+    # text turn a validation loss into bits per byte, comparable across tokenizers.
+    write_manifest(packages, data / "manifest.json", tokens=per_package)
+    meta_path.write_text(json.dumps({**want, "tokens": counts, "bytes": sizes}, indent=1) + "\n")
     return data
 
 
@@ -223,14 +244,16 @@ def make_optimizer(model, cfg: PretrainConfig):
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), eps=1e-8)
+    # the fused kernel does the whole update in a few launches: on a GPU, small models are launch-bound
+    fused = {"fused": True} if cfg.device.startswith("cuda") else {}
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), eps=1e-8, **fused)
 
 
 def loss_of(model, x, y, cfg: PretrainConfig):
     import torch
     import torch.nn.functional as F
 
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+    with torch.autocast(cfg.device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16):
         logits = model(input_ids=x).logits
     return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
 
@@ -301,12 +324,15 @@ def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
     else:
         (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
     data = prepare_data(cfg, packages)
-    model = build_model(cfg)
+    device = torch.device(cfg.device)
+    model = build_model(cfg).to(device)
     model.train()
     opt = make_optimizer(model, cfg)
+    step_model = torch.compile(model) if cfg.compile else model
     sampler = WindowSampler(data / "train.bin", cfg.seq_len, cfg.seed)
     val = WindowSampler(data / "val.bin", cfg.seq_len, cfg.seed + 1)
-    val_batches = [val.batch(cfg.batch_size) for _ in range(cfg.eval_batches)]  # fixed for the whole run
+    val_batches = [tuple(t.to(device) for t in val.batch(cfg.batch_size))
+                   for _ in range(cfg.eval_batches)]  # fixed for the whole run
 
     total = cfg.max_tokens // cfg.tokens_per_step if not cfg.minutes else 0
     state = {"step": 0, "tokens": 0, "elapsed": 0.0, "total_steps": total, "val_loss": None}
@@ -330,8 +356,8 @@ def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
         lr = lr_at(step, state["total_steps"] or 10**9, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = sampler.batch(cfg.batch_size)
-        loss = loss_of(model, x, y, cfg)
+        x, y = (t.to(device, non_blocking=True) for t in sampler.batch(cfg.batch_size))
+        loss = loss_of(step_model, x, y, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -385,13 +411,22 @@ def export(model, tokenizer_dir: Path, folder: Path, cfg: PretrainConfig, state:
     from training.tokenizer import make_portable
 
     folder.mkdir(parents=True, exist_ok=True)
-    model = model.to(torch.bfloat16)
+    model = model.to("cpu", torch.bfloat16)
     model.config.dtype = torch.bfloat16
     model.save_pretrained(str(folder), safe_serialization=True)
     AutoTokenizer.from_pretrained(str(tokenizer_dir)).save_pretrained(str(folder))
     make_portable(folder)
     summary = {"config": dataclasses.asdict(cfg), "steps": state["step"], "tokens": state["tokens"],
-               "val_loss": state["val_loss"], "train_seconds": round(state["elapsed"], 1)}
+               "val_loss": state["val_loss"], "train_seconds": round(state["elapsed"], 1),
+               "parameters": sum(p.numel() for p in model.parameters()),
+               "flops": 6 * sum(p.numel() for p in model.parameters()) * state["tokens"]}
+    meta = Path(cfg.data_dir) / "meta.json"
+    if meta.is_file() and state["val_loss"] is not None:
+        counts = json.loads(meta.read_text())
+        if counts.get("bytes", {}).get("val"):
+            # nats per token x tokens per byte / ln 2: comparable with a model of another tokenizer
+            summary["val_bits_per_byte"] = round(state["val_loss"] * counts["tokens"]["val"] / counts["bytes"]["val"]
+                                                 / math.log(2), 4)
     (folder / "pretraining.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 

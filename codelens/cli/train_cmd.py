@@ -35,7 +35,8 @@ TRAIN_OPTIONS = (
     Option("bug_kinds", metavar="KIND[,KIND]"),
     *(Option(name) for name in ("head_hidden", "clone_dim", "bug_width", "bug_layers", "bug_heads")),
     Option("relation_bias", ("--relation-bias/--no-relation-bias",)),
-    *(Option(name) for name in ("max_eval_summaries", "codexglue_limit")),
+    *(Option(name) for name in ("max_eval_summaries", "codexglue_limit", "max_minutes", "data_workers",
+                                "max_functions_per_repository")),
     Option("data_cache", metavar="DIR"),
 )
 

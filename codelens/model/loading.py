@@ -22,6 +22,7 @@ from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
 from codelens.model.devices import device_name, dtype_name, resolve_device, resolve_dtype
 from codelens.model.lora_merge import merge_into, merge_plan
+from codelens.model.packed import is_packed
 
 DEFAULT_MODEL = "codelens-nano"
 _HUB_TIMEOUT_S = "10"
@@ -194,7 +195,10 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
     try:
         with _quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(source, **common)
-            lm = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+            if is_local and is_packed(local):
+                lm = _load_packed(local, torch_dtype, torch_device, kwargs, quant)
+            else:
+                lm = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - hub, network and format errors have no common base class
@@ -223,6 +227,21 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
             # and with it the base fingerprint.
             tokenizer.pad_token = tokenizer.convert_ids_to_tokens(0)
     return lm, tokenizer
+
+
+def _load_packed(folder: Path, dtype, device, kwargs: dict, quant):
+    """A base stored in int8 (``codelens.model.packed``): dequantised into its transformers class; through a
+    temporary plain folder when bitsandbytes is to quantise it again."""
+    import tempfile
+
+    from transformers import AutoModelForCausalLM
+
+    from codelens.model.packed import load_packed, unpack_folder
+
+    if quant is None:
+        return load_packed(folder, dtype, device)
+    with tempfile.TemporaryDirectory(prefix="codelens-unpacked-") as tmp:
+        return AutoModelForCausalLM.from_pretrained(str(unpack_folder(folder, Path(tmp))), **kwargs)
 
 
 def _first_line(exc: BaseException) -> str:

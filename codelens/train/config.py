@@ -110,6 +110,13 @@ class TrainConfig:
     """Summaries generated per split at evaluation (generation is the slow part; None in Python: all)."""
     codexglue_limit: int | None = None
     """Read at most this many records per CodeXGLUE file."""
+    max_minutes: float = 0.0
+    """Train for at most this many minutes (0: no limit): after a few timed steps the step count, and with it
+    the learning-rate schedule, is fitted to the time. Evaluation and saving come after it."""
+    data_workers: int = 1
+    """Processes that build the task data (the result does not depend on their number)."""
+    max_functions_per_repository: int | None = None
+    """Build examples from at most this many functions of one repository (chosen by a hash; None: all)."""
     data_cache: str | None = None
     """Folder where built task data is kept (gzipped JSON keyed by the data settings and the corpus files'
     names and sizes): runs over the same corpus (single-task baselines, resumes) build it once."""
@@ -139,6 +146,9 @@ class TrainConfig:
         if self.batch_size < 4 and "clone" in self.tasks:
             raise ConfigError("the clone loss needs batch_size >= 4 (two pairs: in-batch negatives)",
                               hint="raise --batch-size")
+        if self.max_minutes < 0 or self.data_workers < 1:
+            raise ConfigError("max_minutes must be 0 or more and data_workers at least 1",
+                              hint="pass --max-minutes 0 for no limit, --data-workers 1 or more")
         for name in ("eval_every", "checkpoint_every", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")

@@ -250,7 +250,8 @@ def data_config_of(meta, split_by: str | None = None, manifest: str | None = Non
                       bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
                       split_by=split_by or trained.get("split_by", "dir"),
                       manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
-                      codexglue_limit=codexglue_limit)
+                      codexglue_limit=codexglue_limit,
+                      max_functions_per_repository=trained.get("max_functions_per_repository"))
 
 
 def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 200, device: str = "auto",

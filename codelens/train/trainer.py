@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,6 +57,34 @@ class TrainResult:
     steps: int
     losses: list[dict] = field(default_factory=list)
     """Per step losses by task (this run's steps only when resumed)."""
+
+
+class StepBudget:
+    """How many steps a run takes: ``max_steps``, or fewer when the steps timed so far say that many would
+    not fit in ``seconds`` (0: no time limit). Re-estimated a few times early on, as the first steps run
+    slower (allocation, kernel choice) than the rest."""
+
+    CHECKS = (5, 20, 60)
+    """Steps after the start at which the rate is measured (from the first check on)."""
+
+    def __init__(self, seconds: float, max_steps: int, start: int) -> None:
+        self.seconds, self.total, self.start = seconds, max_steps, start
+        self.max_steps = max_steps
+        self.clock: tuple[int, float] | None = None
+
+    def tick(self, step: int) -> None:
+        if not self.seconds:
+            return
+        done = step - self.start
+        now = time.perf_counter()
+        if self.clock is None:
+            self.clock = (step, now)  # the first step (slow) is not timed
+            self.began = now
+            return
+        if done in self.CHECKS:
+            per_step = (now - self.clock[1]) / max(1, step - self.clock[0])
+            left = self.seconds - (now - self.began)
+            self.total = min(self.max_steps, step + max(0, int(left / per_step)))
 
 
 def resolve_targets(model, wanted: list[str] | None) -> list[str]:
@@ -170,9 +199,10 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
     data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
                           bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
-                          split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit)
+                          split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit,
+                          max_functions_per_repository=cfg.max_functions_per_repository)
     data = cached_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg,
-                            Path(cfg.data_cache) if cfg.data_cache else None)
+                            Path(cfg.data_cache) if cfg.data_cache else None, cfg.data_workers)
     data_hash = data.hash()
     train_data = data.split("train")
     repos = data.provenance.get("repositories", [])
@@ -216,9 +246,11 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     skipped_steps = 0
     model.train()
     heads.train()
-    for step in range(start, cfg.max_steps):
+    budget = StepBudget(cfg.max_minutes * 60, cfg.max_steps, start)
+    step = start
+    while step < budget.total:
         for group, peak in zip(optimizer.param_groups, (cfg.lr, cfg.head_lr)):
-            group["lr"] = lr_at(step, cfg.max_steps, warmup, peak)
+            group["lr"] = lr_at(step, budget.total, warmup, peak)
         inputs = encoder.encode(sampler.next())
         losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
         loss = sum(losses.values())
@@ -236,12 +268,13 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
         else:
             skipped_steps += 1
         history.append(values)
-        report(TrainProgress("train", step + 1, cfg.max_steps, losses=values))
-        if cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.max_steps:
-            save_checkpoint(checkpoint, step + 1, model, heads, optimizer, sampler, data_hash, cfg)
-            report(TrainProgress("checkpoint", step + 1, cfg.max_steps,
-                                 message=f"checkpoint written to {checkpoint}"))
-        if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.max_steps:
+        step += 1
+        budget.tick(step)
+        report(TrainProgress("train", step, budget.total, losses=values))
+        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < budget.total:
+            save_checkpoint(checkpoint, step, model, heads, optimizer, sampler, data_hash, cfg)
+            report(TrainProgress("checkpoint", step, budget.total, message=f"checkpoint written to {checkpoint}"))
+        if cfg.eval_every and step % cfg.eval_every == 0 and step < budget.total:
             meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
             model.eval()
             heads.eval()
@@ -249,19 +282,19 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
             *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg, ("val",))
             model.train()
             heads.train()
-            report(TrainProgress("eval", step + 1, cfg.max_steps, metrics=results["val"]))
+            report(TrainProgress("eval", step, budget.total, metrics=results["val"]))
 
     model.eval()
     heads.eval()
     # The adapter claims only the tasks it was trained on (a task without data was skipped).
     meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
-    report(TrainProgress("eval", cfg.max_steps, cfg.max_steps, message="choosing thresholds on validation"))
+    report(TrainProgress("eval", step, step, message="choosing thresholds on validation"))
     meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
         model, tokenizer, heads, meta, device, compute, data, cfg)
     meta.metrics = results
     meta.training = {
         "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
-        "steps": cfg.max_steps, "skipped_steps": skipped_steps, "trainable_params": trainable, "total_params": total,
+        "steps": step, "skipped_steps": skipped_steps, "trainable_params": trainable, "total_params": total,
         "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
         "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
     }
@@ -271,6 +304,6 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
         checkpoint.unlink()
         with contextlib.suppress(OSError):
             checkpoint.parent.rmdir()  # only when nothing else is in it
-    report(TrainProgress("save", cfg.max_steps, cfg.max_steps, metrics=results, message=f"adapter saved to {out}"))
-    return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, cfg.max_steps,
+    report(TrainProgress("save", step, step, metrics=results, message=f"adapter saved to {out}"))
+    return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, step,
                        history)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import baselines, cache, clones, coldscan, common, hook, memory, model, parse, run, training
+from benchmarks import baselines, cache, clones, coldscan, common, hook, memory, model, parse, ray_scan, run, training
 from benchmarks.common import BenchContext, Figure
 
 UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min", "score", "findings"}
@@ -159,6 +159,15 @@ def test_baselines(ctx, monkeypatch):
     assert rows[6].value == 0 and rows[6].met is True
     counts = rows[7].detail
     assert counts["cl300"] == counts["cl300_with_suggestion"] + counts["cl300_without"] > 0
+
+
+def test_ray(ctx):
+    pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[test,ray]'")
+    rows = ray_scan.run(ctx)
+    assert_well_formed(rows, "ray")
+    assert [r.reference for r in rows] == ["local engine, 1 thread", "1 Ray worker", "local engine, 2 threads",
+                                           "model load in this process"]
+    assert rows[0].detail["functions"] > 0 and rows[0].target == ray_scan.OVERHEAD_TARGET
 
 
 def test_flop_counts_are_exact():

@@ -23,6 +23,7 @@ import json
 import os
 import random
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from codelens.choices import SplitBy
@@ -54,6 +55,8 @@ class DataConfig:
     """Languages read from the corpus (rewrites exist for Python)."""
     codexglue_limit: int | None = None
     """Read at most this many records per CodeXGLUE file (None: all)."""
+    max_functions_per_repository: int | None = None
+    """Use at most this many functions of one repository (chosen by a hash of their id); None: all."""
 
 
 @dataclass
@@ -191,13 +194,20 @@ def clone_pairs(clones: list[CloneExample], seed: int) -> list[ClonePair]:
     return out
 
 
-def corpus_task_data(corpus: list[Path], cfg: DataConfig) -> TaskData:
-    """Task data from corpus folders (see the module docstring)."""
+def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1) -> TaskData:
+    """Task data from corpus folders (see the module docstring), built by ``workers`` processes.
+
+    Repositories are read in parallel, exact duplicates (the same source in two places) kept once in
+    repository order, and the examples of each function made in parallel: every function's examples
+    depend only on it and the seed, so the result is the same whatever the number of workers.
+    """
     repos = repositories(corpus, cfg.split_by, cfg.manifest)
-    functions, skipped = collect_functions(repos, cfg.languages)
+    functions, skipped = collect_functions(repos, cfg.languages, workers, cfg.max_functions_per_repository)
     out = TaskData()
-    for fn in functions:
-        out.extend(function_examples(fn, cfg))
+    size = max(1, len(functions) // (8 * max(1, workers)))
+    for part in _map(partial(_examples, cfg=cfg), [functions[i:i + size] for i in range(0, len(functions), size)],
+                     workers):
+        out.extend(part)
     out.clone_pairs = clone_pairs(out.clone, cfg.seed)
     per_repo: dict[str, int] = {}
     for fn in functions:
@@ -211,11 +221,28 @@ def corpus_task_data(corpus: list[Path], cfg: DataConfig) -> TaskData:
     return out
 
 
-def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> TaskData:
+def _examples(functions: list[Function], cfg: DataConfig) -> TaskData:
+    out = TaskData()
+    for fn in functions:
+        out.extend(function_examples(fn, cfg))
+    return out
+
+
+def _map(fn, items: list, workers: int) -> list:
+    """``[fn(x) for x in items]``, in worker processes when there are several (order kept)."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, workers: int = 1) -> TaskData:
     """Corpus task data plus every CodeXGLUE file, with provenance for codelens.json."""
     from codelens.train.data.codexglue import load_codexglue
 
-    out = corpus_task_data(corpus, cfg) if corpus else TaskData(provenance={"repositories": [], "functions": 0})
+    out = corpus_task_data(corpus, cfg, workers) if corpus else TaskData(provenance={"repositories": [], "functions": 0})
     files = []
     for path in codexglue:
         loaded = load_codexglue(Path(path), cfg.codexglue_limit)
@@ -248,11 +275,12 @@ def _defect_example(raw: dict) -> DefectExample:
                              "candidates": tuple(raw.get("candidates") or ())})
 
 
-def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, cache_dir: Path | None) -> TaskData:
+def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, cache_dir: Path | None,
+                     workers: int = 1) -> TaskData:
     """load_task_data, kept as gzipped JSON in ``cache_dir`` so runs that share a corpus build it once
     (ablations, single-task baselines, a GPU machine given the file). A damaged cache file is rebuilt."""
     if cache_dir is None:
-        return load_task_data(corpus, codexglue, cfg)
+        return load_task_data(corpus, codexglue, cfg, workers)
     path = Path(cache_dir) / f"taskdata-{_corpus_key(corpus, codexglue, cfg)}.json.gz"
     if path.is_file():
         try:
@@ -263,7 +291,7 @@ def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig,
                             raw["provenance"])
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)
-    data = load_task_data(corpus, codexglue, cfg)
+    data = load_task_data(corpus, codexglue, cfg, workers)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with gzip.open(tmp, "wt", encoding="utf-8") as handle:

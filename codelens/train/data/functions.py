@@ -17,8 +17,8 @@ from pathlib import Path
 
 from codelens.choices import SplitBy, choice
 from codelens.errors import ConfigError
-from codelens.train.data import SPLITS, split_of
 from codelens.parsing.function_syntax import frame
+from codelens.train.data import SPLITS, split_of
 
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
 MIN_LINES = 3
@@ -138,18 +138,41 @@ def repository_functions(repo: Repository, languages: tuple[str, ...] = ("python
     return out, bad
 
 
-def collect_functions(repos: list[Repository], languages: tuple[str, ...] = ("python",)) -> tuple[list[Function], int]:
-    """Functions of every repository, exact duplicates (same source) kept once: (functions, files skipped)."""
+def collect_functions(repos: list[Repository], languages: tuple[str, ...] = ("python",), workers: int = 1,
+                      per_repository: int | None = None) -> tuple[list[Function], int]:
+    """Functions of every repository, exact duplicates (same source) kept once, in repository order, at most
+    ``per_repository`` of each (chosen by a hash of their id): (functions, files skipped).
+
+    ``workers`` processes read the repositories; the result does not depend on their number.
+    """
+    if workers > 1 and len(repos) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(partial(repository_functions, languages=languages), repos))
+    else:
+        found = [repository_functions(repo, languages) for repo in repos]
     seen: set[str] = set()
     out, bad = [], 0
-    for repo in repos:
-        functions, skipped = repository_functions(repo, languages)
+    for functions, skipped in found:
         bad += skipped
-        for fn in functions:
-            if fn.source not in seen:
-                seen.add(fn.source)
-                out.append(fn)
+        kept = [fn for fn in functions if fn.source not in seen]
+        seen.update(fn.source for fn in kept)
+        out += _sample(kept, per_repository)
     return out, bad
+
+
+def _sample(functions: list[Function], limit: int | None) -> list[Function]:
+    """At most ``limit`` of one repository's functions, chosen by a hash of their id (the same ones every run),
+    in their original order: a package of 20,000 functions does not drown the others."""
+    if limit is None or len(functions) <= limit:
+        return functions
+    import hashlib
+
+    chosen = set(sorted(range(len(functions)),
+                        key=lambda i: hashlib.sha256(functions[i].origin.encode()).hexdigest())[:limit])
+    return [fn for i, fn in enumerate(functions) if i in chosen]
 
 
 def body_of(source: str, language: str, indent: str = "") -> str | None:
