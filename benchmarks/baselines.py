@@ -114,7 +114,7 @@ def clone_scores(loaded, val, test, rename: dict[str, str] | None = None, embedd
 
     from codelens.tasks.lexical import jaccard, jaccard_matrix, token_set
     from codelens.train.evaluate import score_codes
-    from codelens.train.metrics import binary_metrics, best_f1_threshold, map_at_r, map_at_r_of_similarities
+    from codelens.train.metrics import best_f1_threshold, binary_metrics, map_at_r, map_at_r_of_similarities
 
     rename = rename or {}
     items = test.clones + test.distractors

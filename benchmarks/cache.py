@@ -68,10 +68,9 @@ def _figures(where: str, cold: float, warm: float, changed: float, detail: dict,
 
 
 def run(ctx: BenchContext) -> list[Figure]:
+    from benchmarks.model import quiet
     from codelens.config import ScanConfig
     from codelens.scan import run_scan
-
-    from benchmarks.model import quiet
 
     base, adapter, source = ctx.default_pair()
     source_repo = ctx.stdlib(QUICK_PACKAGES if ctx.quick else STANDARD_PACKAGES)

@@ -25,8 +25,18 @@ import warnings
 from pathlib import Path
 
 from benchmarks.common import (
-    DEEPSEEK_1B_SHAPE, BenchContext, Figure, build_random_base, ceilings, check, load_default, prefill_flops,
-    ratio_of, sync, tokenizer_for, torch_threads,
+    DEEPSEEK_1B_SHAPE,
+    BenchContext,
+    Figure,
+    build_random_base,
+    ceilings,
+    check,
+    load_default,
+    prefill_flops,
+    ratio_of,
+    sync,
+    tokenizer_for,
+    torch_threads,
 )
 from codelens.model.forward import quiet_int8
 

@@ -37,6 +37,8 @@ BENCHMARKS = {
     "training": "benchmarks.training",
     "ray": "benchmarks.ray_scan",
     "baselines": "benchmarks.baselines",
+    "defect_likelihood": "benchmarks.defect_likelihood",
+    "shapes": "benchmarks.shapes",
 }
 """Benchmark name -> module with ``run(ctx) -> list[Figure]``, in the order they run."""
 

@@ -26,8 +26,8 @@ from codelens.errors import CodelensError
 
 CACHE_DIR = ".codelens-cache"
 CACHE_FILE = "results.sqlite"
-_SCHEMA_VERSION = 2
-"""2: a located bug per result (1 had none: such a cache is dropped and refilled)."""
+_SCHEMA_VERSION = 3
+"""3: a located bug and the summary's confidence per result (an older cache is dropped and refilled)."""
 # SQLite limits the number of bound parameters per statement (999 in older builds).
 _CHUNK = 500
 
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS results (
     defect_probability REAL NOT NULL,
     embedding BLOB NOT NULL,
     summary TEXT,
+    summary_confidence REAL,
     bug TEXT,
     created REAL NOT NULL,
     PRIMARY KEY (unit_hash, key)
@@ -166,11 +167,12 @@ class ResultCache:
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start:start + _CHUNK]
                 rows = self._conn.execute(
-                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary, bug FROM results "
+                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary, summary_confidence, bug "
+                    "FROM results "
                     f"WHERE key = ? AND unit_hash IN ({','.join('?' * len(chunk))})",
                     [key, *chunk],
                 ).fetchall()
-                for unit_hash, logit, prob, blob, summary, bug in rows:
+                for unit_hash, logit, prob, blob, summary, confidence, bug in rows:
                     if not isinstance(blob, bytes) or len(blob) % 4:
                         continue  # a damaged row is a miss: it will be recomputed and overwritten
                     found[unit_hash] = UnitResult(
@@ -181,6 +183,7 @@ class ResultCache:
                         summary=summary,
                         cached=True,
                         bug=_bug_from_json(bug),
+                        summary_confidence=None if confidence is None else float(confidence),
                     )
         except sqlite3.DatabaseError as exc:
             if _is_corrupt(exc):
@@ -200,10 +203,11 @@ class ResultCache:
         now = time.time()
         rows = [
             (r.hash, key, float(r.defect_logit), float(r.defect_probability),
-             np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary, _bug_to_json(r.bug), now)
+             np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary, r.summary_confidence,
+             _bug_to_json(r.bug), now)
             for r in results
         ]
-        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         for attempt in range(2):
             try:
                 with self._conn:

@@ -62,7 +62,8 @@ class ScanConfig:
     """Everything `codelens scan` needs to know; every field can be set in `[tool.codelens]`."""
 
     model: str | None = None
-    """Base model: a local folder or a Hugging Face hub id (default: the embedded codelens-nano)."""
+    """Base model: a local folder or a Hugging Face hub id (default: the embedded model, codelens-small where
+    installed, else codelens-nano)."""
     adapter: str | None = None
     """Adapter folder written by `codelens train` (default: the default model's own adapter)."""
     device: str = "auto"
@@ -95,6 +96,9 @@ class ScanConfig:
     """Override the adapter's defect probability threshold (0..1)."""
     clone_threshold: float | None = None
     """Override the adapter's clone similarity threshold (-1..1)."""
+    summary_threshold: float | None = None
+    """Override the adapter's summary confidence gate: the mean token log-probability (<= 0) from which a
+    generated summary is suggested; a very low value (-100) shows every summary."""
     clone_tests: bool = False
     """Report clones in test code too (tests/, test_*.py, *_test.go, *.spec.ts, src/test/, ...); off: test
     functions take no part in clone search."""
@@ -147,6 +151,8 @@ class ScanConfig:
             raise ConfigError(f"defect-threshold = {self.defect_threshold} must be between 0 and 1")
         if self.clone_threshold is not None and not -1.0 <= self.clone_threshold <= 1.0:
             raise ConfigError(f"clone-threshold = {self.clone_threshold} must be between -1 and 1")
+        if self.summary_threshold is not None and not self.summary_threshold <= 0.0:
+            raise ConfigError(f"summary-threshold = {self.summary_threshold} must be at most 0 (a mean log-probability)")
         if not 0 <= self.jobs <= MAX_JOBS:
             raise ConfigError(f"jobs = {self.jobs} must be between 0 (auto) and {MAX_JOBS}",
                               hint="leave it at 0: one per CPU core")

@@ -149,6 +149,8 @@ class UnitResult:
     bug: LocatedBug | None = None
     """Where the model puts the likely bug and what would mend it; None when it was not worth locating
     (a low score) or nothing in the function can be edited that way."""
+    summary_confidence: float | None = None
+    """Mean log-probability of the summary's tokens: what the confidence gate reads (None: no summary)."""
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     from codelens.tasks import all_findings
     from codelens.tasks.clone import RULE as CLONE_RULE
     from codelens.tasks.clone import find_clones
+    from codelens.tasks.summary import gate_summaries
 
     if loaded is None:
         # Weights load only if some function misses the cache: a warm re-scan never reads them.
@@ -202,6 +203,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     thresholds = type(meta.thresholds)(
         defect=config.defect_threshold if config.defect_threshold is not None else meta.thresholds.defect,
         clone=config.clone_threshold if config.clone_threshold is not None else meta.thresholds.clone,
+        summary=config.summary_threshold if config.summary_threshold is not None else meta.thresholds.summary,
     )
     settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs)
     scorer = None
@@ -233,6 +235,9 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         if cache is not None:
             warnings.extend(cache.warnings)  # moved aside when corrupt, or results that could not be stored
             cache.close()
+    # The cache keeps every generated summary with its confidence; the gate applies here, so a changed
+    # --summary-threshold needs no recomputation.
+    results = gate_summaries(results, thresholds.summary)
     clones = find_clones(units, results, thresholds.clone, config.neighbours, include_tests=config.clone_tests)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
     tasks = [t for t in meta.tasks if t in TASKS]
@@ -260,7 +265,8 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     model_info = {
         "id": loaded.model_id, "adapter": config.adapter or "default", "base_fingerprint": loaded.base_fingerprint,
         "adapter_hash": loaded.adapter_hash, "quantize": loaded.quantize, "device": loaded.device_name,
-        "dtype": loaded.dtype_name, "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone},
+        "dtype": loaded.dtype_name, "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone,
+                                                 "summary": thresholds.summary},
     }
     report = ScanReport(units=selected, results=results, findings=findings, clones=clones.pairs,
                         neighbours=clones.neighbours, model=model_info, stats=stats)

@@ -108,7 +108,7 @@ def _coerce(key: str, value: Any, f: dataclasses.Field, path: Path | str) -> Any
         expected = (bool,)
     elif isinstance(default, int):
         expected = (int,)
-    elif isinstance(default, float) or key in ("defect_threshold", "clone_threshold"):
+    elif isinstance(default, float) or key in ("defect_threshold", "clone_threshold", "summary_threshold"):
         expected = (int, float)
     elif isinstance(default, tuple):
         if isinstance(value, str):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from codelens.core import CodeUnit, Span
 from codelens.errors import CodelensError
 from codelens.gitscope import changed_lines, parse_diff, select_changed_units
-from codelens.core import CodeUnit, Span
 
 FIVE = "one\ntwo\nthree\nfour\nfive\n"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
+from codelens.core import CodeUnit, Span
 from codelens.findings import Finding, Severity
 from codelens.suppressions import Suppression, apply_suppressions, parse_suppressions
-from codelens.core import CodeUnit, Span
 
 RULE_NAMES = {"CL100": "likely-defect", "CL200": "clone", "CL300": "missing-docstring"}
 

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codelens.field_docs import field_docs
+from training.model_card import write_card
 
 PART_BYTES = 15 * 1024 * 1024
 ASSETS = Path(__file__).resolve().parent / "assets"
+NANO_DIR = Path(__file__).resolve().parent.parent / "models" / "codelens-nano"
 
 
 @dataclass
@@ -128,7 +130,7 @@ class Build:
     def corpus(self) -> dict:
         """Licence-filtered packages, deduplicated, copied into one folder per package (the adapter's
         repositories), with the manifest."""
-        from training.corpus import collect_corpus, write_manifest
+        from training.corpus import collect_corpus
         from training.dedupe import dedupe
 
         site = self.cfg.site_packages or sysconfig.get_paths()["purelib"]
@@ -218,7 +220,7 @@ class Build:
         from training.bits_per_byte import held_out_texts, measure
 
         texts = held_out_texts(self.out / "tokens" / "manifest.json", self._reload_packages(), max_bytes=2_000_000)
-        nano = Path(__file__).resolve().parent.parent / "models" / "codelens-nano" / "base"
+        nano = NANO_DIR / "base"
         return {name: measure(folder, texts, self.cfg.device)
                 for name, folder in (("small", self.out / "codelens-small" / "base"), ("nano", nano))
                 if folder.is_dir()}
@@ -319,6 +321,8 @@ def _parser() -> argparse.ArgumentParser:
     joiner = sub.add_parser("unpack", help="join and extract the returned parts")
     joiner.add_argument("--parts", type=Path, required=True)
     joiner.add_argument("--into", type=Path, required=True)
+    card = sub.add_parser("card", help="write the model card from the unpacked build's records")
+    card.add_argument("--model", type=Path, required=True, help="the unpacked model folder (build.json inside)")
     return parser
 
 
@@ -326,6 +330,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "unpack":
         print("\n".join(unpack(args.parts, args.into)))
+        if (args.into / "build.json").is_file():
+            print(write_card(args.into, NANO_DIR))
+        return
+    if args.command == "card":
+        print(write_card(args.model, NANO_DIR))
         return
     if args.command == "task-data":
         build = Build(BuildConfig(**json.loads(args.config.read_text())))

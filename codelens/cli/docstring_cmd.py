@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from codelens.cli.config_options import config_options
+from codelens.cli.config_options import Option, config_options
 from codelens.cli.console import say, warn
 from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, scan_config, scan_with_progress
 from codelens.config import ScanConfig
@@ -33,7 +33,7 @@ def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
     return codecs.BOM_UTF8 if bom else b"", text, encoding
 
 
-@config_options(ScanConfig, MODEL_OPTIONS)
+@config_options(ScanConfig, (*MODEL_OPTIONS, Option("summary_threshold")))
 def docstring(
     path: Annotated[Path, typer.Argument(help="Folder, git repository or file.")] = Path("."),
     write: Annotated[bool, typer.Option("--write", help="Apply the change to the files instead of printing a diff.")] = False,
@@ -65,6 +65,11 @@ def docstring(
             by_file.setdefault(unit.path, {})[(unit.qualname, unit.start_line)] = summary or ""
             languages[unit.path] = unit.language
     if by_file and not any(any(s for s in wanted.values()) for wanted in by_file.values()):
+        gate = report.model.get("thresholds", {}).get("summary")
+        if report.stats.get("summaries_generated") or gate is not None and report.stats.get("cache_hits"):
+            # Summaries were made (or come from the cache) but none is sure enough to be written.
+            raise CodelensError(f"no summary passed the confidence gate (summary-threshold {gate})",
+                                hint="lower it with --summary-threshold (e.g. -100 shows every summary)")
         raise CodelensError("the model gave no summaries", hint="use an adapter trained with the summary task")
     folder = path if path.is_dir() else path.parent
     # Diffs name files from the project root (the git top level), where `git apply` runs, whatever folder

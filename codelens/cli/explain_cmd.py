@@ -8,7 +8,25 @@ import typer
 
 
 def explain(code: Annotated[str, typer.Argument(help="A rule code (CL100) or name (likely-defect).")]) -> None:
-    """Explain a rule: what it does, why it matters, an example, what to do, known limits."""
-    from codelens.rules import explain as explain_rule
+    """Explain a rule: what it does, why it matters, an example, what to do, known limits, and how well
+    the default model does it."""
+    from dataclasses import asdict
 
-    typer.echo(explain_rule(code))
+    from codelens.errors import ModelError
+    from codelens.model.adapter_meta import AdapterMetadata
+    from codelens.model.loading import shipped_model_dir
+    from codelens.rules import get_rule
+    from codelens.rules.measured import measured_section
+
+    rule = get_rule(code)
+    text = rule.doc
+    try:
+        folder = shipped_model_dir()
+        meta = AdapterMetadata.load(folder / "adapter")
+    except ModelError:
+        meta = None  # no default installed, or unreadable: the documentation alone
+    if meta is not None:
+        section = measured_section(rule, meta.metrics, asdict(meta.thresholds), f"the default model ({folder.name})")
+        if section:
+            text = text.rstrip("\n") + "\n\n" + section
+    typer.echo(text)

@@ -22,7 +22,7 @@ MODEL_OPTIONS = (
 )
 """What model runs, and how: every command that scans takes these."""
 DECISION_OPTIONS = (Option("min_confidence"), Option("defect_threshold"), Option("clone_threshold"),
-                    Option("clone_tests", ("--clone-tests",)))
+                    Option("summary_threshold"), Option("clone_tests", ("--clone-tests",)))
 """What counts as a finding."""
 SCAN_OPTIONS = (
     *MODEL_OPTIONS,

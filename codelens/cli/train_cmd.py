@@ -17,8 +17,9 @@ LIST_SEPARATED = ("tasks", "bug_kinds", "target_modules")
 """List settings that also take comma-separated values (``--tasks defect,clone``)."""
 
 TRAIN_OPTIONS = (
-    Option("model", metavar="MODEL", default="codelens-nano",
-           help="Base model: local folder or hub id ('codelens-nano' = the shipped base)."),
+    Option("model", metavar="MODEL", default="default",
+           help="Base model: local folder or hub id ('default' = the embedded default's base; codelens-small "
+                "and codelens-nano name a shipped one)."),
     Option("corpus", metavar="DIR"), Option("codexglue", metavar="FILE"), Option("out", metavar="DIR"),
     Option("split_by"), Option("manifest", metavar="FILE"), Option("tasks", metavar="TASK[,TASK]"),
     *(Option(name) for name in (
@@ -57,7 +58,7 @@ def train(
     for name in ("corpus", "codexglue"):
         if name in values:
             values[name] = list(values[name])
-    values.setdefault("model", "codelens-nano")
+    values.setdefault("model", "default")
     cfg = TrainConfig(**values)
     console = error_console()
 

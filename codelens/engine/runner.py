@@ -196,7 +196,7 @@ def _compute(misses, first, wants, loaded, scorer: Scorer, stats, advance, keep=
     def finished(batch) -> None:
         made = [UnitResult(hash=unit_hash, defect_probability=sigmoid(scored.logit / temperature),
                            defect_logit=scored.logit, embedding=scored.embedding, summary=scored.summary,
-                           cached=False, bug=scored.bug)
+                           cached=False, bug=scored.bug, summary_confidence=scored.summary_confidence)
                 for unit_hash, scored in zip(batch.keys, batch.scored)]
         out.update((result.hash, result) for result in made)
         if keep is not None:

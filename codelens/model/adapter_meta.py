@@ -31,6 +31,8 @@ class PromptFormat:
     """Code is cut to this many tokens (from the end) before the template suffix is added."""
     max_summary_tokens: int = 24
     """Longest summary generated, in tokens; generation also stops at a newline or EOS."""
+    no_repeat_ngram: int = 3
+    """Summary decoding never repeats a token n-gram of this size (0: off), so it cannot loop."""
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Thresholds:
     """Defect probability at or above which CL100 is reported."""
     clone: float = 0.9
     """Cosine similarity at or above which two embeddings are a clone pair (types 3-4)."""
+    summary: float | None = None
+    """Mean token log-probability from which a generated summary is shown (the confidence gate, fitted on
+    validation so that shown summaries beat the function's split name); None: every summary is shown."""
 
 
 @dataclass

@@ -43,6 +43,8 @@ class Scored:
     """First line of the greedy continuation; None when no summary was asked for."""
     bug: LocatedBug | None = None
     """The likely bug's site and repair (for functions scoring at least ``REPAIR_FLOOR``)."""
+    summary_confidence: float | None = None
+    """Mean log-probability of the summary's tokens (None without a summary)."""
 
 
 @dataclass
@@ -149,15 +151,17 @@ def run_batch(loaded: "LoadedModel", functions: list[FunctionText], prompts: lis
         bugs = [_locate(loaded, f, p, probs[row, 1 + start:1 + start + len(p.offsets)], states[row], start)
                 if sigmoid(log_odds[row] / temperature) >= locate_floor else None
                 for row, (f, p, start) in enumerate(zip(functions, prompts, starts))]
-        summaries = [None] * len(prompts)
+        summaries, confidences = [None] * len(prompts), [None] * len(prompts)
         if summarise:
+            fmt = loaded.meta.prompt
             with autocast:
                 # Left padding puts every prompt's last token in the final column.
                 next_logits = lm.get_output_embeddings()(hidden[:, -1, :]).float()
-                ids = greedy_continue(lm, output_cache(out), next_logits, mask, stop_ids,
-                                      loaded.meta.prompt.max_summary_tokens)
+                ids, confidences = greedy_continue(lm, output_cache(out), next_logits, mask, stop_ids,
+                                                   fmt.max_summary_tokens, fmt.no_repeat_ngram, with_scores=True)
             summaries = [first_line(loaded.tokenizer, row) for row in ids]
-    return [Scored(log_odds[row], embeddings[row].copy(), summaries[row], bugs[row]) for row in range(len(prompts))]
+    return [Scored(log_odds[row], embeddings[row].copy(), summaries[row], bugs[row], confidences[row])
+            for row in range(len(prompts))]
 
 
 def _locate(loaded, function: FunctionText, prompt: "Prompt", token_probs, states, start: int) -> LocatedBug | None:

@@ -47,13 +47,16 @@ def output_cache(output):
 
 
 def greedy_continue(model, cache, next_logits, attention_mask, stop_ids: frozenset[int],
-                    max_new_tokens: int) -> list[list[int]]:
+                    max_new_tokens: int, no_repeat_ngram: int = 0, with_scores: bool = False):
     """Greedily extend every row of a prefilled, left-padded batch; the new ids per row, stop token included.
 
-    model:          the causal LM the cache came from (logits over the vocabulary)
-    cache:          the KV cache returned by the prefill forward (extended in place)
-    next_logits:    (batch, vocab) logits at the last prompt position
-    attention_mask: (batch, prompt_len) mask of the prefill, 1 for real tokens
+    model:           the causal LM the cache came from (logits over the vocabulary)
+    cache:           the KV cache returned by the prefill forward (extended in place)
+    next_logits:     (batch, vocab) logits at the last prompt position
+    attention_mask:  (batch, prompt_len) mask of the prefill, 1 for real tokens
+    no_repeat_ngram: n > 0 bans a token that would repeat an n-gram of the row's own continuation (a
+                     summary cannot loop "of the given value of the given value ...")
+    with_scores:     also return each row's mean log-probability of the tokens it chose (a confidence)
     """
     import torch
 
@@ -64,9 +67,20 @@ def greedy_continue(model, cache, next_logits, attention_mask, stop_ids: frozens
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     mask = attention_mask.to(device)
     tokens: list[torch.Tensor] = []
+    chosen: list[list[int]] = [[] for _ in range(batch)]
+    logprob_sum = torch.zeros(batch, device=device)
+    counted = torch.zeros(batch, device=device)
     for step in range(max_new_tokens):
+        if no_repeat_ngram > 0 and step >= no_repeat_ngram - 1:
+            next_logits = _ban_repeats(next_logits, chosen, no_repeat_ngram)
+        logprobs = torch.log_softmax(next_logits.float(), dim=-1)
         token = next_logits.argmax(dim=-1)
+        live = (~done).float()
+        logprob_sum += logprobs.gather(1, token[:, None]).squeeze(1) * live
+        counted += live
         tokens.append(torch.where(done, torch.full_like(token, -1), token))
+        for row, t in enumerate(token.tolist()):
+            chosen[row].append(t)
         done = done | torch.isin(token, stops)
         if bool(done.all()) or step == max_new_tokens - 1:
             break
@@ -78,9 +92,31 @@ def greedy_continue(model, cache, next_logits, attention_mask, stop_ids: frozens
         cache = output_cache(out)
         next_logits = out.logits[:, -1, :]
     if not tokens:
-        return [[] for _ in range(batch)]
-    grid = torch.stack(tokens, dim=1).tolist()
-    return [[t for t in row if t >= 0] for row in grid]
+        ids: list[list[int]] = [[] for _ in range(batch)]
+    else:
+        grid = torch.stack(tokens, dim=1).tolist()
+        ids = [[t for t in row if t >= 0] for row in grid]
+    if not with_scores:
+        return ids
+    return ids, (logprob_sum / counted.clamp(min=1)).tolist()
+
+
+def _ban_repeats(logits, histories: list[list[int]], n: int):
+    """``logits`` with -inf on every token that would end an n-gram its row has produced already."""
+    banned = []
+    for row, history in enumerate(histories):
+        if len(history) < n - 1:
+            continue
+        prefix = tuple(history[len(history) - n + 1:])
+        for i in range(len(history) - n + 1):
+            if tuple(history[i:i + n - 1]) == prefix:
+                banned.append((row, history[i + n - 1]))
+    if not banned:
+        return logits
+    logits = logits.clone()
+    rows, cols = zip(*banned)
+    logits[list(rows), list(cols)] = float("-inf")
+    return logits
 
 
 def first_line(tokenizer, ids: list[int]) -> str:

@@ -1,6 +1,6 @@
 """Loading a base model and its codelens adapter (LoRA + task heads + codelens.json), offline and checked.
 
-    loaded = load_model(ModelSpec())                       # the shipped codelens-nano, zero flags
+    loaded = load_model(ModelSpec())                       # the embedded default, zero flags
     loaded = load_model(ModelSpec(model="Qwen/Qwen2.5-Coder-0.5B", adapter="./my-adapter", quantize="nf4"))
 
 Nothing here reaches the network unless a hub id is given that is not in the local Hugging Face cache,
@@ -24,7 +24,10 @@ from codelens.model.devices import device_name, dtype_name, resolve_device, reso
 from codelens.model.lora_merge import merge_into, merge_plan
 from codelens.model.packed import is_packed
 
-DEFAULT_MODEL = "codelens-nano"
+SHIPPED_MODELS = ("codelens-small", "codelens-nano")
+"""The models codelens can ship, best first: a scan with no --model uses the first one installed."""
+DEFAULT_MODEL = "default"
+"""What --model may say for the embedded default (or name one of SHIPPED_MODELS)."""
 _HUB_TIMEOUT_S = "10"
 
 
@@ -33,10 +36,10 @@ class ModelSpec:
     """Which model to load and how; the CLI's --model / --adapter / --device / --quantize / --dtype."""
 
     model: str | None = None
-    """Base model: a local folder or a Hugging Face hub id. None = the shipped codelens-nano base,
+    """Base model: a local folder or a Hugging Face hub id. None = the embedded default's base,
     or, when only ``adapter`` is given, the base recorded in the adapter's codelens.json."""
     adapter: str | None = None
-    """Adapter folder written by `codelens train`. None = the shipped codelens-nano adapter."""
+    """Adapter folder written by `codelens train`. None = the embedded default's adapter."""
     device: str = "auto"
     """auto (first GPU if any, else CPU), cpu, cuda or cuda:N."""
     quantize: Quantize = Quantize.NONE
@@ -102,23 +105,28 @@ def given_base(spec: ModelSpec) -> str:
     return str(local.resolve()) if local.exists() else spec.model
 
 
-def default_model_dir() -> Path:
-    """The shipped codelens-nano folder (with base/ and adapter/), in the repository or the installed package."""
+def shipped_model_dir(name: str | None = None) -> Path:
+    """The folder (with base/ and adapter/) of a shipped model, in the repository or the installed package:
+    ``name`` (one of SHIPPED_MODELS), or the best one installed."""
     import codelens
 
     package = Path(codelens.__file__).resolve().parent
-    candidates = (
-        package.parent / "models" / DEFAULT_MODEL,
-        package / "_models" / DEFAULT_MODEL,
-        package / "models" / DEFAULT_MODEL,
-    )
+    names = SHIPPED_MODELS if name in (None, DEFAULT_MODEL) else (name,)
+    candidates = [root / model for model in names
+                  for root in (package.parent / "models", package / "_models", package / "models")]
     for folder in candidates:
         if (folder / "base").is_dir() and (folder / "adapter").is_dir():
             return folder
+    what = "no default model is" if name in (None, DEFAULT_MODEL) else f"the model {name} is not"
     raise ModelError(
-        f"the default model {DEFAULT_MODEL} is not installed (looked in {', '.join(str(c) for c in candidates)})",
+        f"{what} installed (looked in {', '.join(str(c) for c in candidates)})",
         hint="pass a base model and an adapter with --model and --adapter, or reinstall codelens with its models",
     )
+
+
+def default_model_dir() -> Path:
+    """The embedded default's folder: the best shipped model installed (see SHIPPED_MODELS)."""
+    return shipped_model_dir()
 
 
 def _offline() -> bool:
@@ -270,10 +278,10 @@ def _resolve_paths(spec: ModelSpec) -> tuple[str, Path]:
             raise ModelError(f"adapter folder {spec.adapter} does not exist",
                              hint="pass the folder written by `codelens train --out`, or omit --adapter")
         if spec.model is not None:
-            return _named_base(spec.model), adapter
-        return _named_base(AdapterMetadata.load(adapter).base_model), adapter
-    if spec.model is None or spec.model == DEFAULT_MODEL:
-        folder = default_model_dir()
+            return resolve_base(spec.model), adapter
+        return resolve_base(AdapterMetadata.load(adapter).base_model), adapter
+    if spec.model is None or spec.model == DEFAULT_MODEL or spec.model in SHIPPED_MODELS:
+        folder = shipped_model_dir(spec.model)
         return str(folder / "base"), folder / "adapter"
     raise ModelError(
         f"no adapter given for the base model {spec.model}",
@@ -282,9 +290,11 @@ def _resolve_paths(spec: ModelSpec) -> tuple[str, Path]:
     )
 
 
-def _named_base(model: str) -> str:
-    """The default model's short name stands for its shipped base folder."""
-    return str(default_model_dir() / "base") if model == DEFAULT_MODEL else model
+def resolve_base(model: str) -> str:
+    """A shipped model's short name stands for its base folder."""
+    if model == DEFAULT_MODEL or model in SHIPPED_MODELS:
+        return str(shipped_model_dir(model) / "base")
+    return model
 
 
 def _load_heads(adapter: Path, meta: AdapterMetadata, device):

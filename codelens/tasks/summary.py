@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Mapping, Sequence
 
@@ -53,6 +54,39 @@ def pep257_summary(text: str | None) -> str | None:
         return None
     line = line[0].upper() + line[1:]
     return line if line.endswith((".", "!", "?")) else line + "."
+
+
+REPEATED_PHRASE_WORDS = 3
+"""A summary that says the same run of this many words twice is degenerate ("return the list of the list
+of ..."): it is never suggested, whatever its confidence."""
+
+
+def repeats_phrase(text: str, n: int = REPEATED_PHRASE_WORDS) -> bool:
+    """Whether ``text`` contains the same ``n`` consecutive words (case-insensitive) twice."""
+    words = re.findall(r"\w+", text.lower())
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+def passes_gate(summary: str | None, confidence: float | None, gate: float | None) -> bool:
+    """Whether a generated summary may be suggested: usable in PEP 257 form, no repeated phrase, and a
+    mean token log-probability at or above ``gate`` (None: no gate; a summary without a confidence, from a
+    model that does not report one, passes)."""
+    line = pep257_summary(summary)
+    if line is None or repeats_phrase(line):
+        return False
+    return gate is None or confidence is None or confidence >= gate
+
+
+def gate_summaries(results: Mapping[str, UnitResult], gate: float | None) -> dict[str, UnitResult]:
+    """``results`` with every summary that does not pass the gate (``passes_gate``) removed, so that no
+    report, finding or ``codelens docstring`` edit shows it."""
+    out = {}
+    for key, result in results.items():
+        if result.summary is not None and not passes_gate(result.summary, result.summary_confidence, gate):
+            result = dataclasses.replace(result, summary=None)
+        out[key] = result
+    return out
 
 
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")

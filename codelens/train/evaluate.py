@@ -30,6 +30,8 @@ class Scores:
     logits: dict[str, float] = field(default_factory=dict)
     embeddings: dict[str, object] = field(default_factory=dict)
     summaries: dict[str, str] = field(default_factory=dict)
+    summary_confidence: dict[str, float] = field(default_factory=dict)
+    """Mean token log-probability of each generated summary."""
     bugs: dict[str, object] = field(default_factory=dict)
     """The located bug (``codelens.core.LocatedBug``) of each code that was located."""
 
@@ -67,6 +69,8 @@ def score_codes(loaded, codes: list[str], summarise: set[str], progress=None, lo
             out.embeddings[code] = result.embedding
             if result.summary is not None:
                 out.summaries[code] = result.summary
+                if result.summary_confidence is not None:
+                    out.summary_confidence[code] = result.summary_confidence
             if result.bug is not None:
                 out.bugs[code] = result.bug
     return out
@@ -143,7 +147,60 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
         calibration.clone_scale = M.fit_logistic_slope([s - thresholds.clone for s in sims], pair_labels)
     elif val.clone_pairs:
         notes["clone"] = "validation split has no clone pairs of both kinds: defaults kept"
+    gate = summary_gate(val, scores)
+    if gate is not None:
+        thresholds.summary, notes["summary"] = gate
     return thresholds, calibration, notes
+
+
+NOTHING_SHOWN = 1.0
+"""A gate above every mean log-probability (those are <= 0): no summary is suggested."""
+SUMMARY_MIN_SHOWN = 20
+"""Fewest validation summaries the gate must let through for its comparison to mean anything."""
+
+
+def summary_rows(data: TaskData, scores: Scores) -> list[tuple[float, float, float, bool]]:
+    """(confidence, sentence BLEU of the suggestion, sentence BLEU of the split name, passes the phrase
+    check) for each summary example that was generated with a confidence, in the CL300 form both take."""
+    from codelens.tasks.summary import name_summary, passes_gate, pep257_summary
+
+    prep = lambda s: M.split_puncts(s.strip().lower())  # noqa: E731
+    rows = []
+    for example in data.summary:
+        raw, confidence = scores.summaries.get(example.code), scores.summary_confidence.get(example.code)
+        if raw is None or confidence is None:
+            continue
+        ref = prep(example.summary)
+        model = M.sentence_bleu(ref, prep(pep257_summary(raw) or ""))
+        name = M.sentence_bleu(ref, prep(name_summary(example.origin.rpartition(":")[2]) or ""))
+        rows.append((confidence, model, name, passes_gate(raw, None, None)))
+    return rows
+
+
+def summary_gate(val: TaskData, scores: Scores) -> tuple[float, str] | None:
+    """The confidence gate: of the validation summaries sorted by confidence, the prefix where a suggestion
+    gains most over the function's split name (the sum of sentence-BLEU differences is largest: below it,
+    suggestions are worse than the name on the whole), provided it lets at least ``SUMMARY_MIN_SHOWN``
+    through and gains at all; a gate above every confidence (nothing suggested) otherwise. None without
+    enough scored summaries to decide."""
+    rows = [r for r in summary_rows(val, scores) if r[3]]
+    if len(rows) < SUMMARY_MIN_SHOWN:
+        return None
+    rows.sort(key=lambda r: -r[0])
+    best, gain, model_sum, name_sum = None, 0.0, 0.0, 0.0
+    for k, (confidence, model, name, _) in enumerate(rows, start=1):
+        model_sum, name_sum = model_sum + model, name_sum + name
+        last_of_tie = k == len(rows) or rows[k][0] < confidence
+        if k >= SUMMARY_MIN_SHOWN and last_of_tie and model_sum - name_sum > gain:
+            best, gain = (confidence, k, model_sum / k, name_sum / k), model_sum - name_sum
+    if best is None:
+        return NOTHING_SHOWN, (f"no gate lets {SUMMARY_MIN_SHOWN} or more validation summaries through that beat the "
+                               "split function name (sentence BLEU): CL300 suggests no summary by default "
+                               "(--summary-threshold)")
+    confidence, k, model, name = best
+    gate = M.between(confidence, [r[0] for r in rows])
+    return gate, (f"mean log-probability where suggestions gain most over the split name: {k} of {len(rows)} "
+                  f"validation summaries shown, sentence BLEU {100 * model:.2f} vs name {100 * name:.2f}")
 
 
 def _clone_representatives(data: TaskData) -> list[str]:
@@ -185,8 +242,21 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
     if scored:
         refs, preds = [e.summary for e in scored], [scores.summaries[e.code] for e in scored]
         out["summary"] = {"bleu4": M.smoothed_bleu4(refs, preds), "rouge_l": M.rouge_l(refs, preds), "n": len(scored),
-                          "examples": [{"reference": r, "prediction": p} for r, p in list(zip(refs, preds))[:5]]}
+                          "examples": [{"reference": r, "prediction": p} for r, p in list(zip(refs, preds))[:5]],
+                          **gated_summary_metrics(data, scores, thresholds.summary)}
     return out
+
+
+def gated_summary_metrics(data: TaskData, scores: Scores, gate: float | None) -> dict:
+    """What users see through the gate: the share of summaries suggested, and on those the sentence BLEU
+    (0-100) of the suggestion next to that of the split function name."""
+    rows = summary_rows(data, scores)
+    if not rows:
+        return {}
+    shown = [r for r in rows if r[3] and (gate is None or r[0] >= gate)]
+    return {"gate": gate, "shown": len(shown) / len(rows),
+            "shown_bleu": 100 * sum(r[1] for r in shown) / len(shown) if shown else None,
+            "shown_name_bleu": 100 * sum(r[2] for r in shown) / len(shown) if shown else None}
 
 
 def localisation(examples: list, probs: list[float], bugs: dict, threshold: float) -> dict:

@@ -121,14 +121,14 @@ def _load(cfg: TrainConfig):
     from codelens.model.devices import resolve_device, resolve_dtype
     from codelens.model.fingerprint import base_fingerprint
     from codelens.model.heads import TaskHeads
-    from codelens.model.loading import load_base
+    from codelens.model.loading import load_base, resolve_base
 
     device = resolve_device(cfg.device)
     compute = resolve_dtype(cfg.dtype, device)
     # On CPU the frozen weights stay fp32 (bf16 runs through autocast): fp32 master copies keep tiny
     # LoRA updates from vanishing in bf16 rounding.
     weights = "float32" if device.type == "cpu" and cfg.quantize == "none" else cfg.dtype
-    lm, tokenizer = load_base(cfg.model, cfg.device, weights, cfg.quantize, cfg.trust_remote_code)
+    lm, tokenizer = load_base(resolve_base(cfg.model), cfg.device, weights, cfg.quantize, cfg.trust_remote_code)
     fingerprint = base_fingerprint(lm, tokenizer)
     if cfg.quantize != "none":
         lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=cfg.gradient_checkpointing)
@@ -149,8 +149,11 @@ def _load(cfg: TrainConfig):
 
 def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
     from codelens.model.adapter_meta import AdapterMetadata
+    from codelens.model.loading import DEFAULT_MODEL, shipped_model_dir
 
-    return AdapterMetadata(cfg.model, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
+    # "default" means whichever model is shipped now; the adapter records which one it was trained on
+    base = shipped_model_dir().name if cfg.model == DEFAULT_MODEL else cfg.model
+    return AdapterMetadata(base, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
                            clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden, bug_head=cfg.bug_head().to_dict())
 
 

@@ -10,11 +10,10 @@ import pytest
 import torch
 
 from codelens.cache import ResultCache
-from codelens.engine import EngineSettings, analyse, cache_key
+from codelens.engine import EngineSettings, analyse, cache_key, runner
+from codelens.errors import ConfigError
 from codelens.model import forward
 from codelens.model.batching import plan_batches
-from codelens.engine import runner
-from codelens.errors import ConfigError
 from codelens.model.generate import generate_first_lines
 from codelens.model.loading import ModelSpec, load_model
 from codelens.model.prompt import build_prompt_ids

@@ -221,7 +221,7 @@ def test_missing_default_model_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(codelens, "__file__", str(tmp_path / "pkg" / "codelens" / "__init__.py"))
     with pytest.raises(ModelError) as err:
         load_model(ModelSpec())
-    assert "codelens-nano is not installed" in err.value.message
+    assert "no default model is installed" in err.value.message and "codelens-nano" in err.value.message
     assert "--model and --adapter" in err.value.hint
 
 

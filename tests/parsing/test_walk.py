@@ -9,7 +9,7 @@ import pytest
 from tree_sitter import QueryCursor
 
 from codelens.parsing import get_spec, language_for_path
-from codelens.parsing.normalize import token_categories, atom_query, atoms_of, content_hashes, leaf_tokens
+from codelens.parsing.normalize import atom_query, atoms_of, content_hashes, leaf_tokens, token_categories
 from codelens.parsing.registry import get_parser, grammar_name
 from codelens.parsing.walk import node_codes, stream, walk
 

@@ -9,7 +9,14 @@ import pytest
 
 from codelens.findings import Severity
 from codelens.tasks.clone import (
-    FULL_LINK_MAX, MAX_RELATED, ClonePair, clone_classes, clone_confidence, clone_findings, find_clones, is_trivial,
+    FULL_LINK_MAX,
+    MAX_RELATED,
+    ClonePair,
+    clone_classes,
+    clone_confidence,
+    clone_findings,
+    find_clones,
+    is_trivial,
 )
 from tests.tasks.factory import body, result, unit, vector
 

@@ -109,3 +109,41 @@ def test_name_summary_reads_the_name_as_a_sentence(qualname, expected):
     from codelens.tasks.summary import name_summary
 
     assert name_summary(qualname) == expected
+
+
+@pytest.mark.parametrize("text, repeats", [
+    ("Return the list of the list of items.", True),
+    ("Return the Value of the value of x", True),
+    ("Return the list of items in the list.", False),
+    ("Read a file.", False),
+])
+def test_repeated_phrases_are_found(text, repeats):
+    from codelens.tasks.summary import repeats_phrase
+
+    assert repeats_phrase(text) is repeats
+
+
+def test_gate_drops_unsure_and_degenerate_summaries():
+    """Below the gate or with a phrase said twice, a summary is taken out of the results (and so out of
+    every finding and report); above it, it is kept as is; the cached raw result is not touched."""
+    import dataclasses
+
+    from codelens.tasks.summary import gate_summaries, passes_gate
+
+    sure, unsure, loop, silent = (unit(n) for n in ("sure_fn", "unsure_fn", "loop_fn", "silent_fn"))
+    results = {
+        sure.hash: dataclasses.replace(result(sure, summary="Parse the header."), summary_confidence=-0.4),
+        unsure.hash: dataclasses.replace(result(unsure, summary="Parse the header."), summary_confidence=-2.5),
+        loop.hash: dataclasses.replace(result(loop, summary="Return the list of the list of the"),
+                                       summary_confidence=-0.1),
+        silent.hash: result(silent),
+    }
+    gated = gate_summaries(results, gate=-1.0)
+    assert gated[sure.hash].summary == "Parse the header."
+    assert gated[unsure.hash].summary is None and gated[loop.hash].summary is None
+    assert gated[silent.hash].summary is None
+    assert results[unsure.hash].summary == "Parse the header."  # the input mapping is left alone
+    assert gate_summaries(results, gate=None)[unsure.hash].summary == "Parse the header."
+    assert not passes_gate("Parse it.", -0.1, 1.0)  # a gate above 0 shows nothing
+    findings = docstring_findings([sure, unsure], gated)
+    assert [f.fix for f in findings] == ["Parse the header.", None]

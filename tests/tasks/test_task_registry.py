@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from codelens.core import TASKS
 from codelens.errors import ConfigError
 from codelens.model.adapter_meta import Calibration, Thresholds
-from codelens.core import TASKS
 from codelens.tasks import FINDERS, all_findings
 from codelens.tasks.clone import find_clones
 from tests.tasks.factory import result, unit, vector

@@ -10,11 +10,11 @@ import pytest
 
 from codelens.model.adapter_meta import PromptFormat
 from codelens.model.prompt import build_prompt_ids, summary_target_ids
-from tests.tinymodels import build_tiny_tokenizer
 from codelens.train.batches import Encoder, TaskSampler, clone_groups, lr_at
 from codelens.train.data import ClonePair
 from codelens.train.data.dataset import DataConfig, corpus_task_data
 from codelens.train.data.functions import load_manifest
+from tests.tinymodels import build_tiny_tokenizer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 

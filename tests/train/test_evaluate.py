@@ -186,3 +186,50 @@ def test_a_function_scores_the_same_in_evaluation_and_in_a_scan(trained):
         assert scores.logits[unit.body] == pytest.approx(scanned.defect_logit, abs=1e-5)
         assert sigmoid(scores.logits[unit.body] / temperature) == pytest.approx(scanned.defect_probability, abs=1e-6)
         assert float((scores.embeddings[unit.body] * scanned.embedding).sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+def _summary_val(rows):
+    """TaskData + Scores from (name, reference, prediction, confidence) rows."""
+    from codelens.train.data import SummaryExample
+    from codelens.train.data.dataset import TaskData
+    from codelens.train.evaluate import Scores
+
+    data = TaskData(summary=[SummaryExample(f"def {n}():\n    pass  # {i}\n", ref, "r", "val", f"m.py:{n}")
+                             for i, (n, ref, _, _) in enumerate(rows)])
+    scores = Scores()
+    for example, (_, _, pred, confidence) in zip(data.summary, rows):
+        scores.summaries[example.code] = pred
+        scores.summary_confidence[example.code] = confidence
+    return data, scores
+
+
+def test_summary_gate_shows_only_what_beats_the_function_name():
+    """Sure summaries are right, unsure ones are noise: the gate lands between the two groups, at the
+    lowest confidence where the shown summaries still beat the split name."""
+    from codelens.train.evaluate import fit_decisions, task_metrics
+
+    rows = [(f"get_value_{i}", f"Compute the checksum of block {i}.", f"Compute the checksum of block {i}.", -0.2 - i / 100)
+            for i in range(30)]
+    rows += [(f"load_item_{i}", f"Load item {i} from disk.", "Write a socket frame.", -3.0 - i / 100) for i in range(30)]
+    data, scores = _summary_val(rows)
+    thresholds, calibration, notes = fit_decisions(data, scores)
+    assert -3.0 < thresholds.summary < -0.49
+    assert "gain most over the split name: 30 of 60" in notes["summary"]
+    gated = task_metrics(data, scores, thresholds, calibration)["summary"]
+    assert gated["shown"] == 0.5 and gated["shown_bleu"] > gated["shown_name_bleu"]
+
+
+def test_summary_gate_shows_nothing_when_the_name_always_wins():
+    from codelens.train.evaluate import NOTHING_SHOWN, fit_decisions
+
+    rows = [(f"load_item_{i}", f"Load item {i}.", "Write a socket frame.", -0.5 - i / 100) for i in range(30)]
+    thresholds, _, notes = fit_decisions(*_summary_val(rows))
+    assert thresholds.summary == NOTHING_SHOWN and "suggests no summary" in notes["summary"]
+
+
+def test_summary_gate_needs_enough_summaries():
+    from codelens.train.evaluate import fit_decisions
+
+    rows = [(f"f{i}", "Do it.", "Do it.", -0.5) for i in range(5)]
+    thresholds, _, notes = fit_decisions(*_summary_val(rows))
+    assert thresholds.summary is None and "summary" not in notes

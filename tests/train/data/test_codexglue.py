@@ -7,7 +7,7 @@ import json
 import pytest
 
 from codelens.errors import ConfigError
-from codelens.train.data import ClonePair, CloneExample, DefectExample, SummaryExample
+from codelens.train.data import CloneExample, ClonePair, DefectExample, SummaryExample
 from codelens.train.data.codexglue import detect_format, load_codexglue, split_from_name
 
 
