@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 
 from benchmarks.common import BenchContext, Figure, check, ratio_of, timed
 
@@ -31,10 +30,15 @@ WARM_UP = 8
 """Functions scored before timing: the workers start and load the model on these."""
 
 
+LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+"""Ray's settings for this run: addresses on 127.0.0.1 (read when ray is first imported), no usage reports, and
+no token authentication, which a new local instance would switch on by writing a token to ~/.ray."""
+
+
 def _ray_instance(cpus: int):
     """A Ray instance on loopback for this run (or the one this process already joined): (ray, started here)."""
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read at import: keeps Ray on 127.0.0.1
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    for name, value in LOOPBACK.items():
+        os.environ.setdefault(name, value)
     import ray
 
     if ray.is_initialized():
@@ -45,11 +49,10 @@ def _ray_instance(cpus: int):
 
 
 def run(ctx: BenchContext) -> list[Figure]:
+    from benchmarks.model import distinct_units, quiet
     from codelens.engine import EngineSettings, LocalScorer, analyse
     from codelens.engine.ray_scorer import RayScorer
     from codelens.model.loading import ModelSpec, load_model
-
-    from benchmarks.model import distinct_units, quiet
 
     base, adapter, source = ctx.default_pair()
     units = distinct_units(ctx.stdlib(QUICK_PACKAGES if ctx.quick else STANDARD_PACKAGES))

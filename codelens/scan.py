@@ -204,6 +204,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         defect=config.defect_threshold if config.defect_threshold is not None else meta.thresholds.defect,
         clone=config.clone_threshold if config.clone_threshold is not None else meta.thresholds.clone,
         summary=config.summary_threshold if config.summary_threshold is not None else meta.thresholds.summary,
+        clone_lexical=meta.thresholds.clone_lexical,
     )
     settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs)
     scorer = None
@@ -238,7 +239,8 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     # The cache keeps every generated summary with its confidence; the gate applies here, so a changed
     # --summary-threshold needs no recomputation.
     results = gate_summaries(results, thresholds.summary)
-    clones = find_clones(units, results, thresholds.clone, config.neighbours, include_tests=config.clone_tests)
+    clones = find_clones(units, results, thresholds.clone, config.neighbours, include_tests=config.clone_tests,
+                         lexical_weight=thresholds.clone_lexical)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
     tasks = [t for t in meta.tasks if t in TASKS]
     findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
@@ -266,6 +268,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         "id": loaded.model_id, "adapter": config.adapter or "default", "base_fingerprint": loaded.base_fingerprint,
         "adapter_hash": loaded.adapter_hash, "quantize": loaded.quantize, "device": loaded.device_name,
         "dtype": loaded.dtype_name, "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone,
+                                                 "clone_lexical": thresholds.clone_lexical,
                                                  "summary": thresholds.summary},
     }
     report = ScanReport(units=selected, results=results, findings=findings, clones=clones.pairs,

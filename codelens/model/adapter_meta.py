@@ -43,6 +43,9 @@ class Thresholds:
     """Defect probability at or above which CL100 is reported."""
     clone: float = 0.9
     """Cosine similarity at or above which two embeddings are a clone pair (types 3-4)."""
+    clone_lexical: float = 0.0
+    """Weight of identifier-set Jaccard in the clone score, ``(1 - w) * cosine + w * Jaccard``
+    (``codelens.tasks.lexical.fused_similarity``), fitted on validation; ``clone`` applies to that score."""
     summary: float | None = None
     """Mean token log-probability from which a generated summary is shown (the confidence gate, fitted on
     validation so that shown summaries beat the function's split name); None: every summary is shown."""

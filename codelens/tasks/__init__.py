@@ -44,7 +44,8 @@ def _defect(inputs: TaskInputs) -> list[Finding]:
 def _clone(inputs: TaskInputs) -> list[Finding]:
     clones = inputs.clones
     if clones is None:
-        clones = find_clones(inputs.units, inputs.results, inputs.thresholds.clone)
+        clones = find_clones(inputs.units, inputs.results, inputs.thresholds.clone,
+                             lexical_weight=inputs.thresholds.clone_lexical)
     return clone_findings(clones, inputs.calibration.clone_scale)
 
 

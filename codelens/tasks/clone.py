@@ -3,7 +3,9 @@
 Three kinds of pair, each found only where the stronger kind does not already hold:
   type-1    equal ``CodeUnit.hash`` (same code up to whitespace and comments)
   type-2    equal ``normalized_hash``, different ``hash`` (renamed identifiers, changed literals)
-  semantic  clone-embedding cosine >= threshold, different ``normalized_hash`` (types 3-4)
+  semantic  clone score >= threshold, different ``normalized_hash`` (types 3-4): the clone-embedding
+            cosine fused with identifier-set Jaccard (``codelens.tasks.lexical``) by the adapter's
+            ``clone_lexical`` weight, fitted on validation
 
 Which functions may pair: type-1 needs ``MIN_CLONE_LINES`` / ``MIN_CLONE_TOKENS``; type-2 and semantic
 pairs also need ``MIN_SIMILAR_STATEMENTS`` / ``MIN_SIMILAR_TOKENS``, so functions that differ only in
@@ -128,7 +130,7 @@ def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], th
                 neighbours_k: int = 0, *, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS,
                 min_statements: int = MIN_SIMILAR_STATEMENTS, min_similar_tokens: int = MIN_SIMILAR_TOKENS,
                 include_tests: bool = False, semantic_k: int = SEMANTIC_CANDIDATES,
-                block_size: int = 2048) -> CloneReport:
+                block_size: int = 2048, lexical_weight: float = 0.0) -> CloneReport:
     """Clone pairs of all three kinds, clone classes and (when ``neighbours_k`` > 0) neighbours.
 
     ``results`` is keyed by ``CodeUnit.hash``; a function without a result or with an unusable
@@ -148,7 +150,8 @@ def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], th
         hash_groups = list(_group(members, lambda u: u.hash).values())
         if len(hash_groups) > 1:
             _link_groups(pairs, hash_groups, "type-2", 1.0)
-    _semantic_pairs(pairs, _group(similar, lambda u: u.hash), results, threshold, semantic_k, block_size)
+    _semantic_pairs(pairs, _group(similar, lambda u: u.hash), results, threshold, semantic_k, block_size,
+                    lexical_weight)
     pair_list = sorted(pairs.values(), key=lambda p: (unit_key(p.a), unit_key(p.b)))
     neighbours = nearest_neighbours(ordered, results, neighbours_k, block_size) if neighbours_k > 0 else {}
     return CloneReport(pair_list, clone_classes(pair_list), threshold, neighbours)
@@ -281,20 +284,39 @@ def _link_groups(pairs: dict, groups: list[list[CodeUnit]], kind: str, similarit
 
 
 def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Mapping[str, UnitResult],
-                    threshold: float, semantic_k: int, block_size: int) -> None:
+                    threshold: float, semantic_k: int, block_size: int, lexical_weight: float = 0.0) -> None:
+    from codelens.tasks.lexical import cosine_floor, fused_similarity, jaccard, token_set
+
     # Search over distinct hashes: copies share one result, so one row stands for all of them.
     hashes, matrix = _usable([(d, results[d].embedding) for d in by_hash if d in results])
     if matrix is None or len(hashes) < 2 or semantic_k <= 0:
         return
-    idx, sims = top_k_similar(matrix, semantic_k, min_similarity=threshold, block_size=block_size)
+    # With a lexical share in the score, candidates come from the embedding search down to the lowest
+    # cosine that a perfect Jaccard could still lift to the threshold; the fused score then decides.
+    idx, sims = top_k_similar(matrix, semantic_k, min_similarity=cosine_floor(threshold, lexical_weight),
+                              block_size=block_size)
+    tokens: dict[str, frozenset[str]] = {}
+
+    def words(digest: str) -> frozenset[str]:
+        if digest not in tokens:
+            unit = by_hash[digest][0]
+            tokens[digest] = token_set(unit.body, unit.language)
+        return tokens[digest]
+
     for row, cols in enumerate(idx):
         for col, sim in zip(cols, sims[row]):
             if col < 0:
-                continue  # fewer than semantic_k functions above the threshold
-            group_a, group_b = by_hash[hashes[row]], by_hash[hashes[int(col)]]
+                continue  # fewer than semantic_k functions above the floor
+            a, b = hashes[row], hashes[int(col)]
+            group_a, group_b = by_hash[a], by_hash[b]
             if group_a[0].normalized_hash == group_b[0].normalized_hash:
                 continue  # already a type-2 pair
-            _link_groups(pairs, [group_a, group_b], "semantic", _clip(sim))
+            score = float(sim)
+            if lexical_weight > 0.0:
+                score = fused_similarity(score, jaccard(words(a), words(b)), lexical_weight)
+                if score < threshold:
+                    continue
+            _link_groups(pairs, [group_a, group_b], "semantic", _clip(score))
 
 
 def _usable(items: list[tuple]) -> tuple[list, np.ndarray | None]:

@@ -62,3 +62,17 @@ def jaccard_matrix(sets: Sequence[frozenset[str]]) -> np.ndarray:
         common = np.bincount(np.concatenate([arrays[t] for t in tokens]), minlength=n).astype(np.float32)
         out[index] = common / (sizes[index] + sizes - common)
     return out
+
+
+def fused_similarity(cosine, lexical, weight: float):
+    """The clone score: ``(1 - weight) * cosine + weight * lexical`` (scalars or arrays alike). ``weight``
+    is ``Thresholds.clone_lexical``, fitted on validation: 0 is the embedding alone."""
+    return (1.0 - weight) * cosine + weight * lexical
+
+
+def cosine_floor(threshold: float, weight: float) -> float:
+    """The lowest cosine at which a pair can still reach ``threshold`` once fused (Jaccard is at most 1):
+    the embedding search only needs to look above it."""
+    if weight <= 0.0:
+        return threshold
+    return max(-1.0, (threshold - weight) / (1.0 - weight))

@@ -6,7 +6,9 @@ through the decoder once:
 
   defect rows    code tokens' states -> bug head: cross-entropy over [no bug, tokens] (the bug's tokens, or
                  the no-bug slot), plus cross-entropy over the repair candidates at the bug's site
-  clone rows     (f, transform(f)) pairs -> clone head -> in-batch InfoNCE both ways, temperature tau
+  clone rows     two members of one class -> clone head -> in-batch InfoNCE both ways, temperature tau; the
+                 classes are a function with its transforms, independently written functions (same name
+                 and description, overrides), and a function with its docstring (cross-modal)
   summary rows   prompt + " summary\\n" + EOS -> causal LM loss on the target tokens only
 """
 
@@ -27,8 +29,12 @@ def clone_groups(data: TaskData) -> dict[str, list[str]]:
         members = groups.setdefault(example.group, [])
         if example.code not in members:
             members.append(example.code)
+    from codelens.train.data.independent import INDEPENDENT_KINDS
+
     for i, pair in enumerate(data.clone_pairs):
-        if pair.label == 1 and pair.kind != "transform" and pair.a != pair.b:
+        # Transform and independent pairs are already members of their classes above; other positives
+        # (a function and its docstring, external benchmark pairs) are classes of two.
+        if pair.label == 1 and pair.kind != "transform" and pair.kind not in INDEPENDENT_KINDS and pair.a != pair.b:
             groups[f"{pair.kind}:{i}"] = [pair.a, pair.b]
     return {g: m for g, m in groups.items() if len(m) >= 2}
 

@@ -132,12 +132,18 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
         notes["defect"] = "validation split has no defect examples of both classes: defaults kept"
     pair_labels = [p.label for p in val.clone_pairs]
     if len(set(pair_labels)) == 2:
-        sims = [_cosine(scores.embeddings[p.a], scores.embeddings[p.b]) for p in val.clone_pairs]
+        lexical = LexicalSets()
+        weight, weights = fit_lexical_weight(val, scores, lexical)
+        thresholds.clone_lexical = weight
+        notes["clone_lexical"] = (f"weight of identifier-set Jaccard in the clone score with the best validation "
+                                  f"MAP@R: {weight} ({', '.join(f'{w}: {m:.3f}' for w, m in weights.items())})")
+        sims = [clone_score(scores, lexical, p.a, p.b, weight) for p in val.clone_pairs]
         thresholds.clone = M.between(M.best_f1_threshold(pair_labels, sims)[0], sims)
         notes["clone"] = f"F1-optimal threshold on validation pairs {thresholds.clone:.4f}"
         singles = _clone_representatives(val)
         if len(singles) >= 20:
-            floor, rate = M.false_match_threshold([scores.embeddings[c] for c in singles], CLONE_MAX_FALSE_MATCH)
+            floor, rate = M.false_match_threshold_of_similarities(clone_matrix(scores, lexical, singles, weight),
+                                                                  CLONE_MAX_FALSE_MATCH)
             if floor > thresholds.clone:
                 thresholds.clone = floor
             recall = M.binary_metrics(pair_labels, sims, thresholds.clone)["recall"]
@@ -203,6 +209,79 @@ def summary_gate(val: TaskData, scores: Scores) -> tuple[float, str] | None:
                   f"validation summaries shown, sentence BLEU {100 * model:.2f} vs name {100 * name:.2f}")
 
 
+LEXICAL_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+"""Jaccard weights tried for the clone score (1.0, Jaccard alone, would leave the model out)."""
+
+
+class LexicalSets:
+    """Identifier-and-keyword sets of code strings, each computed once."""
+
+    def __init__(self) -> None:
+        self.sets: dict[str, frozenset[str]] = {}
+
+    def __call__(self, code: str) -> frozenset[str]:
+        from codelens.tasks.lexical import token_set
+
+        if code not in self.sets:
+            self.sets[code] = token_set(code)
+        return self.sets[code]
+
+
+def clone_score(scores: Scores, lexical: LexicalSets, a: str, b: str, weight: float) -> float:
+    """The scan's clone score of two codes (``codelens.tasks.lexical.fused_similarity``)."""
+    from codelens.tasks.lexical import fused_similarity, jaccard
+
+    cosine = _cosine(scores.embeddings[a], scores.embeddings[b])
+    return cosine if weight <= 0 else fused_similarity(cosine, jaccard(lexical(a), lexical(b)), weight)
+
+
+def clone_matrix(scores: Scores, lexical: LexicalSets, codes: list[str], weight: float):
+    """All-pairs clone scores of ``codes`` (n x n)."""
+    import numpy as np
+
+    from codelens.tasks.lexical import fused_similarity, jaccard_matrix
+
+    emb = np.asarray([scores.embeddings[c] for c in codes], dtype=np.float32)
+    emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
+    cosine = emb @ emb.T
+    if weight <= 0:
+        return cosine
+    return fused_similarity(cosine, jaccard_matrix([lexical(c) for c in codes]), weight)
+
+
+def fit_lexical_weight(val: TaskData, scores: Scores, lexical: LexicalSets) -> tuple[float, dict[float, float]]:
+    """The Jaccard weight of the clone score with the best validation MAP@R over the clone classes (ties:
+    the smaller weight), and the MAP@R of every weight tried; 0.0 without classes to rank."""
+    codes = [e.code for e in val.clone]
+    groups = [e.group for e in val.clone]
+    if len(set(groups)) < 2:
+        return 0.0, {}
+    from codelens.tasks.lexical import fused_similarity, jaccard_matrix
+
+    cosine = clone_matrix(scores, lexical, codes, 0.0)
+    lex = jaccard_matrix([lexical(c) for c in codes])
+    measured = {w: M.map_at_r_of_similarities(fused_similarity(cosine, lex, w) if w else cosine, groups) or 0.0
+                for w in LEXICAL_WEIGHTS}
+    best = max(LEXICAL_WEIGHTS, key=lambda w: (round(measured[w], 6), -w))
+    return best, measured
+
+
+def independent_clone_metrics(data: TaskData, scores: Scores, lexical: LexicalSets, weight: float) -> dict:
+    """MAP@R over the independently written clone classes alone (their negatives as distractors), for the
+    clone score and for identifier-set Jaccard alone (the model-free baseline) on the same items."""
+    from codelens.tasks.lexical import jaccard_matrix
+    from codelens.train.data.independent import INDEPENDENT_KINDS
+
+    chosen = [e for e in data.clone if e.kind in INDEPENDENT_KINDS or e.kind.endswith("-negative")]
+    if not any(e.kind in INDEPENDENT_KINDS for e in chosen):
+        return {}
+    codes, groups = [e.code for e in chosen], [e.group for e in chosen]
+    return {"independent_map_at_r": M.map_at_r_of_similarities(clone_matrix(scores, lexical, codes, weight), groups),
+            "independent_map_at_r_jaccard": M.map_at_r_of_similarities(jaccard_matrix([lexical(c) for c in codes]),
+                                                                       groups),
+            "independent_classes": len({g for e, g in zip(chosen, groups) if e.kind in INDEPENDENT_KINDS})}
+
+
 def _clone_representatives(data: TaskData) -> list[str]:
     """One code per clone class (its first member), leaving out functions a scan would not pair
     (too small, see codelens.tasks.clone.is_trivial)."""
@@ -224,15 +303,20 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
                          **localisation(data.defect, probs, scores.bugs, thresholds.defect),
                          "by_kind": defect_by_kind(data.defect, probs, scores.bugs, thresholds.defect)}
     clone: dict = {}
+    lexical, weight = LexicalSets(), thresholds.clone_lexical
     if data.clone:
         groups = [e.group for e in data.clone]
-        clone["map_at_r"] = M.map_at_r([scores.embeddings[e.code] for e in data.clone], groups)
+        codes = [e.code for e in data.clone]
+        clone["map_at_r"] = M.map_at_r_of_similarities(clone_matrix(scores, lexical, codes, weight), groups)
+        if weight > 0:
+            clone["map_at_r_embedding"] = M.map_at_r([scores.embeddings[c] for c in codes], groups)
         clone["map_at_r_random"] = M.random_map_at_r(groups)
         clone["classes"] = len(set(groups))
         clone["n"] = len(groups)
+        clone.update(independent_clone_metrics(data, scores, lexical, weight))
     if data.clone_pairs:
         labels = [p.label for p in data.clone_pairs]
-        sims = [_cosine(scores.embeddings[p.a], scores.embeddings[p.b]) for p in data.clone_pairs]
+        sims = [clone_score(scores, lexical, p.a, p.b, weight) for p in data.clone_pairs]
         pair = M.binary_metrics(labels, sims, thresholds.clone)
         clone.update({"pair_f1": pair["f1"], "pair_precision": pair["precision"], "pair_recall": pair["recall"],
                       "pair_roc_auc": M.roc_auc(labels, sims), "pairs": len(labels)})

@@ -337,7 +337,16 @@ def false_match_threshold(embeddings: list, max_rate: float) -> tuple[float, flo
     if len(embeddings) < 2:
         raise ValueError("need at least two functions")
     matrix = np.asarray(embeddings, dtype=np.float32)
-    sims = matrix @ matrix.T
+    return false_match_threshold_of_similarities(matrix @ matrix.T, max_rate)
+
+
+def false_match_threshold_of_similarities(similarities, max_rate: float) -> tuple[float, float]:
+    """``false_match_threshold`` over any n x n similarity matrix (the fused clone score, say)."""
+    import numpy as np
+
+    sims = np.array(similarities, dtype=np.float32)
+    if len(sims) < 2:
+        raise ValueError("need at least two functions")
     np.fill_diagonal(sims, -np.inf)
     nearest = np.sort(sims.max(axis=1))
     allowed = int(math.floor(max_rate * len(nearest)))  # functions that may keep a false match

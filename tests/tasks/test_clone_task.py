@@ -171,3 +171,29 @@ def test_semantic_confidence_is_one_half_at_the_threshold():
 def test_big_body_is_not_trivial():
     assert not is_trivial(unit("f", source=body("f", 2)))
     assert is_trivial(unit("f", source=body("f", 1)))
+
+
+def test_the_lexical_share_of_the_clone_score_lifts_shared_names_and_drops_foreign_ones():
+    """Score = (1 - w) cosine + w Jaccard: a pair the embedding alone misses is found when its functions
+    share their identifiers, and one it would report is dropped when they share none."""
+    from codelens.tasks.lexical import cosine_floor, jaccard, token_set
+
+    shared = ("def {name}(orders, tax):\n    total = 0\n    for order in orders:\n        total += order.price * tax\n"
+              "        total -= order.discount\n    return total\n")
+    a = unit("price_a", "pkg/a.py", 1, shared.format(name="price_a"))
+    b = unit("price_b", "pkg/b.py", 1, shared.format(name="price_b").replace("total", "acc"))
+    foreign = ("def other(rows, width):\n    lines = []\n    for row in rows:\n        lines.append(row.render(width))\n"
+               "        lines.append(sep)\n    return lines\n")
+    c = unit("other", "pkg/c.py", 1, foreign)
+    lexical = jaccard(token_set(a.body), token_set(b.body))
+    assert lexical > 0.6 and jaccard(token_set(a.body), token_set(c.body)) < 0.25
+    # a-b: cosine 0.8 (below 0.9 alone); a-c: cosine 0.95 (above it alone).
+    ea = vector(1.0, 0.0, 0.0)
+    eb = vector(0.8, 0.6, 0.0)
+    ec = vector(0.95, 0.0, math.sqrt(1 - 0.95 ** 2))
+    units, results = _scan((a, ea), (b, eb), (c, ec))
+    assert _kinds(find_clones(units, results, threshold=0.9)) == [("price_a", "other", "semantic")]
+    fused = find_clones(units, results, threshold=0.7, lexical_weight=0.5)
+    assert _kinds(fused) == [("price_a", "price_b", "semantic")]
+    assert fused.pairs[0].similarity == pytest.approx(0.5 * 0.8 + 0.5 * lexical, abs=1e-5)
+    assert cosine_floor(0.7, 0.5) == pytest.approx(0.4) and cosine_floor(0.9, 0.0) == 0.9

@@ -62,7 +62,10 @@ def test_defect_batches_pair_a_function_with_its_bug():
 
 
 def test_clone_batches_are_distinct_classes_with_neighbours_from_the_same_file():
-    data = _train()
+    import dataclasses
+
+    # Classes of data.clone only (a copy: _train() is shared).
+    data = dataclasses.replace(_train(), clone_pairs=[p for p in _train().clone_pairs if p.kind != "docstring"])
     sampler = TaskSampler(data, ["clone"], 8, seed=0)
     group_of = {e.code: e.group for e in data.clone}
     path_of = {e.group: e.path for e in data.clone}
@@ -76,11 +79,35 @@ def test_clone_batches_are_distinct_classes_with_neighbours_from_the_same_file()
 
 
 def test_clone_groups_take_positive_benchmark_pairs():
-    data = _train()
+    import dataclasses
+
+    data = dataclasses.replace(_train())  # a copy: _train() is shared
     data.clone_pairs = [ClonePair("x", "y", 1, "bigclonebench", "bigclonebench", "train"),
                         ClonePair("x", "z", 0, "bigclonebench", "bigclonebench", "train")]
     groups = clone_groups(data)
     assert groups["bigclonebench:0"] == ["x", "y"] and "bigclonebench:1" not in groups
+
+
+def test_clone_groups_hold_independent_classes_and_function_docstring_pairs():
+    """Mined independent classes come in once (as classes of data.clone, not again from their pairs), and
+    each function <-> docstring pair is a class of two."""
+    import dataclasses
+
+    from codelens.train.data import CloneExample, ClonePair
+    from codelens.train.data.independent import INDEPENDENT_KINDS
+
+    data = dataclasses.replace(_train(), clone=list(_train().clone), clone_pairs=list(_train().clone_pairs))
+    a, b = data.clone[0].code + "\n# a", data.clone[1].code + "\n# b"
+    data.clone += [CloneExample(a, "override:train:0", "override", "r", "train", "x.py", "run"),
+                   CloneExample(b, "override:train:0", "override", "r", "train", "y.py", "run")]
+    data.clone_pairs.append(ClonePair(a, b, 1, "override", "r", "train"))
+    groups = clone_groups(data)
+    independent = {e.group for e in data.clone if e.kind in INDEPENDENT_KINDS}
+    docstring = [p for p in data.clone_pairs if p.kind == "docstring"]
+    assert independent == {"override:train:0"} and groups["override:train:0"] == [a, b]
+    assert not any(name.startswith(INDEPENDENT_KINDS) for name in groups if name not in independent)
+    assert docstring and all(groups[f"docstring:{data.clone_pairs.index(p)}"] == [p.a, p.b] for p in docstring)
+    assert all(p.b.startswith('"""') for p in docstring)
 
 
 def test_encoding_matches_the_runtime_prompt_and_masks_the_prompt(tmp_path):

@@ -97,7 +97,8 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
     from codelens.train.data.dataset import TaskData
     from codelens.train.evaluate import CLONE_MAX_FALSE_MATCH, Scores, fit_decisions
 
-    body = "def f{i}(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
+    # One name for all, so identifier sets cannot tell the classes apart (the clone score stays the cosine).
+    body = "def f(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
     codes = [body.format(i=i) for i in range(40)]
     variants = [c.replace("total", "acc") for c in codes]
     scores = Scores()
@@ -233,3 +234,34 @@ def test_summary_gate_needs_enough_summaries():
     rows = [(f"f{i}", "Do it.", "Do it.", -0.5) for i in range(5)]
     thresholds, _, notes = fit_decisions(*_summary_val(rows))
     assert thresholds.summary is None and "summary" not in notes
+
+
+def test_lexical_weight_is_fitted_where_identifiers_separate_what_embeddings_do_not():
+    """Embeddings that carry no signal, classes that share their names: validation MAP@R picks a Jaccard
+    weight, and the scores reported on a split use it."""
+    import numpy as np
+
+    from codelens.model.adapter_meta import Calibration
+    from codelens.train.data import CloneExample, ClonePair
+    from codelens.train.data.dataset import TaskData
+    from codelens.train.evaluate import Scores, fit_decisions, task_metrics
+
+    rng = np.random.default_rng(0)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+    codes, clone = [], []
+    for g, word in enumerate(words):
+        for k in range(2):
+            code = (f"def {word}_{k}({word}_items, {word}_limit):\n    {word}_total = {k}\n"
+                    f"    for {word}_item in {word}_items:\n        {word}_total += {word}_item\n    return {word}_total\n")
+            codes.append(code)
+            clone.append(CloneExample(code, f"g{g}", "original", "r", "val"))
+    scores = Scores(embeddings={c: rng.standard_normal(16).astype(np.float32) for c in codes})
+    pairs = [ClonePair(codes[2 * g], codes[2 * g + 1], 1, "transform", "r", "val") for g in range(len(words))]
+    pairs += [ClonePair(codes[2 * g], codes[(2 * g + 3) % len(codes)], 0, "random-negative", "r", "val")
+              for g in range(len(words))]
+    val = TaskData(clone=clone, clone_pairs=pairs)
+    thresholds, calibration, notes = fit_decisions(val, scores)
+    assert thresholds.clone_lexical > 0 and "0.0: " in notes["clone_lexical"]
+    metrics = task_metrics(val, scores, thresholds, calibration or Calibration())["clone"]
+    assert metrics["map_at_r"] == 1.0 and metrics["map_at_r_embedding"] < 0.5
+    assert metrics["pair_f1"] == 1.0

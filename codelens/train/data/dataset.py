@@ -57,6 +57,12 @@ class DataConfig:
     """Read at most this many records per CodeXGLUE file (None: all)."""
     max_functions_per_repository: int | None = None
     """Use at most this many functions of one repository (chosen by a hash of their id); None: all."""
+    independent: bool = True
+    """Add the independently written clone classes of ``independent.mine_independent`` (with their hard and
+    random negatives) to every split, and to training the cross-modal pairs (a function, its docstring)."""
+    template_repeats: int = 5
+    """A docstring sentence found this many times or more in a split is a template ("Initialize self."):
+    no summary example is made from it (0: keep all)."""
 
 
 @dataclass
@@ -209,6 +215,10 @@ def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1) -> T
                      workers):
         out.extend(part)
     out.clone_pairs = clone_pairs(out.clone, cfg.seed)
+    if cfg.independent:
+        add_independent(out, functions, repos, cfg.seed)
+    if cfg.template_repeats:
+        out.summary = drop_templates(out.summary, cfg.template_repeats)
     per_repo: dict[str, int] = {}
     for fn in functions:
         per_repo[fn.repo] = per_repo.get(fn.repo, 0) + 1
@@ -219,6 +229,41 @@ def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1) -> T
         "skipped_files": skipped,
     }
     return out
+
+
+DOCSTRING_PAIR = "docstring"
+"""``ClonePair.kind`` of a cross-modal training pair: a function body and its docstring sentence."""
+
+
+def docstring_text(sentence: str) -> str:
+    """How a docstring sentence is embedded opposite its function: as the docstring literal it was."""
+    return f'"""{sentence}"""'
+
+
+def add_independent(out: TaskData, functions: list[Function], repos, seed: int) -> None:
+    """Independently written clone classes, their negatives (as distractors and pairs) and, in the train
+    split only, function <-> docstring pairs (evaluation compares code with code)."""
+    from codelens.train.data.independent import mine_independent
+
+    mined = mine_independent(functions, repos, seed=seed)
+    out.clone += mined.clones + mined.distractors
+    out.clone_pairs += mined.pairs
+    out.clone_pairs += [ClonePair(d.code, docstring_text(d.summary), 1, DOCSTRING_PAIR, d.repo, d.split)
+                        for d in mined.docstrings if d.split == "train"]
+
+
+def _summary_key(sentence: str) -> str:
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in sentence.lower()).split())
+
+
+def drop_templates(examples: list[SummaryExample], repeats: int) -> list[SummaryExample]:
+    """``examples`` without those whose sentence (case and punctuation aside) occurs ``repeats`` times or
+    more in its split: generated or copied boilerplate teaches one string, not summarising."""
+    counts: dict[tuple[str, str], int] = {}
+    for e in examples:
+        key = (e.split, _summary_key(e.summary))
+        counts[key] = counts.get(key, 0) + 1
+    return [e for e in examples if counts[(e.split, _summary_key(e.summary))] < repeats]
 
 
 def _examples(functions: list[Function], cfg: DataConfig) -> TaskData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import Counter
 from functools import lru_cache
@@ -69,7 +70,7 @@ def test_bug_kinds_can_be_restricted():
 
 
 def test_clone_classes_and_pairs():
-    data = _data(clone_variants=2)
+    data = _data(clone_variants=2, independent=False)
     sizes = Counter(e.group for e in data.clone)
     assert set(sizes.values()) <= {2, 3} and len(sizes) >= 100
     kinds = Counter(p.kind for p in data.clone_pairs)
@@ -144,3 +145,33 @@ def test_for_tasks_keeps_only_those_tasks_examples():
     assert (only_clone.defect, only_clone.clone, only_clone.clone_pairs, only_clone.summary) == ([], ["c"], ["p"], [])
     assert only_clone.provenance == {"x": 1}
     assert data.for_tasks(["defect", "summary"]).counts() == {"defect": 1, "clone": 0, "clone_pairs": 0, "summary": 1}
+
+
+def test_independent_classes_join_every_split_and_docstring_pairs_only_training(tmp_path):
+    from codelens.train.data.functions import load_manifest
+    from codelens.train.data.independent import INDEPENDENT_KINDS
+    from tests.train.data.independent_corpus import build_corpus
+
+    root = build_corpus(tmp_path)
+    cfg = DataConfig(split_by="subdir", manifest=load_manifest(root / "manifest.json"))
+    data = corpus_task_data([root], cfg)
+    mined = [e for e in data.clone if e.kind in INDEPENDENT_KINDS]
+    assert {e.split for e in mined} == {"val", "test"}  # the fixture's train split has one function of each
+    assert {e.split for e in data.clone_pairs if e.kind in INDEPENDENT_KINDS} == {"val", "test"}
+    docstring = [p for p in data.clone_pairs if p.kind == "docstring"]
+    assert docstring and {p.split for p in docstring} == {"train"}
+    plain = corpus_task_data([root], dataclasses.replace(cfg, independent=False))
+    assert not [e for e in plain.clone if e.kind in INDEPENDENT_KINDS]
+    assert not [p for p in plain.clone_pairs if p.kind == "docstring"]
+
+
+def test_templated_docstrings_make_no_summary_examples():
+    from codelens.train.data import SummaryExample
+    from codelens.train.data.dataset import drop_templates
+
+    examples = [SummaryExample(f"def f{i}(): pass", "Initialize self." if i < 5 else f"Do thing {i}.", "r",
+                               "train", f"r:m:f{i}") for i in range(8)]
+    examples.append(SummaryExample("def g(): pass", "initialize SELF", "r", "val", "r:m:g"))
+    kept = drop_templates(examples, 5)
+    assert [e.summary for e in kept] == ["Do thing 5.", "Do thing 6.", "Do thing 7.", "initialize SELF"]
+    assert drop_templates(examples, 6) == examples

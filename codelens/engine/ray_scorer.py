@@ -1,0 +1,343 @@
+"""A Scorer on a Ray cluster: the functions a scan's cache lacks, run by a pool of model workers.
+
+    codelens scan ./repo --ray auto            # join the cluster this machine belongs to (`ray start`)
+    codelens scan ./repo --ray 10.0.0.5:6379   # or another one
+
+Discovery, parsing, the result cache and clone search stay in the scanning process (the driver). Each
+worker is a Ray actor that loads the model once (one per GPU where the cluster has GPUs, else one per
+node with all of its CPUs as torch threads) and scores chunks of functions with ``LocalScorer``, the
+same code a local scan runs. A chunk is a few forward batches of functions of similar length, so the
+worker batches them as the local engine would; chunks come back as they finish and go straight to the
+engine's cache writer. Up to two chunks wait at each worker, so it never idles on a round trip.
+
+A worker whose process dies (killed, out of memory, its node lost) costs the chunks it held: they go
+back in the queue for any worker, and the dead one is probed again (Ray restarts it up to
+``MAX_RESTARTS`` times, reloading the model) before it gets more. A chunk that fails ``MAX_TRIES``
+times, or an error raised by the model code itself, ends the scan with that error: a local scan would
+have stopped there too. Ray is imported only here, and only when a scan asks for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from codelens import __version__
+from codelens.errors import CodelensError
+from codelens.model.batching import plan_batches
+
+if TYPE_CHECKING:
+    from codelens.engine.runner import EngineSettings
+    from codelens.model.forward import ScoredBatch
+    from codelens.model.loading import ModelSpec
+
+CHUNK_BATCHES = 2
+"""Forward batches' worth of functions in one chunk: what a lost worker costs, and how often results
+come back. Chunk round trips are milliseconds; a batch of a 1B model on CPU is most of a minute."""
+CHARS_PER_TOKEN = 3
+"""Characters per prompt token, to size chunks before anything is tokenised (code runs 3-4)."""
+IN_FLIGHT = 2
+"""Chunks queued at one worker: one running, one waiting, so the worker never waits for the driver."""
+MAX_TRIES = 3
+"""Attempts of one chunk before the scan gives up on it (a function that kills every worker)."""
+MAX_RESTARTS = 3
+"""Times Ray restarts a worker whose process died."""
+START_TIMEOUT_S = 600.0
+"""How long the scan waits for a first worker to load its model before it gives up."""
+PROBE_TIMEOUT_S = 10.0
+"""How long to try to reach a HOST:PORT address before saying nothing answers there."""
+PASSED_ENVIRONMENT = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+"""Variables of the scanning process the workers get too: "no network" holds for them as well."""
+RAY_HINT = "check the cluster with `ray status`, or scan without --ray"
+
+
+class ModelWorker:
+    """One model in one Ray worker process: loaded on first use, kept for every chunk after."""
+
+    def __init__(self, spec: "ModelSpec", settings: "EngineSettings") -> None:
+        self.spec, self.settings = spec, settings
+        self.loaded = None
+
+    def _load(self):
+        if self.loaded is None:
+            from codelens.model.loading import load_model
+
+            self.loaded = load_model(self.spec)
+        return self.loaded
+
+    def identity(self) -> dict:
+        """What the driver checks before it trusts this worker's results with its cache key."""
+        import socket
+
+        loaded = self._load()
+        return {"codelens": __version__, "adapter_hash": loaded.adapter_hash,
+                "base_fingerprint": loaded.base_fingerprint, "dtype": loaded.dtype_name,
+                "quantize": str(loaded.quantize), "device": loaded.device_name, "host": socket.gethostname(),
+                "pid": os.getpid()}
+
+    def score(self, functions: dict, summarise: set[str]) -> list["ScoredBatch"]:
+        """The chunk's finished batches, exactly as ``LocalScorer`` hands them over."""
+        from codelens.engine.runner import LocalScorer
+
+        batches: list = []
+        LocalScorer(self._load(), self.settings)(functions, summarise, batches.append)
+        return batches
+
+
+def plan_chunks(functions: dict, summarise: set[str], token_budget: int, max_batch: int,
+                workers: int) -> list[list[str]]:
+    """Keys of ``functions`` in chunks: functions of similar (estimated) length, summarised or not, each about
+    ``CHUNK_BATCHES`` forward batches, and at least two chunks per worker when there are functions enough.
+
+    ``plan_batches`` at a coarser grain: the worker then cuts each chunk into the batches the local engine
+    would have made. The costliest chunks come first, so the last to finish are short ones.
+    """
+    most = max(1, min(CHUNK_BATCHES * max_batch, -(-len(functions) // (2 * max(1, workers)))))
+    chunks: list[tuple[int, list[str]]] = []
+    for summarising in (True, False):
+        keys = [key for key in functions if (key in summarise) == summarising]
+        sizes = [_characters(functions[key]) // CHARS_PER_TOKEN + 1 for key in keys]
+        for group in plan_batches(sizes, CHUNK_BATCHES * token_budget, most):
+            cost = sum(sizes[i] for i in group) * (4 if summarising else 1)  # decoding outweighs the prefill
+            chunks.append((cost, [keys[i] for i in group]))
+    return [keys for _, keys in sorted(chunks, key=lambda item: -item[0])]
+
+
+def portable_spec(spec: "ModelSpec", dtype: str, device: str) -> "ModelSpec":
+    """The spec a worker loads: folders as absolute paths (a worker's working folder is not ours), and
+    the driver's dtype, so every worker computes in the precision the cache key names."""
+    def absolute(value: str | None) -> str | None:
+        if value is None:
+            return None
+        local = Path(value).expanduser()
+        return str(local.resolve()) if local.exists() else value
+
+    return dataclasses.replace(spec, model=absolute(spec.model), adapter=absolute(spec.adapter), dtype=dtype,
+                               device=device)
+
+
+class RayScorer:
+    """``Scorer`` for ``engine.analyse`` on a Ray cluster (see the module docstring).
+
+    ``loaded`` is the driver's model (a ``LazyModel`` is never loaded here): the workers' identity is
+    checked against it. ``workers`` and ``cpus_per_worker`` (0 = chosen from the cluster) size the pool.
+    Nothing connects until the first call, so a scan answered by the cache never touches the cluster.
+    Call ``close()`` when done: it stops the workers and leaves the cluster.
+    """
+
+    def __init__(self, spec: "ModelSpec", loaded, settings: "EngineSettings", address: str = "auto",
+                 workers: int = 0, cpus_per_worker: float = 0) -> None:
+        self.spec, self.loaded, self.settings, self.address = spec, loaded, settings, address
+        self.workers, self.cpus_per_worker = workers, cpus_per_worker
+        self._ray = None
+        self._joined = False
+        self._actors: list = []
+        self._starting: dict = {}  # identity ObjectRef -> actor
+        self._ready: list = []
+        self.identities: list[dict] = []
+        """What each worker reported when it started (host, pid, device): for logs and tests."""
+
+    def __call__(self, functions: dict, summarise: set[str], on_batch: Callable[["ScoredBatch"], None]) -> None:
+        """Score ``functions`` (what ``analyse`` gives a Scorer, passed to the workers as it is)."""
+        if not functions:
+            return
+        ray = self._connect()
+        if not self._actors:
+            self._spawn()
+        from ray.exceptions import RayError, RayTaskError
+
+        queue = deque((keys, 0) for keys in plan_chunks(functions, summarise, self.settings.token_budget,
+                                                         self.settings.max_batch, len(self._actors)))
+        running: dict = {}  # ObjectRef -> (actor, keys, tries so far)
+        while queue or running:
+            self._dispatch(queue, running, functions, summarise)
+            waiting = [*self._starting, *running]
+            if not waiting:
+                raise CodelensError("every Ray worker of this scan has died", hint=RAY_HINT)
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=None if running else START_TIMEOUT_S)
+            if not ready:
+                raise CodelensError(f"no Ray worker could load the model within {START_TIMEOUT_S:.0f} s",
+                                    hint="check with `ray status` that the cluster has a free CPU or GPU")
+            ref = ready[0]
+            if ref in self._starting:
+                self._started(ref)
+                continue
+            actor, keys, tries = running.pop(ref)
+            try:
+                batches = ray.get(ref)
+            except RayTaskError as exc:
+                raise _cause(exc) from None  # the model code failed: a local scan would have stopped too
+            except RayError as exc:
+                if tries + 1 >= MAX_TRIES:
+                    raise CodelensError(f"{len(keys)} function(s) failed on {MAX_TRIES} Ray workers in a row: "
+                                        f"{_first_line(exc)}", hint=RAY_HINT) from exc
+                queue.appendleft((keys, tries + 1))  # the worker died: its chunk goes to whoever is alive
+                self._probe(actor)
+                continue
+            for batch in batches:
+                on_batch(batch)
+
+    def close(self) -> None:
+        """Stop the workers and leave the cluster (a cluster this process did not join is left joined)."""
+        if self._ray is None:
+            return
+        for actor in self._actors:
+            try:
+                self._ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001 - an actor already gone is what closing wants
+                pass
+        self._actors, self._starting, self._ready = [], {}, []
+        if self._joined:
+            self._ray.shutdown()
+            self._joined = False
+
+    def _connect(self):
+        if self._ray is not None:
+            return self._ray
+        try:
+            import ray
+        except ImportError as exc:
+            raise CodelensError("--ray needs the ray package, which is not installed",
+                                hint="`pip install 'codelens[ray]'`, or scan without --ray") from exc
+        if not ray.is_initialized():
+            _reachable(self.address)
+            # ray.init installs a SIGTERM handler that exits with status 15; the CLI's own handler (store
+            # what was computed, exit 143) must stay in charge.
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.getsignal(signal.SIGTERM) if main else None
+            try:
+                ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False,
+                         namespace="codelens")
+            except (ConnectionError, RuntimeError, ValueError, ImportError) as exc:
+                raise CodelensError(f"cannot join the Ray cluster at {self.address}: {_first_line(exc)}",
+                                    hint="start one with `ray start --head` (and `ray start --address HOST:PORT` "
+                                         "on each other machine), or scan without --ray") from exc
+            finally:
+                if main and previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
+            self._joined = True
+        self._ray = ray
+        return ray
+
+    def _spawn(self) -> None:
+        """Start the workers; each loads its model in the background and reports its identity."""
+        ray = self._ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        gpus = sum(n["Resources"].get("GPU", 0) for n in nodes)
+        cpus = sum(n["Resources"].get("CPU", 0) for n in nodes)
+        worker = ray.remote(ModelWorker)
+        common = dict(max_restarts=MAX_RESTARTS, max_task_retries=0)
+        env = {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
+        if env:
+            common["runtime_env"] = {"env_vars": env}
+        if gpus >= 1 and self.spec.device != "cpu":
+            count = self.workers or int(gpus)
+            options = [dict(common, num_gpus=1, num_cpus=self.cpus_per_worker or 1)] * count
+            device = "cuda"
+        elif self.spec.device not in ("auto", "cpu"):
+            raise CodelensError(f"--device {self.spec.device} was asked for, but the Ray cluster has no GPU",
+                                hint="use --device cpu or auto with --ray, or add GPU machines to the cluster")
+        elif self.workers or self.cpus_per_worker:
+            each = self.cpus_per_worker or max(1, int(cpus) // self.workers)
+            count = self.workers or max(1, int(cpus // each))
+            options = [dict(common, num_cpus=each)] * count
+            device = "cpu"
+        else:  # one worker per machine, all of its cores as torch threads: one copy of the weights each
+            options = [dict(common, num_cpus=n["Resources"]["CPU"],
+                            scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
+                       for n in nodes if n["Resources"].get("CPU", 0) >= 1]
+            device = "cpu"
+        if not options:
+            raise CodelensError("the Ray cluster has no CPU or GPU to run a model worker on", hint=RAY_HINT)
+        spec = portable_spec(self.spec, self.loaded.dtype_name, device)
+        for option in options:
+            threads = self.settings.threads or max(1, int(option["num_cpus"]))
+            actor = worker.options(**option).remote(spec, dataclasses.replace(self.settings, threads=threads))
+            self._actors.append(actor)
+            self._probe(actor)
+
+    def _probe(self, actor) -> None:
+        """Ask a new or failed worker who it is; it gets chunks again once it answers."""
+        if actor in self._ready:
+            self._ready.remove(actor)
+        if actor not in self._starting.values():
+            self._starting[actor.identity.remote()] = actor
+
+    def _started(self, ref) -> None:
+        from ray.exceptions import RayError, RayTaskError
+
+        actor = self._starting.pop(ref)
+        try:
+            identity = self._ray.get(ref)
+        except RayTaskError as exc:
+            raise _cause(exc) from None  # cannot load the model (missing folder, wrong base): no retry helps
+        except RayError:
+            self._actors.remove(actor)  # dead for good (restarts used up, node gone): the others go on
+            return
+        expected = {"codelens": __version__, "adapter_hash": self.loaded.adapter_hash,
+                    "base_fingerprint": self.loaded.base_fingerprint, "dtype": self.loaded.dtype_name,
+                    "quantize": str(self.loaded.quantize)}
+        differ = {key: (value, identity[key]) for key, value in expected.items() if identity[key] != value}
+        if differ:
+            shown = "; ".join(f"{key} {mine} here, {theirs} there" for key, (mine, theirs) in differ.items())
+            raise CodelensError(f"the Ray worker on {identity['host']} does not run the model of this scan: {shown}",
+                                hint="install the same codelens, and put the same model and adapter at the same "
+                                     "paths, on every machine of the cluster")
+        self.identities.append(identity)
+        self._ready.append(actor)
+
+    def _dispatch(self, queue: deque, running: dict, functions: dict, summarise: set[str]) -> None:
+        """Hand queued chunks to the least busy ready workers, up to ``IN_FLIGHT`` each."""
+        busy = {id(actor): 0 for actor in self._ready}
+        for actor, _, _ in running.values():
+            if id(actor) in busy:
+                busy[id(actor)] += 1
+        while queue and self._ready:
+            actor = min(self._ready, key=lambda a: busy[id(a)])
+            if busy[id(actor)] >= IN_FLIGHT:
+                return
+            keys, tries = queue.popleft()
+            ref = actor.score.remote({key: functions[key] for key in keys}, {key for key in keys if key in summarise})
+            running[ref] = (actor, keys, tries)
+            busy[id(actor)] += 1
+
+
+def _reachable(address: str) -> None:
+    """A CodelensError unless something listens at a HOST:PORT address: ray.init would retry for ever."""
+    import socket
+
+    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address  # auto reads RAY_ADDRESS first
+    host, _, port = target.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # plain auto: Ray looks for a cluster on this machine and fails at once when there is none
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        raise CodelensError(f"no Ray cluster answers at {target}: {exc.strerror or exc}",
+                            hint="pass the address `ray start --head` printed, or --ray auto on a machine of the "
+                                 "cluster") from exc
+
+
+def _cause(exc) -> BaseException:
+    """The exception a worker raised, as its own type (a CodelensError keeps its message and hint)."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else exc
+
+
+def _characters(function) -> int:
+    """Length of the text the model reads of a function (``FunctionText.code``, or the text itself)."""
+    return len(getattr(function, "code", function))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
