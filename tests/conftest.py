@@ -20,9 +20,9 @@ from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
 # The tests must not read the config file of whoever runs them: an unreadable path stands in for it,
 # in this process and in the codelens processes the tests start.
 os.environ["CODELENS_CONFIG"] = os.devnull
-# Ray, where a test runs it, stays on loopback: Ray reads this when first imported, and would otherwise swap
-# 127.0.0.1 for the machine's network address.
-os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
+# Ray, where a test runs it, stays on loopback (read when ray is first imported; it would otherwise swap
+# 127.0.0.1 for the machine's network address) and without token authentication (see tests/raycluster.py).
+os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
 
 
 @pytest.fixture(scope="session")
