@@ -14,6 +14,16 @@ import tempfile
 from pathlib import Path
 
 
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symbolic links resolved, is ``root`` or below it (where codelens may read or
+    write on behalf of an untrusted repository)."""
+    try:
+        Path(path).resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

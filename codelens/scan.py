@@ -16,6 +16,7 @@ from codelens.config import ScanConfig
 from codelens.core import TASKS, CodeUnit
 from codelens.errors import CodelensError
 from codelens.findings import Finding
+from codelens.files import is_inside
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
@@ -165,7 +166,7 @@ def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
 
     project = Path(config.root) if config.root else (root if root.is_dir() else root.parent)
     folder = Path(config.cache_dir) if config.cache_dir else project / CACHE_DIR
-    if not config.cache_dir and not _inside(folder, project):
+    if not config.cache_dir and not is_inside(folder, project):
         # a committed .codelens-cache link would send the cache's writes out of the repository
         warnings.append(f"result cache disabled: {folder} leads outside {project}; delete it, or pass --cache-dir")
         return None
@@ -175,14 +176,6 @@ def _open_cache(root: Path, config: ScanConfig, warnings: list[str]):
         warnings.append(f"result cache disabled: {exc.message}")
         return None
     return cache
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def _analyse_and_report(root, units, selected, config, progress, loaded, stats, warnings, baseline,

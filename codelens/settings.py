@@ -27,6 +27,7 @@ from typing import Any
 from codelens.choices import FailOn
 from codelens.config import PathOverride, ScanConfig, setting_fields
 from codelens.errors import ConfigError
+from codelens.files import is_inside
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
 TRUSTED_ONLY = ("trust_remote_code", "ray")
@@ -184,15 +185,6 @@ def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
     return tuple(overrides)
 
 
-def _inside(path: Path, root: Path) -> bool:
-    """Whether ``path``, symbolic links resolved, is ``root`` or below it."""
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[dict[str, Any], list[str]]:
     """The repository's settings that may be honoured (paths made absolute), and a note per dropped one."""
     kept, notes = dict(values), []
@@ -211,7 +203,7 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
             kept.pop(key)
             notes.append(f"{where}: {key} = {value!r} ignored: the repository's config may name only a folder "
                          f"inside the repository ({root}); pass --{key} on the command line for anything else")
-        elif not _inside(target, root):
+        elif not is_inside(target, root):
             kept.pop(key)
             notes.append(f"{where}: {key.replace('_', '-')} = {value!r} ignored: it leads outside the repository "
                          f"({root}); pass --{key.replace('_', '-')} on the command line to use it")

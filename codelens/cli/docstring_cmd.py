@@ -16,7 +16,7 @@ from codelens.cli.config_options import Option, config_options
 from codelens.cli.console import say, warn
 from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, scan_config, scan_with_progress
 from codelens.config import ScanConfig
-from codelens.files import write_atomically
+from codelens.files import is_inside, write_atomically
 
 
 def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
@@ -97,7 +97,7 @@ def docstring(
             warn(f"{rel}: a summary does not fit its {encoding} encoding; left unchanged", quiet)
             continue
         if write:
-            if not _inside(file_path, folder):
+            if not is_inside(file_path, folder):
                 warn(f"{rel}: leads outside {folder}; left unchanged", quiet)
                 continue
             try:
@@ -119,9 +119,3 @@ def docstring(
         say("no docstrings to add")
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True

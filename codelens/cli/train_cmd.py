@@ -47,7 +47,10 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     **settings,
 ) -> None:
-    """Train ONE LoRA adapter plus task heads for defects, clones and summaries from unlabelled code."""
+    """Train ONE LoRA adapter plus task heads for defects, clones and summaries from unlabelled code.
+
+    Runs data-parallel when started by torchrun or accelerate launch (see docs/scale.md).
+    """
     from codelens.cli.console import error_console
     from codelens.train.trainer import train as run_training
 
@@ -72,6 +75,8 @@ def train(
             console.print(f"[{update.phase}] {update.message}", highlight=False, markup=False)
 
     result = run_training(cfg, progress=progress)
+    if result.rank:
+        return  # under torchrun / accelerate launch, rank 0 alone reports
     typer.echo(f"adapter written to {result.out}")
     typer.echo(f"trainable parameters: {result.trainable_params:,} of {result.total_params:,} ({100 * result.trainable_share:.3f}%)")
     typer.echo(f"data hash: {result.data_hash}")

@@ -1,4 +1,5 @@
-"""What `codelens train` and `codelens eval` need: task data, batches, the trainer, checkpoints, evaluation.
+"""What `codelens train` and `codelens eval` need: task data, batches, the trainer (alone or data-parallel),
+checkpoints, evaluation.
 
 Imported only by those two commands (lazily): the scan path never loads it. The recipes that built the
 shipped models (corpus, tokenizer, pretraining, the GPU build) live in the repository's ``training/``

@@ -157,6 +157,12 @@ class StepInputs:
     has_summary: bool = False
     tokens: int = 0
 
+    def targets(self) -> tuple[int, int, int]:
+        """(defect rows, repair targets, summary target tokens): what the three losses average over."""
+        repairs = sum(1 for r in self.defect if r.buggy and r.gold >= 0)
+        summary = int((self.labels[:, 1:] != -100).sum()) if self.has_summary else 0
+        return len(self.defect), repairs, summary
+
 
 class Encoder:
     """Prompts per code string, computed once (the same code recurs across steps)."""
@@ -226,6 +232,8 @@ class Encoder:
                     target = summary_target_ids(self.tokenizer, example.summary)[: 4 * self.fmt.max_summary_tokens]
                     add(self.prompt(example.code).ids, target)
                     out.has_summary = True
+        if not rows:  # one rank's slice of a step can lose all its rows (input_ids stays None)
+            return out
         out.input_ids, out.attention_mask, out.position_ids = pad_left(rows, self.tokenizer.pad_token_id)
         width = out.input_ids.shape[1]
         out.labels = torch.tensor([[-100] * (width - len(row)) + row for row in labels], dtype=torch.long)
@@ -233,8 +241,14 @@ class Encoder:
         return out
 
 
-def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, device, autocast) -> dict:
-    """Loss tensors by task for one encoded step (one forward pass through the decoder)."""
+def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, device, autocast, shard=None) -> dict:
+    """Loss tensors by task for one encoded step (one forward pass through the decoder).
+
+    ``shard`` (a ``codelens.train.distributed.StepShard``) says that ``inputs`` are one rank's slice of a
+    global step. Each loss is then this rank's share: a sum over its rows divided by the whole step's count,
+    and the clone loss is taken over every rank's pairs. The shares of all ranks, and their gradients, add up
+    to the loss of the whole step in one process.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -247,27 +261,41 @@ def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, devi
         hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
     losses = {}
     if inputs.defect:
-        losses["defect"] = defect_loss(heads, hidden, inputs.defect, device)
+        losses["defect"] = defect_loss(heads, hidden, inputs.defect, device, shard)
     n_clone = len(inputs.clone_a)
     if n_clone:
         index = torch.tensor(inputs.clone_a + inputs.clone_b, device=device)
         emb = heads.embed(pool_hidden(hidden[index], mask[index]))
-        sims = emb[:n_clone] @ emb[n_clone:].T / clone_temperature
-        arange = torch.arange(n_clone, device=device)
-        losses["clone"] = (F.cross_entropy(sims, arange) + F.cross_entropy(sims.T, arange)) / 2
+        a, b = emb[:n_clone], emb[n_clone:]
+        clone = info_nce if shard is None else shard.clone_loss
+        losses["clone"] = clone(a, b, clone_temperature)
     if inputs.has_summary:
         labels = inputs.labels.to(device)
         # Position i predicts token i + 1: only positions followed by a target token go through the LM head.
         wanted = labels[:, 1:] != -100
         with autocast:
             logits = lm.get_output_embeddings()(hidden[:, :-1][wanted])
-        losses["summary"] = F.cross_entropy(logits.float(), labels[:, 1:][wanted])
+        if shard is None:
+            losses["summary"] = F.cross_entropy(logits.float(), labels[:, 1:][wanted])
+        else:
+            total = F.cross_entropy(logits.float(), labels[:, 1:][wanted], reduction="sum")
+            losses["summary"] = total / shard.summary_tokens
     return losses
 
 
-def defect_loss(heads, hidden, rows: list[DefectRow], device):
+def info_nce(a, b, temperature: float):
+    """In-batch InfoNCE both ways between the pairs (a[i], b[i]): every other row is a negative."""
+    import torch
+    import torch.nn.functional as F
+
+    sims = a @ b.T / temperature
+    arange = torch.arange(len(a), device=a.device)
+    return (F.cross_entropy(sims, arange) + F.cross_entropy(sims.T, arange)) / 2
+
+
+def defect_loss(heads, hidden, rows: list[DefectRow], device, shard=None):
     """Localisation (the bug's tokens, or the no-bug slot) plus repair (the right candidate at the right site),
-    both cross-entropies, averaged over the rows that have each target."""
+    both cross-entropies, averaged over the rows that have each target (of the whole step, with ``shard``)."""
     import torch
     import torch.nn.functional as F
 
@@ -295,10 +323,17 @@ def defect_loss(heads, hidden, rows: list[DefectRow], device):
         if r.gold >= 0:
             queries.append((i, positions, [(cls, [start + t for t in tokens]) for cls, tokens in r.candidates]))
             gold.append(r.gold)
-    loss = torch.stack(site_terms).mean()
+    if shard is None:
+        loss = torch.stack(site_terms).mean()
+    else:
+        loss = torch.stack(site_terms).sum() / shard.defect_rows
     if queries:
         scores = heads.bug.repair_logits(states, queries)
-        loss = loss + F.cross_entropy(scores, torch.tensor(gold, device=device))
+        gold_index = torch.tensor(gold, device=device)
+        if shard is None:
+            loss = loss + F.cross_entropy(scores, gold_index)
+        else:
+            loss = loss + F.cross_entropy(scores, gold_index, reduction="sum") / shard.repair_targets
     return loss
 
 

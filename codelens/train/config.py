@@ -33,7 +33,8 @@ class TrainConfig:
     max_steps: int = 1000
     """Optimiser steps."""
     batch_size: int = 8
-    """Rows per task per step (defect: clean / buggy pairs of functions; clone: batch_size / 2 pairs)."""
+    """Rows per task per step (defect: clean / buggy pairs of functions; clone: batch_size / 2 pairs). Under
+    torchrun / accelerate launch this is the global batch, split among the processes."""
     lr: float = 2e-4
     """Peak learning rate of the LoRA weights."""
     head_lr: float = 1e-3

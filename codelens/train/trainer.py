@@ -7,6 +7,10 @@
 setup (data, base model, LoRA, heads, optimiser, resume) -> train (task-balanced steps, checkpoints) ->
 finish (thresholds and calibration on validation, val / test metrics, atomic save of the adapter folder).
 Library code: progress goes to the ``progress`` callback, never to the terminal.
+
+Under torchrun or accelerate launch every rank trains on its slice of each global batch
+(``codelens.train.distributed``); rank 0 alone reports progress, evaluates and writes checkpoints and the
+adapter, and the others wait for it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from codelens.train.batches import Encoder, TaskSampler, lr_at, step_losses
 from codelens.train.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
 from codelens.train.config import TrainConfig
 from codelens.train.data.dataset import DataConfig, TaskData, cached_task_data
+from codelens.train.distributed import (World, agree, broadcast_parameters, detect, device_for, dropout_seed,
+                                        from_main, main_first, process_group, shard_backward)
 
 KNOWN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_fc",
                  "c_attn", "c_proj", "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "Wqkv",
@@ -57,6 +63,9 @@ class TrainResult:
     steps: int
     losses: list[dict] = field(default_factory=list)
     """Per step losses by task (this run's steps only when resumed)."""
+    rank: int = 0
+    """This process's rank under torchrun / accelerate launch (0 alone). Only rank 0 reported progress and
+    wrote the adapter; every rank returns the same result."""
 
 
 class StepBudget:
@@ -72,19 +81,22 @@ class StepBudget:
         self.max_steps = max_steps
         self.clock: tuple[int, float] | None = None
 
-    def tick(self, step: int) -> None:
+    def tick(self, step: int) -> bool:
+        """Note that ``step`` steps are done; True when ``total`` was re-estimated."""
         if not self.seconds:
-            return
+            return False
         done = step - self.start
         now = time.perf_counter()
         if self.clock is None:
             self.clock = (step, now)  # the first step (slow) is not timed
             self.began = now
-            return
+            return False
         if done in self.CHECKS:
             per_step = (now - self.clock[1]) / max(1, step - self.clock[0])
             left = self.seconds - (now - self.began)
             self.total = min(self.max_steps, step + max(0, int(left / per_step)))
+            return True
+        return False
 
 
 def resolve_targets(model, wanted: list[str] | None) -> list[str]:
@@ -113,8 +125,9 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _load(cfg: TrainConfig):
-    """Base model (trainable LoRA inside), tokenizer, heads, base fingerprint, autocast context, device."""
+def _load(cfg: TrainConfig, device_choice: str):
+    """Base model (trainable LoRA inside), tokenizer, heads, base fingerprint, autocast context, device;
+    ``device_choice`` is ``cfg.device``, or the GPU of this rank."""
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
@@ -123,12 +136,12 @@ def _load(cfg: TrainConfig):
     from codelens.model.heads import TaskHeads
     from codelens.model.loading import load_base, resolve_base
 
-    device = resolve_device(cfg.device)
+    device = resolve_device(device_choice)
     compute = resolve_dtype(cfg.dtype, device)
     # On CPU the frozen weights stay fp32 (bf16 runs through autocast): fp32 master copies keep tiny
     # LoRA updates from vanishing in bf16 rounding.
     weights = "float32" if device.type == "cpu" and cfg.quantize == "none" else cfg.dtype
-    lm, tokenizer = load_base(resolve_base(cfg.model), cfg.device, weights, cfg.quantize, cfg.trust_remote_code)
+    lm, tokenizer = load_base(resolve_base(cfg.model), device_choice, weights, cfg.quantize, cfg.trust_remote_code)
     fingerprint = base_fingerprint(lm, tokenizer)
     if cfg.quantize != "none":
         lm = prepare_model_for_kbit_training(lm, use_gradient_checkpointing=cfg.gradient_checkpointing)
@@ -182,17 +195,22 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
 
     from codelens.model.forward import quiet_int8
 
+    world = detect()
+    device = device_for(world, cfg.device) if world else cfg.device
+    if world is not None and not world.main:
+        progress = None  # rank 0 alone reports
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        with quiet_int8():
-            return _train(cfg, progress or (lambda event: None))
+        with quiet_int8(), process_group(world, device):
+            return _train(cfg, progress or (lambda event: None), world, device)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainResult:
+def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: World | None,
+           device_choice: str) -> TrainResult:
     import torch
 
     from codelens.model.adapter_meta import PromptFormat
@@ -204,9 +222,13 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
                           bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
                           split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit,
                           max_functions_per_repository=cfg.max_functions_per_repository)
-    data = cached_task_data([Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg,
-                            Path(cfg.data_cache) if cfg.data_cache else None, cfg.data_workers)
-    data_hash = data.hash()
+    data = main_first(world if cfg.data_cache else None, lambda: cached_task_data(
+        [Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg,
+        Path(cfg.data_cache) if cfg.data_cache else None, cfg.data_workers))
+    # Every rank draws the same batches from its own copy of the data: copies that differ would train on
+    # batches that no rank drew in full.
+    data_hash = agree(world, data.hash(), "training data",
+                      hint="give every machine the same corpus at the same path, or share one --data-cache")
     train_data = data.split("train")
     repos = data.provenance.get("repositories", [])
     report(TrainProgress("data", message=(
@@ -219,7 +241,7 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
             report(TrainProgress("data", message=f"no {split} examples: add repositories or name some {split} "
                                                  f"in a --manifest{note}"))
 
-    model, tokenizer, heads, fingerprint, autocast, device, compute = _load(cfg)
+    model, tokenizer, heads, fingerprint, autocast, device, compute = _load(cfg, device_choice)
     fmt = PromptFormat(max_code_tokens=cfg.max_code_tokens, max_summary_tokens=cfg.max_summary_tokens)
     sampler = TaskSampler(train_data, cfg.tasks, cfg.batch_size, cfg.seed, cfg.sampling, cfg.sampling_temperature)
     if not sampler.tasks:
@@ -232,6 +254,9 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     optimizer = torch.optim.AdamW([{"params": lora_params, "lr": cfg.lr},
                                    {"params": list(heads.parameters()), "lr": cfg.head_lr}],
                                   weight_decay=cfg.weight_decay)
+    params = lora_params + list(heads.parameters())
+    if world is not None:
+        broadcast_parameters(params)
     trainable = sum(p.numel() for p in lora_params) + sum(p.numel() for p in heads.parameters())
     total = sum(p.numel() for p in model.parameters()) + sum(p.numel() for p in heads.parameters())
     report(TrainProgress("model", message=f"trainable {trainable:,} of {total:,} parameters "
@@ -241,6 +266,10 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     start = 0
     if cfg.resume and checkpoint.is_file():
         start = resume(checkpoint, model, heads, optimizer, sampler, data_hash, cfg)
+    # A rank that does not see the checkpoint would start over while the others go on.
+    start = agree(world, start, "step to resume from",
+                  hint="put the checkpoint where every machine reads it (--checkpoint-dir on a shared file system)")
+    if start:
         report(TrainProgress("checkpoint", start, cfg.max_steps,
                              message=f"resumed from {checkpoint} at step {start}"))
     encoder = Encoder(tokenizer, fmt)
@@ -251,18 +280,27 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
     heads.train()
     budget = StepBudget(cfg.max_minutes * 60, cfg.max_steps, start)
     step = start
+    main = world is None or world.main
     while step < budget.total:
         for group, peak in zip(optimizer.param_groups, (cfg.lr, cfg.head_lr)):
             group["lr"] = lr_at(step, budget.total, warmup, peak)
-        inputs = encoder.encode(sampler.next())
-        losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
-        loss = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
-        values = {k: float(v.detach()) for k, v in losses.items()}
-        if math.isfinite(float(loss.detach())):
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(lora_params + list(heads.parameters()),
-                                                  cfg.grad_clip if cfg.grad_clip else float("inf"))
+        if world is None:
+            inputs = encoder.encode(sampler.next())
+            losses = step_losses(model, heads, inputs, cfg.clone_temperature, device, autocast)
+            loss = sum(losses.values())
+            values = {k: float(v.detach()) for k, v in losses.items()}
+            finite = math.isfinite(float(loss.detach()))
+            if finite:
+                loss.backward()
+        else:
+            torch.manual_seed(dropout_seed(cfg.seed, step, world.rank))
+            # The same global batch on every rank; the gradients come back summed over the ranks.
+            values = shard_backward(model, heads, encoder, sampler.next(), params, cfg.clone_temperature,
+                                    cfg.clone_dim, device, autocast, world)
+            finite = math.isfinite(sum(values.values()))
+        if finite:
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip else float("inf"))
             # A non-finite gradient would turn every weight into NaN: skip that step (as AMP's scaler does).
             if torch.isfinite(norm):
                 optimizer.step()
@@ -272,12 +310,14 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
             skipped_steps += 1
         history.append(values)
         step += 1
-        budget.tick(step)
+        if budget.tick(step):
+            budget.total = from_main(world, budget.total)  # rank 0's clock decides for all
         report(TrainProgress("train", step, budget.total, losses=values))
-        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < budget.total:
+        # The other ranks go on to the next step, and wait in its first collective until rank 0 is done.
+        if main and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < budget.total:
             save_checkpoint(checkpoint, step, model, heads, optimizer, sampler, data_hash, cfg)
             report(TrainProgress("checkpoint", step, budget.total, message=f"checkpoint written to {checkpoint}"))
-        if cfg.eval_every and step % cfg.eval_every == 0 and step < budget.total:
+        if main and cfg.eval_every and step % cfg.eval_every == 0 and step < budget.total:
             meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
             model.eval()
             heads.eval()
@@ -289,24 +329,29 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None]) -> TrainRe
 
     model.eval()
     heads.eval()
-    # The adapter claims only the tasks it was trained on (a task without data was skipped).
-    meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
-    report(TrainProgress("eval", step, step, message="choosing thresholds on validation"))
-    meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
-        model, tokenizer, heads, meta, device, compute, data, cfg)
-    meta.metrics = results
-    meta.training = {
-        "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
-        "steps": step, "skipped_steps": skipped_steps, "trainable_params": trainable, "total_params": total,
-        "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
-        "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
-    }
-    out = Path(cfg.out)
-    save_adapter(out, model, heads, meta)
-    if checkpoint.is_file():
-        checkpoint.unlink()
-        with contextlib.suppress(OSError):
-            checkpoint.parent.rmdir()  # only when nothing else is in it
-    report(TrainProgress("save", step, step, metrics=results, message=f"adapter saved to {out}"))
-    return TrainResult(out.resolve(), trainable, total, trainable / total, results, data_hash, step,
-                       history)
+    results = None
+    if main:
+        # The adapter claims only the tasks it was trained on (a task without data was skipped).
+        meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
+        report(TrainProgress("eval", step, step, message="choosing thresholds on validation"))
+        meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
+            model, tokenizer, heads, meta, device, compute, data, cfg)
+        meta.metrics = results
+        meta.training = {
+            "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,
+            "steps": step, "skipped_steps": skipped_steps, "trainable_params": trainable, "total_params": total,
+            "trainable_share": trainable / total, "tasks_trained": sampler.tasks, "calibration": notes,
+            "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
+            "world_size": world.size if world else 1, "global_batch_size": cfg.batch_size,
+        }
+        out = Path(cfg.out)
+        save_adapter(out, model, heads, meta)
+        if checkpoint.is_file():
+            checkpoint.unlink()
+            with contextlib.suppress(OSError):
+                checkpoint.parent.rmdir()  # only when nothing else is in it
+        report(TrainProgress("save", step, step, metrics=results, message=f"adapter saved to {out}"))
+    # The other ranks wait here until rank 0 has saved the adapter, and return its metrics.
+    results = from_main(world, results)
+    return TrainResult(Path(cfg.out).resolve(), trainable, total, trainable / total, results, data_hash, step,
+                       history, world.rank if world else 0)

@@ -69,8 +69,15 @@ def monkeypatch_module():
 
 
 def similarity(scored, a: str, b: str) -> float:
-    _, results = scored
-    return float(results[a].embedding @ results[b].embedding)
+    """The scan's clone score: the embedding cosine fused with identifier-set Jaccard by the adapter's weight."""
+    from codelens.parsing import extract_units
+    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+
+    loaded, results = scored
+    units = {u.qualname: u for u in extract_units("weights.py", SOURCE, "python").units}
+    cosine = float(results[a].embedding @ results[b].embedding)
+    lexical = jaccard(token_set(units[a].body), token_set(units[b].body))
+    return fused_similarity(cosine, lexical, loaded.meta.thresholds.clone_lexical)
 
 
 def test_known_clone_pair_scores_above_the_threshold(scored):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,17 +16,6 @@ from codelens.train.trainer import resolve_targets, train
 from tests.tinymodels import build_tiny_tokenizer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
-
-
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory) -> tuple[Path, Path]:
-    """Two fixture repositories (train, val): enough for every code path, quick to score."""
-    root = tmp_path_factory.mktemp("corpus")
-    for name in ("numtools", "ledger"):
-        shutil.copytree(CORPUS / name, root / name)
-    manifest = root.parent / "splits.json"
-    manifest.write_text(json.dumps({"numtools": "train", "ledger": "val"}))
-    return root, manifest
 
 
 def _config(base: Path, corpus: tuple[Path, Path], out: Path, **kw) -> TrainConfig:
