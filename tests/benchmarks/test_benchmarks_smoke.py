@@ -12,7 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import baselines, cache, clones, coldscan, common, hook, memory, model, parse, ray_scan, run, training
+from benchmarks import (
+    baselines,
+    cache,
+    clones,
+    coldscan,
+    common,
+    defect_likelihood,
+    hook,
+    memory,
+    model,
+    parse,
+    ray_scan,
+    run,
+    shapes,
+    training,
+)
 from benchmarks.common import BenchContext, Figure
 
 UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min", "score", "findings"}
@@ -159,6 +174,40 @@ def test_baselines(ctx, monkeypatch):
     assert rows[6].value == 0 and rows[6].met is True
     counts = rows[7].detail
     assert counts["cl300"] == counts["cl300_with_suggestion"] + counts["cl300_without"] > 0
+
+
+def test_defect_likelihood(ctx, monkeypatch):
+    from tests.train.data.independent_corpus import build_corpus
+
+    monkeypatch.setattr(baselines, "stage_corpus", lambda dest, files, *args, **kwargs: build_corpus(dest))
+    rows = defect_likelihood.run(ctx)
+    assert_well_formed(rows, "defect_likelihood")
+    assert [r.name for r in rows] == ["CL100 ROC-AUC", "CL100 localisation", "CL100 joint localisation + repair",
+                                      "CL100 false alarms per 1,000 clean"]
+    detail = rows[0].detail
+    assert detail["heads"]["buggy"] == detail["likelihood"]["buggy"] > 0
+
+
+def test_likelihood_candidates_are_the_repair_heads_own():
+    from codelens.parsing.sites import edit_sites, repair_candidates
+
+    code = "def last(items, value):\n    for i in range(len(items) - 1, 0, -1):\n        if items[i] == value:\n" \
+           "            return i\n    return -1\n"
+    candidates = defect_likelihood.candidate_repairs(code)
+    expected = {((s.start, s.end), r) for s in edit_sites(code) for r in repair_candidates(s) if r != s.text}
+    assert {(site, repair) for site, repair, _ in candidates} == expected
+    zero = code.index(", 0,") + 2
+    assert ((zero, zero + 1), "-1", code[:zero] + "-1" + code[zero + 1:]) in candidates
+
+
+def test_shapes(ctx, monkeypatch):
+    monkeypatch.setattr(shapes, "QUICK_CANDIDATES", ((64, 2, 2),))
+    monkeypatch.setattr(shapes, "NANO", (32, 1, 2))
+    monkeypatch.setattr(coldscan, "QUICK_PACKAGES", ("json",))
+    rows = shapes.run(ctx)
+    assert_well_formed(rows, "shapes")
+    assert rows[0].name.startswith("cold scan d=64 x 2 layers, 16k vocab")
+    assert rows[0].detail["parameters"] > 0
 
 
 def test_ray(ctx):
