@@ -56,7 +56,7 @@ class BuildConfig:
     """The byte-level BPE (trained on a CPU beforehand, committed: the GPU's minutes go to the model)."""
     vocab_size: int = 16384
     d_model: int = 512
-    n_layers: int = 8
+    n_layers: int = 6
     n_heads: int = 8
     seq_len: int = 512
     batch_size: int = 256
