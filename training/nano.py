@@ -92,10 +92,14 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
 
 
 SCORE_COLUMNS = (
-    ("defect", "accuracy", "defect acc"), ("defect", "f1", "defect F1"), ("defect", "roc_auc", "defect ROC-AUC"),
+    ("defect", "roc_auc", "defect ROC-AUC"), ("defect", "localisation", "defect localisation"),
+    ("defect", "joint", "defect joint"), ("defect", "false_alarms_per_1000", "false alarms / 1,000"),
     ("clone", "pair_f1", "clone F1"), ("clone", "map_at_r", "clone MAP@R"),
+    ("clone", "independent_map_at_r", "independent MAP@R"), ("clone", "independent_map_at_r_jaccard", "Jaccard"),
     ("summary", "bleu4", "summary BLEU-4"), ("summary", "rouge_l", "summary ROUGE-L"),
+    ("summary", "shown", "summaries shown"),
 )
+"""Columns of the model card's score tables (task, metric key, heading); "-" where an adapter has none."""
 
 
 def score_table(adapters: list[Path], split: str = "test") -> str:
@@ -111,27 +115,38 @@ def score_table(adapters: list[Path], split: str = "test") -> str:
         for task, key, _ in SCORE_COLUMNS:
             # Metrics of a task the adapter was not trained for (an untrained head) are not shown.
             value = scores.get(task, {}).get(key) if task in meta.tasks else None
-            cells.append("-" if value is None else f"{value:.3f}" if key not in ("bleu4", "rouge_l") else f"{value:.2f}")
+            cells.append("-" if value is None else f"{value:.3f}" if key not in ("bleu4", "rouge_l", "false_alarms_per_1000")
+                         else f"{value:.2f}" if key != "false_alarms_per_1000" else f"{value:.1f}")
         lines.append(f"| {folder} | {', '.join(meta.tasks)} | {meta.training.get('steps', '?')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def kind_table(adapter: Path, corpus: Path, split: str = "test") -> str:
-    """Markdown rows of an adapter's defect scores per bug kind on ``split``, recomputed from the corpus."""
+    """Markdown rows of an adapter's defect scores per bug kind on ``split``: those its codelens.json
+    stores, else recomputed from the corpus."""
     from codelens.errors import ConfigError
     from codelens.model.adapter_meta import AdapterMetadata
     from codelens.train.evaluate import evaluate
 
-    if "defect" not in AdapterMetadata.load(adapter).tasks:
+    meta = AdapterMetadata.load(adapter)
+    if "defect" not in meta.tasks:
         raise ConfigError(f"{adapter} was not trained for defects: it has no per-kind defect scores",
                           hint="pass an adapter whose codelens.json lists the defect task")
-    defect = evaluate(str(adapter), data=[str(corpus)], split=split, max_summaries=0)["metrics"]["defect"]
-    lines = [f"| bug kind | {split} examples | ROC-AUC against clean code | reported at the threshold |",
-             "|---|---|---|---|"]
-    rows = [(kind, row["n"], row["roc_auc"], row["recall"]) for kind, row in defect["by_kind"].items()]
-    rows.append(("all kinds", defect["tp"] + defect["fn"], defect["roc_auc"], defect["recall"]))
-    for kind, n, auc, recall in rows:  # no ROC-AUC where the split has no clean example
-        lines.append(f"| {kind} | {n} | {'-' if auc is None else f'{auc:.3f}'} | {recall:.3f} |")
+    defect = meta.metrics.get(split, {}).get("defect")
+    if not defect or "by_kind" not in defect:
+        defect = evaluate(str(adapter), data=[str(corpus)], split=split, max_summaries=0)["metrics"]["defect"]
+    lines = [f"| bug kind | {split} examples | ROC-AUC against clean code | localisation | joint | reported at the threshold |",
+             "|---|---|---|---|---|---|"]
+    rows = [(kind, row["n"], row["roc_auc"], row.get("localisation"), row.get("joint"), row["recall"])
+            for kind, row in defect["by_kind"].items()]
+    rows.append(("all kinds", defect["tp"] + defect["fn"], defect["roc_auc"], defect.get("localisation"),
+                 defect.get("joint"), defect["recall"]))
+
+    def cell(value) -> str:  # no ROC-AUC where the split has no clean example
+        return "-" if value is None else f"{value:.3f}"
+
+    for kind, n, auc, located, joint, recall in rows:
+        lines.append(f"| {kind} | {n} | {cell(auc)} | {cell(located)} | {cell(joint)} | {recall:.3f} |")
     return "\n".join(lines)
 
 
