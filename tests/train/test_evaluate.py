@@ -152,15 +152,17 @@ def test_kind_table_of_a_trained_adapter(trained):
 
     result, root = trained
     lines = kind_table(root / "adapter", root / "corpus", "val").splitlines()
-    assert lines[0] == "| bug kind | val examples | ROC-AUC against clean code | reported at the threshold |"
+    assert lines[0] == ("| bug kind | val examples | ROC-AUC against clean code | localisation | joint "
+                        "| reported at the threshold |")
     defect = result.metrics["val"]["defect"]
     kinds = [line.split(" | ")[0].lstrip("| ") for line in lines[2:-1]]
     assert kinds == sorted(defect["by_kind"]) and kinds
     assert sum(int(line.split(" | ")[1]) for line in lines[2:-1]) == defect["tp"] + defect["fn"]
     # The table runs at the scan's precision (bf16 on this CPU), the trainer's numbers were taken in fp32.
-    total, auc, recall = lines[-1].strip("| ").split(" | ")[1:]
+    total, auc, located, joint, recall = lines[-1].strip("| ").split(" | ")[1:]
     assert lines[-1].startswith("| all kinds | ") and int(total) == defect["tp"] + defect["fn"]
     assert float(auc) == pytest.approx(defect["roc_auc"], abs=0.02) and float(recall) == pytest.approx(defect["recall"], abs=0.05)
+    assert float(located) == pytest.approx(defect["localisation"], abs=0.05) and float(joint) <= float(located)
 
 
 def test_a_function_scores_the_same_in_evaluation_and_in_a_scan(trained):
