@@ -16,7 +16,8 @@ docstrings across packages), with a hard and a random negative per positive as d
                (as CL300 shows it) against the function's name read as a sentence
     counts     a default scan of stdlib http + asyncio + email (quick: json): CL200 findings on one- or
                two-statement functions whose twin differs only in literals (must be 0), CL300 findings
-               with and without a suggestion
+               with and without a suggestion, the distinct share of the shown suggestions (>= 0.6) and
+               how many repeat a 3-word phrase (must be 0)
 
 Each ratio is model / baseline, both measured in this run on the same examples.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -176,8 +178,16 @@ def literal_key(unit) -> tuple:
     return tuple(b"LIT" if category == LIT else src[start:end] for start, end, category, _ in tokens)
 
 
+def repeats_a_phrase(text: str, words: int = 3) -> bool:
+    """Whether ``text`` holds the same run of ``words`` words twice (the loop of a degenerate decoder)."""
+    tokens = re.findall(r"\w+", text.lower())
+    runs = [tuple(tokens[i:i + words]) for i in range(len(tokens) - words + 1)]
+    return len(set(runs)) < len(runs)
+
+
 def scan_counts(report) -> dict:
-    """CL200 findings on 1-2 statement functions with a literal-only twin; CL300 with / without a fix."""
+    """CL200 findings on 1-2 statement functions with a literal-only twin; CL300 with / without a fix, how
+    many distinct suggestions, how many repeat a 3-word phrase."""
     from codelens.tasks.clone import statement_count
 
     units = {(u.path, u.qualname, u.start_line): u for u in report.units}
@@ -195,7 +205,9 @@ def scan_counts(report) -> dict:
         small += 1
         literal_only += any(t.hash != unit.hash and literal_key(t) == literal_key(unit) for t in twins.get(key, []))
     docs = [f for f in report.findings if f.code == "CL300"]
-    return {"functions": len(report.units), "cl200": len(clones), "cl200_small": small,
+    shown = [f.fix for f in docs if f.fix]
+    return {"cl300_distinct_suggestions": len(set(shown)),
+            "cl300_repeating_a_phrase": sum(1 for text in shown if repeats_a_phrase(text)), "functions": len(report.units), "cl200": len(clones), "cl200_small": small,
             "cl200_small_literal_only": literal_only, "cl300": len(docs),
             "cl300_with_suggestion": sum(1 for f in docs if f.fix), "cl300_without": sum(1 for f in docs if not f.fix)}
 
@@ -243,4 +255,13 @@ def run(ctx: BenchContext) -> list[Figure]:
     figures.append(Figure("baselines", "CL300 with a suggestion", suggested, "findings", "CL300 findings",
                           counts["cl300"], ratio_of(suggested, counts["cl300"]),
                           note=f"{where}; {counts['cl300_without']} without a suggestion", detail=counts))
+    distinct, target = counts["cl300_distinct_suggestions"], ">= 0.6"
+    share = ratio_of(distinct, suggested)
+    figures.append(Figure("baselines", "CL300 distinct suggestions", distinct, "strings", "CL300 suggestions",
+                          suggested, share, target, check(share, target),
+                          f"{where}; the ratio is the distinct share of shown suggestions", counts))
+    looping, target = counts["cl300_repeating_a_phrase"], "<= 0"
+    figures.append(Figure("baselines", "CL300 suggestions repeating a 3-word phrase", looping, "findings",
+                          "CL300 suggestions", suggested, ratio_of(looping, suggested), target,
+                          check(looping, target), where, counts))
     return figures

@@ -30,7 +30,7 @@ from benchmarks import (
 )
 from benchmarks.common import BenchContext, Figure
 
-UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min", "score", "findings"}
+UNITS = {"MB/s", "functions/s", "s", "MiB", "GFLOP/s", "tokens/s", "params", "min", "score", "findings", "strings"}
 
 
 pytestmark = pytest.mark.slow
@@ -166,7 +166,7 @@ def test_baselines(ctx, monkeypatch):
     assert [r.name for r in rows] == [
         "clone MAP@R", "clone pair F1", "clone MAP@R, identifiers renamed", "clone pair F1, identifiers renamed",
         "summary smoothed BLEU-4", "summary ROUGE-L", "CL200 on 1-2 statement literal-only twins",
-        "CL300 with a suggestion"]
+        "CL300 with a suggestion", "CL300 distinct suggestions", "CL300 suggestions repeating a 3-word phrase"]
     clones_row = rows[0].detail
     assert (clones_row["classes"], clones_row["items"]) == (2, 8)  # the test split of the toy corpus
     assert rows[2].detail["renamed_bodies"] > 0
@@ -174,6 +174,14 @@ def test_baselines(ctx, monkeypatch):
     assert rows[6].value == 0 and rows[6].met is True
     counts = rows[7].detail
     assert counts["cl300"] == counts["cl300_with_suggestion"] + counts["cl300_without"] > 0
+    assert rows[8].value <= rows[8].reference_value == counts["cl300_with_suggestion"]
+    assert rows[9].value == counts["cl300_repeating_a_phrase"]
+
+
+def test_a_looping_summary_repeats_a_phrase():
+    assert baselines.repeats_a_phrase("Return the x of b -> (x, b) -> (x, b) -> (x.")
+    assert not baselines.repeats_a_phrase("Return the sum of the positive weights of the items.")
+    assert not baselines.repeats_a_phrase("Return the value")
 
 
 def test_defect_likelihood(ctx, monkeypatch):
