@@ -284,13 +284,22 @@ def independent_clone_metrics(data: TaskData, scores: Scores, lexical: LexicalSe
 
 def _clone_representatives(data: TaskData) -> list[str]:
     """One code per clone class (its first member), leaving out functions a scan would not pair
-    (too small, see codelens.tasks.clone.is_trivial)."""
+    (too small, see codelens.tasks.clone.is_trivial) and all but one of those equal but for comments and blank lines.
+
+    The same function can stand in two classes (a mined negative is also the original of a transform
+    class), and packages vendor each other's code: such copies are type-1 clones that a scan reports by
+    hash, not false matches, and counting them would push the threshold up to 1.0."""
+    from codelens.parsing.normalize import source_hashes
     from codelens.tasks.clone import is_trivial_code
 
     first: dict = {}
     for example in data.clone:
         first.setdefault(example.group, example.code)
-    return [code for code in first.values() if not is_trivial_code(code)]
+    chosen: dict[str, str] = {}
+    for code in first.values():
+        if not is_trivial_code(code):
+            chosen.setdefault(source_hashes(code, "python")[0], code)  # the type-1 hash of a scan
+    return list(chosen.values())
 
 
 def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:

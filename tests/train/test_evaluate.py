@@ -124,6 +124,32 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
     assert "0.000 of 40 unrelated validation functions" in notes["clone"]
 
 
+def test_copies_in_several_clone_classes_are_not_false_matches():
+    """A function standing in two classes (a mined negative that is also an original), or a vendored copy
+    that differs only in comments, is a clone a scan finds by hash: it must not push the threshold to 1.0."""
+    from codelens.train.data import CloneExample, ClonePair
+    from codelens.train.data.dataset import TaskData
+    from codelens.train.evaluate import Scores, fit_decisions
+
+    body = "def f(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
+    codes = [body.format(i=i) for i in range(40)]
+    scores = Scores()
+    for i, code in enumerate(codes):
+        scores.embeddings[code] = _unit_vector(0.1 * i)
+    clone = [CloneExample(c, f"g{i}", "original", "r", "val") for i, c in enumerate(codes)]
+    pairs = [ClonePair(codes[i], codes[(i + 1) % 40], 1, "transform", "r", "val") for i in range(20)]
+    pairs += [ClonePair(codes[i], codes[(i + 20) % 40], 0, "random-negative", "r", "val") for i in range(40)]
+    alone, _, alone_notes = fit_decisions(TaskData(clone=list(clone), clone_pairs=pairs), scores)
+    # Ten more classes whose first member is one of the functions above, five of them copies with a comment.
+    for i in range(10):
+        copy = codes[i] if i % 2 else codes[i].replace("total = 0", "total = 0  # vendored")
+        scores.embeddings[copy] = scores.embeddings[codes[i]]
+        clone.append(CloneExample(copy, f"negative{i}", "random-negative", "r", "val"))
+    with_copies, _, notes = fit_decisions(TaskData(clone=clone, clone_pairs=pairs), scores)
+    assert with_copies.clone == alone.clone < 1.0
+    assert "of 40 unrelated validation functions" in notes["clone"] and "of 40 unrelated" in alone_notes["clone"]
+
+
 def test_defect_scores_per_bug_kind():
     """Each bug kind is ranked against every clean example; recall counts its examples at the threshold."""
     from codelens.model.adapter_meta import Calibration, Thresholds
