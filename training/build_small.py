@@ -32,6 +32,7 @@ from pathlib import Path
 
 from codelens.field_docs import field_docs
 from training.model_card import write_card
+from training.shipping import ship_adapter
 
 PART_BYTES = 15 * 1024 * 1024
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -287,7 +288,8 @@ def run(cfg: BuildConfig) -> dict:
 
 
 def unpack(parts: Path, into: Path) -> list[str]:
-    """Join the returned parts and extract them: base/ manifest.json log.jsonl into ``into``, adapter/ too."""
+    """Join the returned parts and extract them: base/ manifest.json log.jsonl into ``into``, adapter/ too,
+    made codelens-small's (training.shipping)."""
     into.mkdir(parents=True, exist_ok=True)
     names = []
     for stem in ("codelens-small-base", "codelens-small-adapter"):
@@ -300,6 +302,8 @@ def unpack(parts: Path, into: Path) -> list[str]:
             tar.extractall(into, filter="data")
             names += tar.getnames()
         joined.unlink()
+    if (into / "adapter" / "codelens.json").is_file():  # it names its base by the GPU machine's path
+        ship_adapter(into / "adapter", into / "adapter", "codelens-small")
     return names
 
 

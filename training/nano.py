@@ -6,6 +6,7 @@
     python -m training.nano refit --adapter models/codelens-nano/adapter   # thresholds again on validation
     python -m training.nano table models/codelens-nano/adapter runs/nano-single/*   # the model card's table
     python -m training.nano kinds --adapter models/codelens-nano/adapter           # defect scores per bug kind
+    python -m training.nano ship --adapter runs/nano/adapter   # into models/codelens-nano/adapter
 
 The corpus is the one the base was pretrained on (training/corpus.py: the standard library and the
 permissively licensed packages of the venv), with the same package-level split, so packages held
@@ -213,6 +214,17 @@ def _kinds_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="test")
 
 
+def _ship_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--adapter", type=Path, required=True, help="the trained adapter folder")
+    p.add_argument("--into", type=Path, default=DEFAULT_BASE.parent / "adapter")
+
+
+def _ship(args) -> None:
+    from training.shipping import ship_adapter
+
+    print(ship_adapter(args.adapter, args.into, "codelens-nano"))
+
+
 COMMANDS = {
     "stage": ("stage the corpus folders and split manifest", _stage_arguments, _stage),
     "adapter": ("train the multi-task adapter", _train_arguments, _train),
@@ -222,6 +234,7 @@ COMMANDS = {
               lambda args: print(score_table(args.adapters, args.split))),
     "kinds": ("markdown table of an adapter's defect scores per bug kind", _kinds_arguments,
               lambda args: print(kind_table(args.adapter, args.corpus, args.split))),
+    "ship": ("install a trained adapter as the shipped codelens-nano's", _ship_arguments, _ship),
 }
 """Subcommand -> (help, arguments, what it runs)."""
 

@@ -1,0 +1,46 @@
+"""Make a trained adapter a shipped model's: it names its base by the shipped short name instead of the
+folder it was trained from, and carries no file the trainer's libraries wrote for a hub.
+
+A trained adapter records where its base was (``/work/main/models/codelens-nano/base``, or a GPU
+machine's ``/tmp/small/...``): a path of the build machine, wrong on every other one. A shipped model's
+short name (``codelens-nano``) resolves to the base folder next to the adapter wherever codelens is
+installed (``codelens.model.loading.resolve_base``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+HUB_FILES = ("README.md",)
+"""What peft's save_pretrained writes for a model hub (a card template naming the build machine's paths)."""
+
+
+def ship_adapter(source: Path, dest: Path, name: str) -> Path:
+    """Copy the adapter folder ``source`` to ``dest`` (replacing it) as the adapter of the shipped model
+    ``name``, and return ``dest``. The weights are copied byte for byte."""
+    from codelens.model.adapter_meta import AdapterMetadata
+    from codelens.model.loading import SHIPPED_MODELS
+
+    if name not in SHIPPED_MODELS:
+        raise ValueError(f"{name!r} is not a shipped model ({', '.join(SHIPPED_MODELS)})")
+    meta = AdapterMetadata.load(source)  # refuses a folder that is not an adapter of this codelens
+    staging = dest.with_name(f".{dest.name}.shipping")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns(*HUB_FILES))
+    meta.base_model = name
+    if isinstance(meta.training.get("config"), dict):
+        meta.training["config"]["model"] = name
+    meta.save(staging)
+    peft_config = staging / "adapter_config.json"
+    if peft_config.is_file():
+        config = json.loads(peft_config.read_text(encoding="utf-8"))
+        config["base_model_name_or_path"] = name
+        peft_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for path in staging.iterdir():  # the trainer writes weights private to its user; shipped files are readable
+        path.chmod(0o644)
+    if dest.exists():
+        shutil.rmtree(dest)
+    staging.rename(dest)
+    return dest
