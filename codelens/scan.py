@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 from codelens.config import ScanConfig
 from codelens.core import TASKS, CodeUnit
 from codelens.errors import CodelensError
-from codelens.findings import Finding
 from codelens.files import is_inside
+from codelens.findings import Finding
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
@@ -237,7 +237,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
     tasks = [t for t in meta.tasks if t in TASKS]
     findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
-                            tasks=tasks, clones=clones, min_confidence=config.min_confidence)
+                            tasks=tasks, clones=clones, min_confidence=config.min_confidence, languages=meta.languages)
     findings = [f for f in findings if (f.path, f.qualname, f.start_line) in selected_keys]
     if len(selected) < len(units):
         # Pairs and neighbours are reported for the functions analysed in this run only.
@@ -260,7 +260,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     model_info = {
         "id": loaded.model_id, "adapter": config.adapter or "default", "base_fingerprint": loaded.base_fingerprint,
         "adapter_hash": loaded.adapter_hash, "quantize": loaded.quantize, "device": loaded.device_name,
-        "dtype": loaded.dtype_name, "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone,
+        "dtype": loaded.dtype_name, "languages": list(meta.languages), "thresholds": {"defect": thresholds.defect, "clone": thresholds.clone,
                                                  "clone_lexical": thresholds.clone_lexical,
                                                  "summary": thresholds.summary},
     }

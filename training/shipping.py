@@ -30,6 +30,10 @@ def ship_adapter(source: Path, dest: Path, name: str) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging, ignore=shutil.ignore_patterns(*HUB_FILES))
     meta.base_model = name
+    if not meta.languages:  # trained before adapters recorded their languages: read them off its config
+        from codelens.train.trainer import trained_languages
+
+        meta.languages = trained_languages(meta.training.get("config", {}).get("codexglue") or [])
     if isinstance(meta.training.get("config"), dict):
         meta.training["config"]["model"] = name
     meta.save(staging)
@@ -38,7 +42,8 @@ def ship_adapter(source: Path, dest: Path, name: str) -> Path:
         config = json.loads(peft_config.read_text(encoding="utf-8"))
         config["base_model_name_or_path"] = name
         peft_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    for path in staging.iterdir():  # the trainer writes weights private to its user; shipped files are readable
+    staging.chmod(0o755)  # the trainer writes weights private to its user; shipped files are readable
+    for path in staging.iterdir():
         path.chmod(0o644)
     if dest.exists():
         shutil.rmtree(dest)

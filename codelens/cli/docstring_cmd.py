@@ -50,6 +50,7 @@ def docstring(
     """
     from codelens.docstrings import plan_docstrings, unified_diff, wants_docstring
     from codelens.errors import CodelensError
+    from codelens.tasks import trained_on
 
     config = scan_config(path, settings, no_cache, no_config)
     config = dataclasses.replace(config, summaries="all" if overwrite else "missing", staged=False, diff_base=None,
@@ -58,14 +59,20 @@ def docstring(
     report = outcome.report
     by_file: dict[str, dict[tuple[str, int], str]] = {}
     languages: dict[str, str] = {}
+    trained = report.model.get("languages") or ()
     for unit in report.units:
         result = report.results.get(unit.hash)
         if wants_docstring(unit, overwrite):
-            summary = result.summary if result is not None else None
+            # Not in a language the model was trained on: its summaries there are not vouched for (CL300 too).
+            summary = result.summary if result is not None and trained_on(unit, trained) else None
             by_file.setdefault(unit.path, {})[(unit.qualname, unit.start_line)] = summary or ""
             languages[unit.path] = unit.language
     if by_file and not any(any(s for s in wanted.values()) for wanted in by_file.values()):
         gate = report.model.get("thresholds", {}).get("summary")
+        if trained and not set(languages.values()) & set(trained):
+            raise CodelensError(f"the model was trained on {', '.join(trained)} only, so it suggests no docstrings "
+                                f"for {', '.join(sorted(set(languages.values())))}",
+                                hint="pass an adapter trained on code of that language (codelens train)")
         if report.stats.get("summaries_generated") or gate is not None and report.stats.get("cache_hits"):
             # Summaries were made (or come from the cache) but none is sure enough to be written.
             raise CodelensError(f"no summary passed the confidence gate (summary-threshold {gate})",

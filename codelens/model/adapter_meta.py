@@ -83,6 +83,10 @@ class AdapterMetadata:
     """Hidden size of the clone head."""
     bug_head: dict = field(default_factory=dict)
     """Shape of the defect head's bidirectional block (``codelens.model.heads.BugHeadConfig``)."""
+    languages: list[str] = field(default_factory=list)
+    """Languages of the code the adapter was trained and calibrated on (empty: not known, as for CodeXGLUE
+    data). Its thresholds and measured precision hold there only: CL100 and CL300's suggestions stay off
+    in the others."""
     training: dict = field(default_factory=dict)
     """Resolved training config, data hash, seed, steps, trainable parameter share."""
     metrics: dict = field(default_factory=dict)

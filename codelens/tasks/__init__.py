@@ -34,10 +34,21 @@ class TaskInputs:
     """Clone search already run for the report; computed on demand when None."""
     min_confidence: float = 0.0
     """Findings less sure than this are dropped."""
+    languages: Sequence[str] = ()
+    """Languages the adapter was trained on (``AdapterMetadata.languages``; empty: all): CL100 and CL300's
+    suggestions only there, where its thresholds were fitted and its precision measured."""
+
+    def trained_units(self) -> list[CodeUnit]:
+        return [u for u in self.units if trained_on(u, self.languages)]
+
+
+def trained_on(unit: CodeUnit, languages: Sequence[str]) -> bool:
+    """Whether ``unit`` is in a language of ``languages`` (an adapter's; empty: not known, so any)."""
+    return not languages or unit.language in languages
 
 
 def _defect(inputs: TaskInputs) -> list[Finding]:
-    return defect_findings(inputs.units, inputs.results, inputs.thresholds.defect, inputs.min_confidence,
+    return defect_findings(inputs.trained_units(), inputs.results, inputs.thresholds.defect, inputs.min_confidence,
                            inputs.calibration.defect_precision)
 
 
@@ -50,7 +61,8 @@ def _clone(inputs: TaskInputs) -> list[Finding]:
 
 
 def _summary(inputs: TaskInputs) -> list[Finding]:
-    return docstring_findings(inputs.units, inputs.results)
+    trained = {u.hash for u in inputs.trained_units()}
+    return docstring_findings(inputs.units, inputs.results, suggest=lambda unit: unit.hash in trained)
 
 
 FINDERS: dict[str, Callable[[TaskInputs], list[Finding]]] = dict(zip(TASKS, (_defect, _clone, _summary)))
@@ -65,7 +77,7 @@ def finding_order(finding: Finding) -> tuple:
 def all_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], *,
                  thresholds: Thresholds | None = None, calibration: Calibration | None = None,
                  tasks: Iterable[str] = TASKS, clones: CloneReport | None = None,
-                 min_confidence: float = 0.0) -> list[Finding]:
+                 min_confidence: float = 0.0, languages: Sequence[str] = ()) -> list[Finding]:
     """The findings of the chosen tasks, confidence at least ``min_confidence``, in report order."""
     chosen = list(dict.fromkeys(tasks))
     unknown = [name for name in chosen if name not in FINDERS]
@@ -73,6 +85,6 @@ def all_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], *
         raise ConfigError(f"unknown task(s) {', '.join(unknown)}; known tasks: {', '.join(TASKS)}",
                           hint="name tasks among the known ones")
     inputs = TaskInputs(units, results, thresholds or Thresholds(), calibration or Calibration(), clones,
-                        min_confidence)
+                        min_confidence, tuple(languages))
     findings = [f for name in chosen for f in FINDERS[name](inputs) if f.confidence >= min_confidence]
     return sorted(findings, key=finding_order)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from codelens.core import CodeUnit, UnitResult
 from codelens.findings import Finding, Severity
@@ -135,19 +135,21 @@ def _verb_base(word: str) -> str:
 
 
 def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult],
-                       min_lines: int = MIN_DOC_LINES) -> list[Finding]:
+                       min_lines: int = MIN_DOC_LINES, suggest: Callable[[CodeUnit], bool] = lambda unit: True,
+                       ) -> list[Finding]:
     """One CL300 finding per public function without a docstring, suggesting the model's summary.
 
     Skipped: functions that are not public (see ``is_public``) and functions with fewer than
     ``min_lines`` non-blank lines. A function without a summary (the summary task did not run) is still
-    reported, without a fix.
+    reported, without a fix; so is one for which ``suggest`` says no (a language the model was not
+    trained on).
     """
     findings = []
     for unit in units:
         if unit.has_docstring or not asks_for_docstring(unit, min_lines):
             continue
         result = results.get(unit.hash)
-        summary = pep257_summary(result.summary if result is not None else None)
+        summary = pep257_summary(result.summary if result is not None and suggest(unit) else None)
         message = f"{unit.qualname} has no docstring"
         if summary:
             message += f'; suggested: "{summary}"'

@@ -167,7 +167,14 @@ def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
     # "default" means whichever model is shipped now; the adapter records which one it was trained on
     base = shipped_model_dir().name if cfg.model == DEFAULT_MODEL else cfg.model
     return AdapterMetadata(base, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
-                           clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden, bug_head=cfg.bug_head().to_dict())
+                           clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden, bug_head=cfg.bug_head().to_dict(),
+                           languages=trained_languages(cfg.codexglue))
+
+
+def trained_languages(codexglue: list) -> list[str]:
+    """The languages of a run's training code: those the corpus reader takes (DataConfig.languages), or
+    none known when CodeXGLUE files join in (their records carry C, Java, C++ or any language)."""
+    return [] if codexglue else list(DataConfig.languages)
 
 
 def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig,

@@ -49,3 +49,27 @@ def test_a_precomputed_clone_report_is_used_as_given():
 def test_unknown_task_is_a_config_error_listing_the_known_ones():
     with pytest.raises(ConfigError, match="unknown task.*known tasks: defect, clone, summary"):
         all_findings([], {}, tasks=["defect", "bugs"])
+
+
+def test_defects_and_suggestions_only_in_the_languages_the_adapter_was_trained_on():
+    """An adapter trained on Python says nothing sure about JavaScript: its CL100 threshold and measured
+    precision were fitted on Python, so a JavaScript function gets no CL100 and a CL300 without a suggestion."""
+    py = unit("parse", "pkg/a.py", 1)
+    js = unit("cartTotal", "web/cart.js", 1, "function cartTotal(items) {\n  return items.length;\n}\n",
+              language="javascript")
+    results = {u.hash: result(u, 0.95, summary="Return the total.") for u in (py, js)}
+    scoped = all_findings([py, js], results, thresholds=Thresholds(defect=0.5), languages=["python"])
+    assert [(f.path, f.code, f.fix) for f in scoped] == [
+        ("pkg/a.py", "CL100", None), ("pkg/a.py", "CL300", "Return the total."), ("web/cart.js", "CL300", None)]
+    assert "suggested" not in scoped[-1].message
+    # An adapter that does not record its languages (CodeXGLUE data, older adapters) is taken at its word.
+    unscoped = all_findings([py, js], results, thresholds=Thresholds(defect=0.5))
+    assert [(f.path, f.code) for f in unscoped if f.fix or f.code == "CL100"] == [
+        ("pkg/a.py", "CL100"), ("pkg/a.py", "CL300"), ("web/cart.js", "CL100"), ("web/cart.js", "CL300")]
+
+
+def test_a_trained_adapter_records_its_languages():
+    from codelens.train.trainer import trained_languages
+
+    assert trained_languages([]) == ["python"]  # the corpus reader takes Python
+    assert trained_languages(["data/devign.jsonl"]) == []  # CodeXGLUE records carry any language

@@ -20,6 +20,7 @@ def test_a_shipped_adapter_names_its_base_by_the_short_name(tiny_llama, make_ada
     shipped = AdapterMetadata.load(dest)
     assert shipped.base_model == "codelens-nano" and shipped.training["config"]["model"] == "codelens-nano"
     assert shipped.training["config"]["max_steps"] == 800 and shipped.metrics == meta.metrics
+    assert meta.languages == [] and shipped.languages == ["python"]  # read off its config: no CodeXGLUE data
     assert json.loads((dest / "adapter_config.json").read_text())["base_model_name_or_path"] == "codelens-nano"
     assert not (dest / "README.md").exists()
     assert str(tiny_llama) not in "".join(p.read_text(errors="replace") for p in dest.iterdir())
