@@ -74,9 +74,9 @@ def naive_baseline(units: list, loaded, summaries: str = "missing") -> dict:
     import torch
 
     from codelens.engine import EngineSettings
+    from codelens.model.forward import prompt_for
     from codelens.model.generate import first_line, stop_token_ids
-    from codelens.model.heads import pool_hidden
-    from codelens.model.prompt import build_prompt_ids
+    from codelens.model.heads import pool_hidden, word_relations
 
     settings = EngineSettings(summaries=summaries)
     tokenizer, fmt, device = loaded.tokenizer, loaded.meta.prompt, loaded.device
@@ -87,11 +87,18 @@ def naive_baseline(units: list, loaded, summaries: str = "missing") -> dict:
     start = time.perf_counter()
     with torch.inference_mode(), autocast, quiet():
         for unit in units:
-            ids = build_prompt_ids(tokenizer, unit.body, fmt) or [tokenizer.pad_token_id]
+            prompt = prompt_for(tokenizer, unit.body, fmt)
+            ids, start = prompt.ids, prompt.code_start
             x = torch.tensor([ids], device=device)
             mask = torch.ones_like(x)
             out = loaded.model(input_ids=x, attention_mask=mask, output_hidden_states=True)
-            loaded.heads(pool_hidden(out.hidden_states[-1], mask))
+            hidden = out.hidden_states[-1]
+            # The same heads as a scan: the clone embedding, and the bug block over the code's tokens.
+            code_mask = torch.zeros_like(mask)
+            code_mask[0, start:start + len(prompt.offsets)] = 1
+            relations = [[(r, start + i, start + j) for r, i, j in word_relations(unit.body, prompt.offsets)]]
+            loaded.heads.embed(pool_hidden(hidden, mask))
+            loaded.heads.bug(hidden, code_mask, relations)
             tokens += len(ids)
             if summarising and settings.wants_summary(unit):
                 generated = loaded.model.generate(input_ids=x, attention_mask=mask, do_sample=False,
