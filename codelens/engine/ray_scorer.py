@@ -33,6 +33,8 @@ from codelens import __version__
 from codelens.errors import CodelensError
 from codelens.model.batching import plan_batches
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from codelens.engine.runner import EngineSettings
     from codelens.model.forward import ScoredBatch
@@ -92,13 +94,18 @@ class ModelWorker:
 
 
 def plan_chunks(functions: dict, summarise: set[str], token_budget: int, max_batch: int,
-                workers: int) -> list[list[str]]:
-    """Keys of ``functions`` in chunks: functions of similar (estimated) length, summarised or not, each about
+                workers: int, lengths: dict | None = None) -> list[list[str]]:
+    """Keys of ``functions`` in chunks: functions of similar length, summarised or not, each about
     ``CHUNK_BATCHES`` forward batches, and at least two chunks per worker when there are functions enough.
+    The costliest chunks come first, so the last to finish are short ones.
 
-    ``plan_batches`` at a coarser grain: the worker then cuts each chunk into the batches the local engine
-    would have made. The costliest chunks come first, so the last to finish are short ones.
+    With ``lengths`` (each function's prompt length in tokens) a chunk is a run of whole batches of the
+    local engine's plan, its keys in their order here: the worker, planning the chunk the same greedy way,
+    cuts it into exactly those batches, so every number matches a local scan's to the last digit (the
+    rounding of a batched matmul depends on the batch). Without, lengths are estimated from characters.
     """
+    if lengths is not None:
+        return _whole_batch_chunks(functions, summarise, token_budget, max_batch, workers, lengths)
     most = max(1, min(CHUNK_BATCHES * max_batch, -(-len(functions) // (2 * max(1, workers)))))
     chunks: list[tuple[int, list[str]]] = []
     for summarising in (True, False):
@@ -107,6 +114,22 @@ def plan_chunks(functions: dict, summarise: set[str], token_budget: int, max_bat
         for group in plan_batches(sizes, CHUNK_BATCHES * token_budget, most):
             cost = sum(sizes[i] for i in group) * (4 if summarising else 1)  # decoding outweighs the prefill
             chunks.append((cost, [keys[i] for i in group]))
+    return [keys for _, keys in sorted(chunks, key=lambda item: -item[0])]
+
+
+def _whole_batch_chunks(functions: dict, summarise: set[str], token_budget: int, max_batch: int, workers: int,
+                        lengths: dict) -> list[list[str]]:
+    groups = [[key for key in functions if (key in summarise) == summarising] for summarising in (True, False)]
+    planned = [(summarising, keys, plan_batches([lengths[k] for k in keys], token_budget, max_batch))
+               for summarising, keys in zip((True, False), groups)]
+    total = sum(len(batches) for _, _, batches in planned)
+    per_chunk = max(1, min(CHUNK_BATCHES, -(-total // (2 * max(1, workers)))))
+    chunks: list[tuple[int, list[str]]] = []
+    for summarising, keys, batches in planned:
+        for start in range(0, len(batches), per_chunk):
+            members = sorted(i for batch in batches[start:start + per_chunk] for i in batch)
+            cost = sum(lengths[keys[i]] for i in members) * (4 if summarising else 1)
+            chunks.append((cost, [keys[i] for i in members]))
     return [keys for _, keys in sorted(chunks, key=lambda item: -item[0])]
 
 
@@ -141,8 +164,27 @@ class RayScorer:
         self._actors: list = []
         self._starting: dict = {}  # identity ObjectRef -> actor
         self._ready: list = []
+        self._tokenizer = None  # loaded on first use; False when it cannot be
         self.identities: list[dict] = []
         """What each worker reported when it started (host, pid, device): for logs and tests."""
+
+    def _prompt_lengths(self, functions: dict) -> dict | None:
+        """Each function's prompt length in tokens, by the base's own tokenizer (loaded here once, without
+        the weights); None when it cannot be loaded here, and chunks are cut by estimate."""
+        from codelens.errors import ModelError
+        from codelens.model.forward import prompt_for
+        from codelens.model.loading import load_tokenizer
+
+        if self._tokenizer is None:
+            try:
+                self._tokenizer = load_tokenizer(self.loaded.model_id, self.spec.trust_remote_code)
+            except ModelError as exc:
+                logger.warning("chunks cut by estimated lengths: %s", exc.message)
+                self._tokenizer = False
+        if self._tokenizer is False:
+            return None
+        fmt = self.loaded.meta.prompt
+        return {key: len(prompt_for(self._tokenizer, getattr(f, "code", f), fmt).ids) for key, f in functions.items()}
 
     def __call__(self, functions: dict, summarise: set[str], on_batch: Callable[["ScoredBatch"], None]) -> None:
         """Score ``functions`` (what ``analyse`` gives a Scorer, passed to the workers as it is)."""
@@ -154,7 +196,8 @@ class RayScorer:
         from ray.exceptions import RayError, RayTaskError
 
         queue = deque((keys, 0) for keys in plan_chunks(functions, summarise, self.settings.token_budget,
-                                                         self.settings.max_batch, len(self._actors)))
+                                                         self.settings.max_batch, len(self._actors),
+                                                         self._prompt_lengths(functions)))
         running: dict = {}  # ObjectRef -> (actor, keys, tries so far)
         while queue or running:
             self._dispatch(queue, running, functions, summarise)

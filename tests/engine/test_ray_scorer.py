@@ -55,6 +55,30 @@ def test_costliest_chunks_go_first():
     assert costs == sorted(costs, reverse=True)
 
 
+def test_with_token_lengths_a_worker_replans_exactly_the_local_batches():
+    """A chunk is a run of whole local batches: the worker's own plan of it gives back those batches (ties
+    in length included), so a Ray scan batches every function as a local scan does."""
+    import random
+
+    from codelens.model.batching import plan_batches
+
+    rng = random.Random(7)
+    functions = {f"k{i}": "x" for i in range(300)}
+    lengths = {key: rng.choice([5, 9, 9, 14, 30, 31, 64, 200]) for key in functions}
+    summarise = {key for i, key in enumerate(functions) if i % 4 == 0}
+    chunks = plan_chunks(functions, summarise, token_budget=256, max_batch=16, workers=3, lengths=lengths)
+    assert sorted(k for chunk in chunks for k in chunk) == sorted(functions) and len(chunks) >= 6
+
+    def batches(keys):
+        return {tuple(keys[i] for i in b) for b in plan_batches([lengths[k] for k in keys], 256, 16)}
+
+    local = set()
+    for summarising in (True, False):
+        local |= batches([k for k in functions if (k in summarise) == summarising])
+    remote = set().union(*(batches(chunk) for chunk in chunks))
+    assert remote == local
+
+
 def test_workers_get_absolute_folders_and_the_drivers_precision(tmp_path, monkeypatch):
     (tmp_path / "base").mkdir()
     monkeypatch.chdir(tmp_path)
