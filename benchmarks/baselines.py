@@ -9,8 +9,10 @@ discovery reads them as a repository. Clone positives are the independently writ
 docstrings across packages), with a hard and a random negative per positive as distractors.
 
     clones     MAP@R (every class member queries all members and distractors) and pair F1 (thresholds
-               fitted on the validation split for each scorer) of the model's clone embeddings against
-               identifier-and-keyword-set Jaccard (SourcererCC's idea, ``codelens.tasks.lexical``);
+               fitted on the validation split for each scorer) of the model's clone score as a scan
+               computes it (the embedding cosine fused with Jaccard by the adapter's weight; the
+               embedding alone in the detail) against identifier-and-keyword-set Jaccard
+               (SourcererCC's idea, ``codelens.tasks.lexical``);
                again with identifiers renamed (clones.py's rename transform, on every function)
     summaries  smoothed BLEU-4 and ROUGE-L against the first docstring sentence, of the model's summary
                (as CL300 shows it) against the function's name read as a sentence
@@ -114,7 +116,7 @@ def clone_scores(loaded, val, test, rename: dict[str, str] | None = None, embedd
     embedding) keeps the embeddings across calls, so each code runs through the model once."""
     import numpy as np
 
-    from codelens.tasks.lexical import jaccard, jaccard_matrix, token_set
+    from codelens.tasks.lexical import fused_similarity, jaccard, jaccard_matrix, token_set
     from codelens.train.evaluate import score_codes
     from codelens.train.metrics import best_f1_threshold, binary_metrics, map_at_r, map_at_r_of_similarities
 
@@ -135,17 +137,28 @@ def clone_scores(loaded, val, test, rename: dict[str, str] | None = None, embedd
     def lexical(a: str, b: str) -> float:
         return jaccard(sets[a], sets[b])
 
+    weight = loaded.meta.thresholds.clone_lexical
+
+    def fused(a: str, b: str) -> float:  # the scan's clone score
+        return fused_similarity(cosine(a, b), lexical(a, b), weight)
+
+    def fused_retrieval() -> float:
+        matrix = np.asarray([embeddings[c] for c in codes], dtype=np.float32)
+        return map_at_r_of_similarities(fused_similarity(matrix @ matrix.T, jaccard_matrix([sets[c] for c in codes]),
+                                                         weight), groups)
+
     out = {"items": len(items), "classes": len(set(c.group for c in test.clones)), "pairs": len(test_pairs),
-           "positives": sum(p.label for p in test_pairs)}
+           "positives": sum(p.label for p in test_pairs), "lexical_weight": weight}
     for name, similarity, retrieval in (
-            ("model", cosine, lambda: map_at_r([embeddings[c] for c in codes], groups)),
+            ("model", fused, fused_retrieval),
+            ("embedding", cosine, lambda: map_at_r([embeddings[c] for c in codes], groups)),
             ("jaccard", lexical, lambda: map_at_r_of_similarities(jaccard_matrix([sets[c] for c in codes]), groups))):
         threshold, _ = best_f1_threshold(*_pair_scores(val.pairs, similarity))
         metrics = binary_metrics(*_pair_scores(test_pairs, similarity), threshold)
         out[name] = {"map_at_r": retrieval() or 0.0, "pair_f1": metrics["f1"], "threshold": threshold,
                      "precision": metrics["precision"], "recall": metrics["recall"]}
     shipped = loaded.meta.thresholds.clone
-    out["model"]["pair_f1_at_adapter_threshold"] = binary_metrics(*_pair_scores(test_pairs, cosine), shipped)["f1"]
+    out["model"]["pair_f1_at_adapter_threshold"] = binary_metrics(*_pair_scores(test_pairs, fused), shipped)["f1"]
     return out
 
 
