@@ -109,7 +109,9 @@ def analyse(
     if progress is not None:
         progress(len(results), stats.unique)
 
-    misses = [h for h in first if h not in results]
+    # In a fixed order (the parser workers return files as they finish): the batches, and with them the last
+    # digits of every number (a batched matmul rounds by what shares the batch), do not change between runs.
+    misses = sorted(h for h in first if h not in results)
     if misses:
         store = _CacheWriter(cache, key) if cache is not None else None
         try:
