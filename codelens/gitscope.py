@@ -49,10 +49,13 @@ _DIFF_ARGS = (
 
 
 def _git(args: Iterable[str], cwd: Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    """Run git in ``cwd``; paths in its output stay unquoted UTF-8."""
+    """Run git in ``cwd``; paths in its output stay unquoted UTF-8. The scanned repository's .git/config is
+    untrusted: its core.fsmonitor would be run as a command by diff / ls-files, so it is switched off (the
+    diff also refuses external diff and textconv drivers, ``_DIFF_ARGS``)."""
     try:
         return subprocess.run(
-            ["git", "-c", "core.quotepath=false", *args], cwd=cwd, input=stdin, capture_output=True
+            ["git", "-c", "core.quotepath=false", "-c", "core.fsmonitor=false", *args], cwd=cwd, input=stdin,
+            capture_output=True,
         )
     except FileNotFoundError:
         raise CodelensError(

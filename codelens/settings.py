@@ -7,7 +7,8 @@ The scanned repository is untrusted (CI scans pull requests; hooks run on every 
 may not run code, choose what is loaded from outside itself, or make codelens write outside it:
 
 - ``trust-remote-code`` and ``ray`` are honoured only from the command line or the user's config;
-- ``model`` and ``adapter`` from the repository must name folders inside the repository (no hub ids);
+- ``model`` and ``adapter`` from the repository must name folders inside the repository (no hub ids),
+  and an adapter it names without a model may only name a shipped base or one inside the repository;
 - ``baseline`` and ``cache-dir`` from the repository resolve against the config file's folder and must
   stay inside the repository.
 
@@ -20,6 +21,7 @@ is ``$CODELENS_CONFIG`` if set, else ``$XDG_CONFIG_HOME/codelens/config.toml`` (
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -209,7 +211,33 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
                          f"({root}); pass --{key.replace('_', '-')} on the command line to use it")
         else:
             kept[key] = str(target)
+    if "adapter" in kept and "model" not in kept:
+        base = _recorded_base(Path(kept["adapter"]))
+        if base is not None and not _base_allowed(base, root):
+            kept.pop("adapter")
+            notes.append(f"{where}: adapter ignored: its codelens.json names the base {base!r}, outside the "
+                         f"repository ({root}); pass --adapter (or a model inside the repository) to use it")
     return kept, notes
+
+
+def _recorded_base(adapter: Path) -> str | None:
+    """The base an adapter folder's codelens.json names (loading would follow it), if it can be read."""
+    try:
+        base = json.loads((adapter / "codelens.json").read_text(encoding="utf-8")).get("base_model")
+    except (OSError, ValueError, AttributeError):
+        return None  # loading reports the broken adapter before it loads any base
+    return base if isinstance(base, str) else None
+
+
+def _base_allowed(base: str, root: Path) -> bool:
+    """A repository's adapter may name a shipped model, or a base folder inside the repository (absolute: a
+    relative one would resolve against wherever codelens runs), not a hub id or a folder elsewhere."""
+    from codelens.model.loading import DEFAULT_MODEL, SHIPPED_MODELS
+
+    if base == DEFAULT_MODEL or base in SHIPPED_MODELS:
+        return True
+    path = Path(base).expanduser()
+    return path.is_absolute() and is_inside(path, root)
 
 
 def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:

@@ -194,3 +194,49 @@ def test_the_users_own_config_is_trusted(tmp_path, monkeypatch):
     repo = make_repo(tmp_path / "repo", {"pyproject.toml": "[tool.codelens]\nneighbours = 5\n"})
     config = resolve_config(repo, {})
     assert config.trust_remote_code is True and config.neighbours == 5 and not config.notes
+
+
+def test_a_repository_adapter_cannot_pull_in_a_base_from_outside(capsys, tmp_path, tiny_llama, tiny_llama_adapter):
+    """An adapter inside the repository whose codelens.json names a base outside it (a folder elsewhere, or
+    a hub id) would make loading follow it: the repository's config would choose what is loaded."""
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC})
+    shutil.copytree(tiny_llama_adapter, repo / ".adapter")
+    meta = json.loads((repo / ".adapter" / "codelens.json").read_text())
+    meta["base_model"] = str(tiny_llama)  # outside the repository
+    (repo / ".adapter" / "codelens.json").write_text(json.dumps(meta))
+    (repo / "pyproject.toml").write_text('[tool.codelens]\nadapter = ".adapter"\nsummaries = "none"\n')
+    code, out, err = run(capsys, "scan", str(repo), "--no-cache", "--format", "json")
+    assert code in (0, 1) and "adapter ignored" in err and str(tiny_llama) in err
+    assert json.loads(out)["model"]["adapter"] == "default"
+    # With its base inside the repository too, the repository's adapter is used.
+    shutil.copytree(tiny_llama, repo / ".model")
+    meta["base_model"] = str(repo / ".model")
+    (repo / ".adapter" / "codelens.json").write_text(json.dumps(meta))
+    code, out, err = run(capsys, "scan", str(repo), "--no-cache", "--format", "json")
+    assert code in (0, 1) and "adapter ignored" not in err
+    assert json.loads(out)["model"]["adapter"] == str(repo / ".adapter")
+
+
+def test_a_repository_fsmonitor_command_is_not_run(tmp_path):
+    """git runs core.fsmonitor from the repository's own .git/config for diff and ls-files: a scanned tree
+    that is not a fresh clone could carry one. codelens' git calls switch it off."""
+    from codelens.gitscope import changed_lines
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    marker = tmp_path / "FSMONITOR-RAN"
+    script = repo / ".git" / "monitor.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    script.chmod(0o755)
+    subprocess.run(["git", "-C", str(repo), "config", "core.fsmonitor", str(script)], check=True)
+    (repo / "calc.py").write_text(CALC)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e"}
+    subprocess.run(["git", "-C", str(repo), "-c", "core.fsmonitor=false", "add", "calc.py"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "-c", "core.fsmonitor=false", "commit", "-qm", "x"], check=True, env=env)
+    (repo / "calc.py").write_text(CALC + "\n# changed\n")
+    subprocess.run(["git", "-C", str(repo), "status", "--short"], capture_output=True)  # git itself runs it
+    assert marker.exists(), "this git does not run core.fsmonitor: the test proves nothing here"
+    marker.unlink()
+    changed_lines(repo, diff_base="HEAD", staged=False)
+    assert not marker.exists(), "codelens ran the repository's fsmonitor command"
