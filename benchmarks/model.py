@@ -88,15 +88,16 @@ def naive_baseline(units: list, loaded, summaries: str = "missing") -> dict:
     with torch.inference_mode(), autocast, quiet():
         for unit in units:
             prompt = prompt_for(tokenizer, unit.body, fmt)
-            ids, start = prompt.ids, prompt.code_start
+            ids, code_start = prompt.ids, prompt.code_start  # `start` is the timer
             x = torch.tensor([ids], device=device)
             mask = torch.ones_like(x)
             out = loaded.model(input_ids=x, attention_mask=mask, output_hidden_states=True)
             hidden = out.hidden_states[-1]
             # The same heads as a scan: the clone embedding, and the bug block over the code's tokens.
             code_mask = torch.zeros_like(mask)
-            code_mask[0, start:start + len(prompt.offsets)] = 1
-            relations = [[(r, start + i, start + j) for r, i, j in word_relations(unit.body, prompt.offsets)]]
+            code_mask[0, code_start:code_start + len(prompt.offsets)] = 1
+            relations = [[(r, code_start + i, code_start + j)
+                          for r, i, j in word_relations(unit.body, prompt.offsets)]]
             loaded.heads.embed(pool_hidden(hidden, mask))
             loaded.heads.bug(hidden, code_mask, relations)
             tokens += len(ids)

@@ -97,7 +97,6 @@ def dedupe(packages: list, threshold: float = 0.8, workers: int = 1) -> tuple[li
     # Keep held-out files first, then package order: a duplicate is dropped from the most trainable side.
     order = sorted(range(len(entries)), key=lambda i: (_SPLIT_RANK.get(packages[entries[i][0]].split, 3), i))
     report = DedupeReport(files=len(entries))
-    kept: set[int] = set()
     seen_digest: dict[str, int] = {}
     buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
     drop: set[int] = set()
@@ -121,7 +120,6 @@ def dedupe(packages: list, threshold: float = 0.8, workers: int = 1) -> tuple[li
                 continue
             for key in keys:
                 buckets[key].append(i)
-        kept.add(i)
     by_package: dict[int, list] = defaultdict(list)
     for i, (p_index, f) in enumerate(entries):
         if i not in drop:

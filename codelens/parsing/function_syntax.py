@@ -260,8 +260,9 @@ def python_scope(parsed: Parsed) -> Scope:
             function = node.child_by_field_name("function")
             if function is not None and function.type == "identifier" and parsed.text(function) in _UNSAFE_CALLS:
                 scope.unsafe = True
+    own_name = fn.child_by_field_name("name").id
     for node in walk(fn):
-        if node.type == "identifier" and node.id != fn.child_by_field_name("name").id and _is_variable(node):
+        if node.type == "identifier" and node.id != own_name and _is_variable(node):
             name = parsed.text(node)
             if name in scope.first_def:
                 scope.occurrences.setdefault(name, []).append(node)

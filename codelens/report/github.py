@@ -35,9 +35,10 @@ def render(report: ScanReport) -> str:
 def annotation(finding: Finding) -> str:
     """The workflow command for one finding."""
     start = max(1, finding.start_line)
-    properties = [("file", finding.path), ("line", str(start)), ("endLine", str(max(start, finding.end_line)))]
     region = finding.region
-    if region is not None:  # the exact token: GitHub underlines columns within one line
+    if region is None:
+        properties = [("file", finding.path), ("line", str(start)), ("endLine", str(max(start, finding.end_line)))]
+    else:  # the exact token: GitHub underlines columns within one line
         properties = [("file", finding.path), ("line", str(region.start_line)), ("endLine", str(region.end_line)),
                       ("col", str(region.start_column)), ("endColumn", str(region.end_column))]
     properties.append(("title", f"{finding.code} {finding.rule}"))

@@ -61,8 +61,7 @@ def _clone(inputs: TaskInputs) -> list[Finding]:
 
 
 def _summary(inputs: TaskInputs) -> list[Finding]:
-    trained = {u.hash for u in inputs.trained_units()}
-    return docstring_findings(inputs.units, inputs.results, suggest=lambda unit: unit.hash in trained)
+    return docstring_findings(inputs.units, inputs.results, suggest=lambda unit: trained_on(unit, inputs.languages))
 
 
 FINDERS: dict[str, Callable[[TaskInputs], list[Finding]]] = dict(zip(TASKS, (_defect, _clone, _summary)))
