@@ -34,13 +34,16 @@ from pathlib import Path
 from typing import Iterable
 
 from codelens.errors import CodelensError
-from codelens.files import write_atomically
+from codelens.files import FileReadError, read_text_bounded, write_guarded
 from codelens.findings import Finding
 
 SCHEMA_VERSION = 2
 """The baseline format this codelens writes."""
 READABLE_VERSIONS = (1, 2)
 """The formats it reads (1: with line numbers, which are ignored)."""
+
+MAX_BYTES = 64 << 20
+"""Largest baseline file read (64 MiB: some 300,000 entries); a bigger one is an error, not a stall."""
 
 _RECREATE = "recreate it with `codelens baseline create`"
 
@@ -93,17 +96,23 @@ def dump_baseline(data: dict) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def save_baseline(data: dict, path: str | os.PathLike) -> None:
-    """Write a baseline document atomically (a crash never leaves half a file behind)."""
-    target = Path(path)
+def save_baseline(data: dict, path: str | os.PathLike, root: str | os.PathLike | None = None,
+                  named_by_user: bool = True, force: bool = False) -> None:
+    """Write a baseline document through the write guard (``codelens.files.write_guarded``): atomically,
+    never through a link, into ``.git/`` or over a file that is not a baseline codelens wrote (unless
+    ``force``); ``root`` is the repository it belongs to."""
+    write_guarded(path, dump_baseline(data).encode("utf-8"), root=root, named_by_user=named_by_user, force=force,
+                  ours=is_baseline, what="baseline file")
+
+
+def is_baseline(data: bytes) -> bool:
+    """Whether ``data`` is a codelens baseline file (what ``baseline create`` may replace without --force)."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, dump_baseline(data).encode("utf-8"))
-    except OSError as exc:
-        raise CodelensError(
-            f"cannot write the baseline file {target}: {exc.strerror or exc}",
-            hint="choose a writable path with --baseline",
-        ) from exc
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return (isinstance(document, dict) and document.get("tool") == "codelens"
+            and document.get("schema_version") in READABLE_VERSIONS)
 
 
 def _bad(path: Path, problem: str) -> CodelensError:
@@ -127,13 +136,14 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     """Read a baseline file; a missing, unreadable, corrupt or other-version file is a CodelensError."""
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CodelensError(
-            f"baseline file {source} does not exist", hint="create it with `codelens baseline create`"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(source, f"cannot be read ({exc})") from exc
+        # bounded and without blocking: the file may come from the scanned repository (a FIFO, /dev/zero)
+        text = read_text_bounded(source, MAX_BYTES, "baseline file")
+    except FileReadError as exc:
+        if exc.reason == "missing":
+            raise CodelensError(
+                f"baseline file {source} does not exist", hint="create it with `codelens baseline create`"
+            ) from None
+        raise _bad(source, f"cannot be read ({exc.message.removeprefix(f'baseline file {source} ')})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

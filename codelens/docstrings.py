@@ -27,6 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
+from codelens.escapes import git_quote
 from codelens.tasks.summary import pep257_summary
 
 if TYPE_CHECKING:
@@ -260,12 +261,14 @@ def unified_diff(plan: DocstringPlan, context: int = 3, first_line_prefix: str =
     """The change as a unified diff with ``a/`` and ``b/`` prefixes (empty when nothing changed).
 
     Line endings are shown as they are in the file (CR before LF stays), like ``git diff`` does.
-    ``first_line_prefix`` is text the file holds before ``plan``'s text (a byte-order mark).
+    ``first_line_prefix`` is text the file holds before ``plan``'s text (a byte-order mark). A file name
+    holding quotes, backslashes, control or bidi characters is quoted as git quotes it (``"a/x\\033.py"``),
+    so the header neither drives a terminal nor misleads ``git apply``.
     """
     if not plan.changed:
         return ""
     diff = difflib.unified_diff(_lines(first_line_prefix + plan.original), _lines(first_line_prefix + plan.updated),
-                                f"a/{plan.path}", f"b/{plan.path}", n=context)
+                                git_quote(f"a/{plan.path}"), git_quote(f"b/{plan.path}"), n=context)
     out = []
     for line in diff:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,10 @@ from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
 # The tests must not read the config file of whoever runs them: an unreadable path stands in for it,
 # in this process and in the codelens processes the tests start.
 os.environ["CODELENS_CONFIG"] = os.devnull
+# Nor write the user's own codelens state (the ledger of files codelens wrote, the result cache's key): a
+# folder of this test session stands in for it, shared with the codelens processes the tests start.
+os.environ["CODELENS_CACHE_HOME"] = tempfile.mkdtemp(prefix="codelens-test-home-")
+atexit.register(shutil.rmtree, os.environ["CODELENS_CACHE_HOME"], True)
 # Ray, where a test runs it, stays on loopback (read when ray is first imported; it would otherwise swap
 # 127.0.0.1 for the machine's network address) and without token authentication (see tests/raycluster.py).
 os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")

@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = [
-    {"codelens.core", "codelens.errors", "codelens.field_docs", "codelens.files", "codelens.__version__"},
+    {"codelens.core", "codelens.errors", "codelens.escapes", "codelens.field_docs", "codelens.files",
+     "codelens.__version__"},
     {"codelens.choices", "codelens.findings"},
     {"codelens.rules"},
     {"codelens.parsing", "codelens.cache", "codelens.gitscope", "codelens.model"},

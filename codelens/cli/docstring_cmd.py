@@ -16,16 +16,18 @@ from codelens.cli.config_options import Option, config_options
 from codelens.cli.console import say, warn
 from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, scan_config, scan_with_progress
 from codelens.config import ScanConfig
-from codelens.files import is_inside, write_atomically
+from codelens.files import WriteRefused, write_guarded
 
 
-def read_source(path: Path, language: str) -> tuple[bytes, str, str] | None:
-    """(byte-order mark or b"", text, encoding) as discovery decodes it; None when it cannot be read."""
+def read_source(path: Path, language: str, limit: int) -> tuple[bytes, str, str] | None:
+    """(byte-order mark or b"", text, encoding) as discovery decodes it; None when it cannot be read (or is
+    no longer a regular file of at most ``limit`` bytes)."""
     from codelens.discovery import decode_source
+    from codelens.files import FileReadError, read_bounded
 
     try:
-        decoded = decode_source(path.read_bytes(), language)
-    except OSError:
+        decoded = decode_source(read_bounded(path, limit, "source file"), language)
+    except FileReadError:
         return None
     if decoded is None:
         return None
@@ -86,7 +88,7 @@ def docstring(
     written = count = 0
     for rel in sorted(by_file):
         file_path = folder / rel if path.is_dir() else path
-        source = read_source(file_path, languages[rel])
+        source = read_source(file_path, languages[rel], config.max_file_bytes)
         if source is None:
             warn(f"{rel}: cannot be read back; left unchanged", quiet)
             continue
@@ -104,13 +106,13 @@ def docstring(
             warn(f"{rel}: a summary does not fit its {encoding} encoding; left unchanged", quiet)
             continue
         if write:
-            if not is_inside(file_path, folder):
-                warn(f"{rel}: leads outside {folder}; left unchanged", quiet)
-                continue
             try:
-                write_atomically(file_path, updated)
-            except OSError as exc:
-                raise CodelensError(f"cannot write {file_path}: {exc.strerror}", hint="check its permissions") from exc
+                # --write asks for the scanned files to be edited (force), but the guard still keeps the write
+                # inside the scanned folder, off links and .git/, and off read-only files
+                write_guarded(file_path, updated, root=folder, named_by_user=False, force=True, what="source file")
+            except WriteRefused as exc:
+                warn(f"{exc.message}; left unchanged", quiet)
+                continue
             written += 1
         else:
             # In the file's own encoding (and with its byte-order mark), so that `git apply` matches its bytes.

@@ -28,6 +28,7 @@ def evaluate(
 ) -> None:
     """Score an adapter: defect accuracy / F1 / ROC-AUC, clone F1 / MAP@R, summary BLEU-4 / ROUGE-L."""
     from codelens.errors import CodelensError
+    from codelens.files import write_output
     from codelens.train.evaluate import evaluate as run_eval
 
     scores = run_eval(adapter, model=model, data=data, split=split, device=device, dtype=dtype, quantize=quantize,
@@ -35,10 +36,9 @@ def evaluate(
     text = json.dumps(scores, indent=2, sort_keys=True, default=str) + "\n"
     if output is not None:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
+            write_output(output, text, root=None)
+        except CodelensError:
             # the scores are still printed below: a bad --output path does not throw the evaluation away
             typer.echo(text, nl=False)
-            raise CodelensError(f"cannot write {output}: {exc.strerror}", hint="choose a writable --output path") from exc
+            raise
     typer.echo(text, nl=False)

@@ -9,6 +9,7 @@ Paths are relative to the scan root: scan from the repository root so they match
 
 from __future__ import annotations
 
+from codelens.escapes import escape_controls
 from codelens.findings import Finding, Severity
 from codelens.report.model import ScanReport, printable
 from codelens.tasks import finding_order
@@ -18,8 +19,10 @@ LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "war
 
 
 def escape_data(text: str) -> str:
-    """Escape the message part of a workflow command."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape the message part of a workflow command. The other control and bidi characters from the
+    repository (a file name's ESC, a direction override) are shown escaped too (``codelens.escapes``): the
+    runner prints the command to the job log, and a raw one would drive whatever terminal shows it."""
+    return escape_controls(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

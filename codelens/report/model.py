@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from codelens import __version__
 from codelens.core import CodeUnit, UnitResult
+from codelens.escapes import escape_controls
 from codelens.findings import Finding, Region
 from codelens.tasks.clone import ClonePair, Neighbour, unit_key
 
@@ -96,13 +97,11 @@ def printable(text: str) -> str:
     return _SURROGATE.sub(_escape_surrogate, text)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-
-
 def one_line(text: str) -> str:
-    """``text`` with control characters and line breaks shown escaped (``\\n``), for line-based reports:
-    a file named "a.py\\nfake.py:1: CL100 ..." must not print a line of its own."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    """``text`` with control characters, line breaks and bidi controls shown escaped (``\\n``), for
+    line-based reports: a file named "a.py\\nfake.py:1: CL100 ..." must not print a line of its own, nor
+    one named with a terminal escape drive the terminal (``codelens.escapes``)."""
+    return escape_controls(text)
 
 
 def rounded(value: Any, digits: int = FLOAT_DIGITS) -> Any:
