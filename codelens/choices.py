@@ -61,6 +61,19 @@ class Sampling(StrEnum):
     """Each step draws as many batches as there are tasks, task t with probability ~ n_t ** (1 / T)."""
 
 
+class Method(StrEnum):
+    """How `codelens train` tunes the base model (``codelens.train.methods``)."""
+
+    LORA = "lora"
+    """LoRA: a low-rank update ``B @ A`` beside each attention / MLP projection."""
+    IA3 = "ia3"
+    """(IA)³: learned per-channel scales of the keys, the values and the MLP's inner activations."""
+    LOHA = "loha"
+    """LoHa: a low-rank update made of the Hadamard product of two LoRA products (higher rank per parameter)."""
+    FULL = "full"
+    """Full fine-tuning: every weight of the base trains, and the adapter folder stores them all."""
+
+
 class SplitBy(StrEnum):
     """What one repository of a training corpus is (the unit of the train / val / test split)."""
 

@@ -1,7 +1,8 @@
 """`codelens.json`: what an adapter folder says about itself. Shared by runtime and training.
 
 An adapter folder holds:
-  adapter_config.json, adapter_model.safetensors   PEFT LoRA weights (peft's own format)
+  adapter_config.json, adapter_model.safetensors   PEFT weights (peft's own format: LoRA, IA3, LoHa)
+  full_model.safetensors                           instead, every base weight (method "full")
   heads.safetensors                                task heads (see heads.py)
   codelens.json                                    this metadata
 """
@@ -12,11 +13,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from codelens.choices import Method
 from codelens.core import TASKS
 from codelens.errors import ModelError
 
 METADATA_FILE = "codelens.json"
 HEADS_FILE = "heads.safetensors"
+FULL_WEIGHTS_FILE = "full_model.safetensors"
+"""A fully fine-tuned model's weights (every parameter of the base, by name), in place of peft's files."""
 FORMAT_VERSION = 2
 """2: the defect head locates the bug (token sites + repairs); 1 had one pooled defect logit."""
 
@@ -91,6 +95,9 @@ class AdapterMetadata:
     """Resolved training config, data hash, seed, steps, trainable parameter share."""
     metrics: dict = field(default_factory=dict)
     """Validation / test scores, by task."""
+    method: str = "lora"
+    """How the base was tuned (``codelens.choices.Method``): a peft module (lora, ia3, loha) in peft's files,
+    or full (every weight, in FULL_WEIGHTS_FILE). The base fingerprint is the one training started from."""
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -132,6 +139,9 @@ class AdapterMetadata:
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
                 raise ModelError(f"{path}: prompt.{name} = {value!r} is not a token count",
                                  hint="re-create the adapter with `codelens train`")
+        if not isinstance(meta.method, str) or meta.method not in {m.value for m in Method}:
+            raise ModelError(f"{path}: method = {meta.method!r} is not one codelens knows",
+                             hint="re-create the adapter with `codelens train`")
         if meta.format_version != FORMAT_VERSION:
             raise ModelError(
                 f"{path} has adapter format {meta.format_version}; this codelens reads format {FORMAT_VERSION}",

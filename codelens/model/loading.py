@@ -21,7 +21,7 @@ from codelens.choices import Dtype, Quantize, check_device, choice
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
 from codelens.model.devices import device_name, dtype_name, resolve_device, resolve_dtype
-from codelens.model.lora_merge import merge_into, merge_plan
+from codelens.model.lora_merge import merge_into, merge_plan, replace_weights
 from codelens.model.packed import is_packed
 
 SHIPPED_MODELS = ("codelens-small", "codelens-nano")
@@ -361,10 +361,16 @@ def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterM
             f"but this base gives {2 * hidden} (2 x hidden size {hidden})",
             hint="re-create the adapter with `codelens train`",
         )
-    check_adapter_weights(adapter)
+    check_adapter_weights(adapter, meta.method)
     merged = spec.merge and spec.quantize == "none"
-    plan = merge_plan(adapter)[0] if merged else None
-    if plan is not None:
+    plan = merge_plan(adapter)[0] if merged and meta.method != "full" else None
+    if meta.method == "full":
+        if spec.quantize != "none":
+            raise ModelError(f"adapter {adapter} holds a fully fine-tuned model, which cannot go into a "
+                             f"{spec.quantize} base", hint="pass --quantize none")
+        replace_weights(lm, adapter)  # every weight replaced: nothing stays beside the base
+        model, merged = lm, True
+    elif plan is not None:
         merge_into(lm, adapter, plan)  # plain LoRA: no peft import at all
         model = lm
     else:
@@ -389,26 +395,29 @@ def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterM
     )
 
 
-def check_adapter_weights(adapter: Path) -> None:
-    """The adapter's LoRA weights are a readable safetensors file; a ModelError otherwise.
+def check_adapter_weights(adapter: Path, method: str = "lora") -> None:
+    """The adapter's weights (peft's, or the whole model's for method "full") are a readable safetensors
+    file; a ModelError otherwise.
 
     Checked before peft sees the folder: peft falls back to adapter_model.bin (a pickle, which can run
     code) when the safetensors file is missing or broken. codelens loads safetensors only.
     """
     from safetensors import SafetensorError, safe_open
 
+    from codelens.model.adapter_meta import FULL_WEIGHTS_FILE
     from codelens.model.lora_merge import CONFIG_FILE, WEIGHTS_FILE
 
     hint = "re-create the adapter with `codelens train` (codelens loads safetensors weights only, never .bin)"
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
+    weights_file = FULL_WEIGHTS_FILE if method == "full" else WEIGHTS_FILE
+    for name in (weights_file,) if method == "full" else (CONFIG_FILE, WEIGHTS_FILE):
         if not (adapter / name).is_file():
-            raise ModelError(f"{adapter / name} is missing: the adapter has no LoRA weights", hint=hint)
+            raise ModelError(f"{adapter / name} is missing: the adapter has no {method} weights", hint=hint)
     try:
-        with safe_open(str(adapter / WEIGHTS_FILE), framework="pt") as weights:
+        with safe_open(str(adapter / weights_file), framework="pt") as weights:
             if not list(weights.keys()):
-                raise ModelError(f"{adapter / WEIGHTS_FILE} holds no tensors", hint=hint)
+                raise ModelError(f"{adapter / weights_file} holds no tensors", hint=hint)
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"{adapter / WEIGHTS_FILE} is corrupt: {_first_line(exc)}", hint=hint) from exc
+        raise ModelError(f"{adapter / weights_file} is corrupt: {_first_line(exc)}", hint=hint) from exc
 
 
 def _peft_model(lm, adapter: Path):
@@ -421,7 +430,7 @@ def _peft_model(lm, adapter: Path):
             warnings.simplefilter("ignore", FutureWarning)
             return PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelError(f"cannot load the LoRA weights in {adapter}: {_first_line(exc)}",
+        raise ModelError(f"cannot load the peft weights in {adapter}: {_first_line(exc)}",
                          hint="re-create the adapter with `codelens train`") from exc
 
 

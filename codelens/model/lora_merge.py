@@ -7,6 +7,10 @@ codelens-nano). ``W + scale * B @ A`` computed once at load time removes both, a
 embeddings or quantised layers, trained biases, per-module rank or alpha patterns, modules saved
 whole. ``merge_plan`` says why an adapter needs peft; the loader then merges through peft itself or
 keeps the layers unmerged (quantised bases).
+
+A fully fine-tuned module (method "full") has no update to fold: ``replace_weights`` copies its weights
+over the base's, once the base has passed the fingerprint check (the fingerprint names the base training
+started from).
 """
 
 from __future__ import annotations
@@ -99,3 +103,30 @@ def merge_into(lm: Any, adapter: Path, plan: MergePlan) -> None:
                     hint="re-create the adapter with `codelens train`")
             delta = (up.to(weight.device, torch.float32) @ down.to(weight.device, torch.float32)) * plan.scale
             weight.copy_((weight.float() + delta).to(weight.dtype))
+
+
+def replace_weights(lm: Any, adapter: Path) -> None:
+    """Copy every weight of a fully fine-tuned model (``FULL_WEIGHTS_FILE``) over ``lm``'s, in place, each
+    rounded once to the base's dtype. Raises ModelError when the names or shapes differ from the base's."""
+    import torch
+    from safetensors.torch import load_file
+
+    from codelens.model.adapter_meta import FULL_WEIGHTS_FILE
+
+    hint = "re-create the adapter with `codelens train --method full` on this base"
+    tensors = load_file(str(adapter / FULL_WEIGHTS_FILE))
+    # Tied weights (an output layer sharing the input embedding) appear once, under the name
+    # named_parameters gives them: the trainer saved them that way.
+    params = dict(lm.named_parameters())
+    missing, extra = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
+    if missing or extra:
+        what = "; ".join(part for part in (f"missing {', '.join(missing[:3])}" if missing else "",
+                                           f"unknown {', '.join(extra[:3])}" if extra else "") if part)
+        raise ModelError(f"{adapter / FULL_WEIGHTS_FILE} does not hold this base's weights ({what})", hint=hint)
+    with torch.no_grad():
+        for name, param in params.items():
+            value = tensors[name]
+            if value.shape != param.shape:
+                raise ModelError(f"{adapter / FULL_WEIGHTS_FILE}: {name} has shape {tuple(value.shape)} but the base's "
+                                 f"is {tuple(param.shape)}", hint=hint)
+            param.copy_(value.to(param.device, param.dtype))

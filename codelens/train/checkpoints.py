@@ -1,7 +1,7 @@
 """Resumable checkpoints and the atomic write of the finished adapter folder.
 
-A checkpoint (``<out>.checkpoint/checkpoint.pt``, replaced atomically) holds the LoRA and head weights,
-the optimiser, the step, the batch sampler's random state and the torch (CPU and CUDA) random states,
+A checkpoint (``<out>.checkpoint/checkpoint.pt``, replaced atomically) holds the trained module's weights
+(the LoRA, IA3 or LoHa; every base weight under --method full), the heads' weights, the optimiser, the step, the batch sampler's random state and the torch (CPU and CUDA) random states,
 so a resumed run takes exactly the steps the interrupted one would have taken. It also records the data
 hash and the settings that shape the run, and refuses to resume under different ones.
 """
@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import tempfile
-import warnings
 from enum import Enum
 from pathlib import Path
 
@@ -20,9 +19,12 @@ from codelens.errors import CodelensError
 from codelens.model.adapter_meta import HEADS_FILE
 
 CHECKPOINT_FILE = "checkpoint.pt"
-_RESUME_KEYS = ("model", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling", "seed",
-                "max_code_tokens", "head_hidden", "clone_dim", "bug_width", "bug_layers", "bug_heads", "relation_bias")
+_RESUME_KEYS = ("model", "method", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling",
+                "seed", "max_code_tokens", "head_hidden", "clone_dim", "bug_width", "bug_layers", "bug_heads",
+                "relation_bias")
 """Settings a checkpoint must share with the run that resumes it."""
+_BEFORE_RESUME_KEY = {"method": "lora"}
+"""What a checkpoint written before a key was recorded was made with."""
 
 
 def checkpoint_path(cfg) -> Path:
@@ -32,12 +34,13 @@ def checkpoint_path(cfg) -> Path:
 
 def save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, data_hash: str, cfg) -> None:
     import torch
-    from peft import get_peft_model_state_dict
+
+    from codelens.train.methods import module_state
 
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "step": step, "data_hash": data_hash, "config": {k: _plain(getattr(cfg, k)) for k in _RESUME_KEYS},
-        "lora": {k: v.detach().cpu() for k, v in get_peft_model_state_dict(model).items()},
+        "lora": module_state(model, cfg.method),  # the trained module's weights, whatever the method
         "heads": {k: v.detach().cpu() for k, v in heads.state_dict().items()},
         "optimizer": optimizer.state_dict(), "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
         # Dropout on a GPU draws from the CUDA generators: without them a resumed run would diverge.
@@ -62,18 +65,19 @@ def _plain(value):
 def resume(path: Path, model, heads, optimizer, sampler, data_hash: str, cfg) -> int:
     """Restore a checkpoint; returns the step to continue from."""
     import torch
-    from peft import set_peft_model_state_dict
+
+    from codelens.train.methods import load_module_state
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
         raise CodelensError(f"cannot read the checkpoint {path}: {exc}", hint="delete it to start over") from exc
-    changed = [k for k in _RESUME_KEYS if state["config"].get(k) != getattr(cfg, k)]
+    changed = [k for k in _RESUME_KEYS if state["config"].get(k, _BEFORE_RESUME_KEY.get(k)) != getattr(cfg, k)]
     if state["data_hash"] != data_hash or changed:
         what = f"settings {', '.join(changed)}" if changed else "training data"
         raise CodelensError(f"the checkpoint {path} was made with other {what}",
                             hint="train with the same data and settings, or delete the checkpoint to start over")
-    set_peft_model_state_dict(model, state["lora"])
+    load_module_state(model, cfg.method, state["lora"])
     heads.load_state_dict(state["heads"])
     optimizer.load_state_dict(state["optimizer"])
     sampler.set_state(state["sampler"])
@@ -87,13 +91,13 @@ def save_adapter(out: Path, model, heads, meta) -> None:
     """Write the adapter folder next to ``out`` and move it into place in one rename."""
     from safetensors.torch import save_file
 
+    from codelens.train.methods import save_module
+
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.tmp-"))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # peft's notes about the base config are not the user's business
-            model.save_pretrained(str(tmp))
+        save_module(model, meta.method, tmp)
         tensors = {k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}
         save_file(tensors, str(tmp / HEADS_FILE))
         meta.save(tmp)

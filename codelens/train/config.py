@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codelens.choices import Dtype, Quantize, Sampling, SplitBy, check_device, choice
+from codelens.choices import Dtype, Method, Quantize, Sampling, SplitBy, check_device, choice
 from codelens.core import TASKS
 from codelens.errors import ConfigError
 from codelens.parsing.sites import BUG_KINDS
@@ -35,8 +35,10 @@ class TrainConfig:
     batch_size: int = 8
     """Rows per task per step (defect: clean / buggy pairs of functions; clone: batch_size / 2 pairs). Under
     torchrun / accelerate launch this is the global batch, split among the processes."""
+    method: Method = Method.LORA
+    """What trains: lora, ia3 or loha (peft's parameter-efficient modules) or full (every base weight)."""
     lr: float = 2e-4
-    """Peak learning rate of the LoRA weights."""
+    """Peak learning rate of the trained module's weights (the LoRA's, or the base's with --method full)."""
     head_lr: float = 1e-3
     """Peak learning rate of the task heads (small, freshly initialised: they can move faster)."""
     warmup_steps: int | None = None
@@ -46,13 +48,14 @@ class TrainConfig:
     grad_clip: float = 1.0
     """Gradient norm clip (0 = off)."""
     lora_r: int = 16
-    """LoRA rank."""
+    """LoRA rank (LoHa's too)."""
     lora_alpha: int = 32
-    """LoRA scaling numerator (scale = alpha / r)."""
+    """LoRA scaling numerator (scale = alpha / r; LoHa's alpha)."""
     lora_dropout: float = 0.05
     """Dropout on the LoRA input."""
     target_modules: list[str] | None = None
-    """Modules that get LoRA (default: every known attention / MLP projection the model has)."""
+    """Modules that get LoRA or LoHa (default: every known attention / MLP projection the model has), or IA3
+    (default: peft's choice for the architecture, keys, values and the MLP's down projection for Llama)."""
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     """Tasks trained (a subset gives the single-task baselines)."""
     sampling: Sampling = Sampling.ROUND_ROBIN
@@ -131,6 +134,10 @@ class TrainConfig:
         self.split_by = choice(SplitBy, "split-by", self.split_by)
         self.dtype = choice(Dtype, "dtype", self.dtype)
         self.quantize = choice(Quantize, "quantize", self.quantize)
+        self.method = choice(Method, "method", self.method)
+        if self.method == Method.FULL and self.quantize != Quantize.NONE:
+            raise ConfigError("full fine-tuning cannot train a quantised base (its weights are frozen integers)",
+                              hint="pass --quantize none, or a parameter-efficient --method (lora, ia3, loha)")
         self.device = check_device("device", self.device)
         if not self.corpus and not self.codexglue:
             raise ConfigError("no training data", hint="pass --corpus DIR and/or --codexglue FILE")

@@ -19,23 +19,18 @@ import contextlib
 import math
 import random
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from codelens.errors import CodelensError, ConfigError
+from codelens.errors import CodelensError
 from codelens.train.batches import Encoder, TaskSampler, lr_at, step_losses
 from codelens.train.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
 from codelens.train.config import TrainConfig
 from codelens.train.data.dataset import DataConfig, TaskData, cached_task_data
 from codelens.train.distributed import (World, agree, broadcast_parameters, detect, device_for, dropout_seed,
                                         from_main, main_first, process_group, shard_backward)
-
-KNOWN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_fc",
-                 "c_attn", "c_proj", "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h", "Wqkv",
-                 "out_proj", "fc1", "fc2", "w1", "w2", "w3")
-"""Projection names LoRA is attached to when ``target_modules`` is left to auto (those the model has)."""
+from codelens.train.methods import KNOWN_TARGETS, attach, resolve_targets  # noqa: F401 - their former home
 
 
 @dataclass
@@ -99,23 +94,6 @@ class StepBudget:
         return False
 
 
-def resolve_targets(model, wanted: list[str] | None) -> list[str]:
-    """LoRA target module names: ``wanted`` or the known projections present in the model."""
-    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if "Linear" in type(module).__name__}
-    names.discard("lm_head")
-    if wanted:
-        missing = sorted(set(wanted) - names)
-        if missing:
-            raise ConfigError(f"target modules not found in the model: {', '.join(missing)}",
-                              hint=f"choose among {', '.join(sorted(names))}")
-        return list(wanted)
-    found = [n for n in KNOWN_TARGETS if n in names]
-    if not found:
-        raise ConfigError("no known attention / MLP projection found for LoRA",
-                          hint=f"name them with --target-modules (linear layers: {', '.join(sorted(names))})")
-    return found
-
-
 def _seed_all(seed: int) -> None:
     import numpy as np
     import torch
@@ -126,10 +104,10 @@ def _seed_all(seed: int) -> None:
 
 
 def _load(cfg: TrainConfig, device_choice: str):
-    """Base model (trainable LoRA inside), tokenizer, heads, base fingerprint, autocast context, device;
+    """Base model (the method's trainable module inside), tokenizer, heads, base fingerprint, autocast context, device;
     ``device_choice`` is ``cfg.device``, or the GPU of this rank."""
     import torch
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from peft import prepare_model_for_kbit_training
 
     from codelens.model.devices import resolve_device, resolve_dtype
     from codelens.model.fingerprint import base_fingerprint
@@ -139,8 +117,9 @@ def _load(cfg: TrainConfig, device_choice: str):
     device = resolve_device(device_choice)
     compute = resolve_dtype(cfg.dtype, device)
     # On CPU the frozen weights stay fp32 (bf16 runs through autocast): fp32 master copies keep tiny
-    # LoRA updates from vanishing in bf16 rounding.
-    weights = "float32" if device.type == "cpu" and cfg.quantize == "none" else cfg.dtype
+    # LoRA updates from vanishing in bf16 rounding. Full fine-tuning keeps fp32 weights on any device, for the
+    # same reason (its optimiser steps are as small).
+    weights = "float32" if (device.type == "cpu" or cfg.method == "full") and cfg.quantize == "none" else cfg.dtype
     lm, tokenizer = load_base(resolve_base(cfg.model), device_choice, weights, cfg.quantize, cfg.trust_remote_code)
     fingerprint = base_fingerprint(lm, tokenizer)
     if cfg.quantize != "none":
@@ -149,11 +128,7 @@ def _load(cfg: TrainConfig, device_choice: str):
         lm.gradient_checkpointing_enable()
         lm.enable_input_require_grads()
     torch.manual_seed(cfg.seed)
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=resolve_targets(lm, cfg.target_modules), bias="none", task_type="CAUSAL_LM")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # peft vs transformers 5 deprecation notices
-        model = get_peft_model(lm, lora)
+    model = attach(lm, cfg)  # the method's trainable module (codelens.train.methods)
     heads = TaskHeads(lm.config.hidden_size, cfg.head_hidden, cfg.clone_dim, cfg.bug_head()).to(device)
     use_autocast = compute in (torch.bfloat16, torch.float16)
     autocast = torch.autocast(device.type, dtype=compute) if use_autocast else contextlib.nullcontext()
@@ -168,7 +143,7 @@ def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
     base = shipped_model_dir().name if cfg.model == DEFAULT_MODEL else cfg.model
     return AdapterMetadata(base, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
                            clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden, bug_head=cfg.bug_head().to_dict(),
-                           languages=trained_languages(cfg.codexglue))
+                           languages=trained_languages(cfg.codexglue), method=cfg.method.value)
 
 
 def trained_languages(codexglue: list) -> list[str]:

@@ -21,6 +21,8 @@ class _Model:
 
 
 class _Meta:
+    method = "lora"  # save_adapter writes the module the way its method keeps it
+
     def save(self, folder) -> None:
         (folder / "codelens.json").write_text("{}", encoding="utf-8")
 
