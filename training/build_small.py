@@ -50,7 +50,8 @@ class BuildConfig:
     device: str = "cuda"
     """cuda or cpu."""
     site_packages: str = ""
-    """The site-packages whose permissive distributions join the stdlib ('' = this interpreter's)."""
+    """site-packages folders (joined by ':') whose permissive distributions join the stdlib ('' = this
+    interpreter's); e.g. the project's venv and a corpus venv of packages installed for the purpose."""
     packages: list[str] = field(default_factory=list)
     """Only these corpus packages (names as in the manifest, e.g. stdlib/json); empty = all."""
     tokenizer: str = str(ASSETS / "tokenizer-16k")
@@ -64,7 +65,24 @@ class BuildConfig:
     """Pretraining windows per step (seq_len tokens each)."""
     lr: float = 2e-3
     pretrain_minutes: float = 5.0
-    """Wall-clock budget of pretraining (evaluation included)."""
+    """Wall-clock budget of pretraining (evaluation included); 0: the token budget decides."""
+    pretrain_tokens: int = 0
+    """Token budget of pretraining, used when pretrain_minutes is 0 (a budget the machine's load cannot move)."""
+    accum: int = 1
+    """Pretraining micro-batches per optimizer step."""
+    compile: bool = False
+    """torch.compile the pretraining model (pays back on runs of 10 minutes or more)."""
+    threads: int = 0
+    """torch threads for pretraining (0: min(4, workers))."""
+    max_package_mb: float = 0.0
+    """Cap on text tokenised from one package (0: none)."""
+    branch_from: str = ""
+    """A wsd pretraining run (e.g. of the size sweep) to continue from where its decay began, instead of
+    starting from random weights; the pretrain_tokens budget counts its tokens."""
+    model_name: str = "codelens-small"
+    """The shipped model this build makes (its adapter names this base)."""
+    stop_after: str = ""
+    """'tokens': stop once the corpus and its token files exist (e.g. to run the size sweep on them)."""
     adapter_minutes: float = 1.6
     """Wall-clock budget of the adapter's training steps."""
     adapter_batch: int = 64
@@ -90,8 +108,16 @@ PRESETS = {
                  d_model=64, n_layers=2, n_heads=2, seq_len=128, batch_size=4, pretrain_minutes=0.15,
                  adapter_minutes=0.15, adapter_batch=4, adapter_max_steps=6, max_functions_per_repository=30,
                  data_workers=1, max_eval_summaries=4),
+    # The CPU build (2 cores, no GPU): the same stages, sized by the size sweep (training/sweep.py) and the
+    # machine's measured throughput; models/codelens-nano/PRETRAINING.md records the run.
+    "cpu": dict(device="cpu", tokenizer=str(NANO_DIR / "base"), vocab_size=8192, max_package_mb=6.0,
+                d_model=256, n_layers=4, n_heads=4, seq_len=512, batch_size=8, accum=2, lr=1.5e-3, compile=True,
+                threads=2, pretrain_minutes=0, pretrain_tokens=20_000_000, adapter_minutes=90, adapter_batch=16,
+                adapter_max_steps=20000, max_functions_per_repository=0, data_workers=1, max_eval_summaries=400,
+                model_name="codelens-nano"),
 }
-"""Named settings: ``tiny`` runs every stage on a CPU in a couple of minutes (the test of this script)."""
+"""Named settings: ``tiny`` runs every stage on a CPU in a couple of minutes (the test of this script); ``cpu``
+is the long build on this project's 2-core CPU machine."""
 
 
 class Build:
@@ -135,7 +161,7 @@ class Build:
         from training.dedupe import dedupe
 
         site = self.cfg.site_packages or sysconfig.get_paths()["purelib"]
-        packages = collect_corpus(Path(site))
+        packages = collect_corpus([Path(p) for p in site.split(os.pathsep) if p])
         if self.cfg.packages:
             packages = [p for p in packages if p.name in set(self.cfg.packages)]
         files_before = sum(len(p.files) for p in packages)
@@ -171,46 +197,63 @@ class Build:
         from codelens.train.data.functions import load_manifest
 
         data_cfg = DataConfig(seed=self.cfg.seed, split_by="subdir", manifest=load_manifest(self.out / "splits.json"),
-                              max_functions_per_repository=self.cfg.max_functions_per_repository)
+                              max_functions_per_repository=self.cfg.max_functions_per_repository or None)
         data = cached_task_data([self.out / "corpus"], [], data_cfg, self.out / "taskdata", self.cfg.workers)
         return {"counts": {s: data.split(s).counts() for s in ("train", "val", "test")}, "hash": data.hash()[:12],
                 "functions": data.provenance.get("functions")}
 
     def pretrain(self) -> dict:
         from codelens.model.packed import pack_folder
-        from training.pretrain import PretrainConfig, train
+        from training.pretrain import branch, train
 
-        cfg = PretrainConfig(out=str(self.out / "pretrain"), data_dir=str(self.out / "tokens"),
-                             export=str(self.out / "base-bf16"), minutes=self.cfg.pretrain_minutes,
-                             vocab_size=self.cfg.vocab_size, max_package_mb=0, tokenizer=self.cfg.tokenizer,
-                             device=self.cfg.device, seq_len=self.cfg.seq_len, batch_size=self.cfg.batch_size,
-                             d_model=self.cfg.d_model, n_layers=self.cfg.n_layers, n_heads=self.cfg.n_heads,
-                             lr=self.cfg.lr, min_lr=self.cfg.lr / 20, warmup_steps=50, eval_every=100,
-                             eval_batches=8, log_every=20, ckpt_minutes=1.0, threads=min(4, self.cfg.workers),
-                             seed=1234 + self.cfg.seed)
+        cfg = self.pretrain_config()
         resume = (Path(cfg.out) / "config.json").is_file()
+        if not resume and self.cfg.branch_from:
+            cfg = branch(Path(self.cfg.branch_from), Path(cfg.out), cfg.max_tokens, cfg.export)
+            resume = True
         state = train(cfg, resume=resume, packages=getattr(self, "_packages", None) or self._reload_packages())
-        packed = pack_folder(self.out / "base-bf16", self.out / "codelens-small" / "base")
-        shutil.copy2(self.out / "tokens" / "manifest.json", self.out / "codelens-small" / "manifest.json")
-        self.export_tar("codelens-small-base", [self.out / "codelens-small" / "base",
-                                                self.out / "codelens-small" / "manifest.json",
-                                                self.out / "pretrain" / "log.jsonl"])
+        model = self.out / self.cfg.model_name
+        packed = pack_folder(self.out / "base-bf16", model / "base")
+        shutil.copy2(self.out / "tokens" / "manifest.json", model / "manifest.json")
+        self.export_tar(f"{self.cfg.model_name}-base", [model / "base", model / "manifest.json",
+                                                        self.out / "pretrain" / "log.jsonl"])
         summary = json.loads((self.out / "base-bf16" / "pretraining.json").read_text())
         return {"steps": state["step"], "tokens": state["tokens"], "val_loss": state["val_loss"],
                 "val_bits_per_byte": summary.get("val_bits_per_byte"), "parameters": summary.get("parameters"),
                 "flops": summary.get("flops"), "packed_bytes": packed["bytes"]}
 
+    def pretrain_config(self):
+        """The pretraining run's settings (its token files are the build's own: self.out / tokens)."""
+        from training.pretrain import PretrainConfig
+
+        c = self.cfg
+        return PretrainConfig(out=str(self.out / "pretrain"), data_dir=str(self.out / "tokens"),
+                              export=str(self.out / "base-bf16"), minutes=c.pretrain_minutes,
+                              max_tokens=c.pretrain_tokens, vocab_size=c.vocab_size, max_package_mb=c.max_package_mb,
+                              tokenizer=c.tokenizer, device=c.device, seq_len=c.seq_len, batch_size=c.batch_size,
+                              accum=c.accum, compile=c.compile, d_model=c.d_model, n_layers=c.n_layers,
+                              n_heads=c.n_heads, lr=c.lr, min_lr=c.lr / 20, warmup_steps=50, eval_every=100,
+                              eval_batches=8, log_every=20, ckpt_minutes=1.0 if c.device != "cpu" else 5.0,
+                              threads=c.threads or min(4, c.workers), seed=1234 + c.seed)
+
+    def tokens(self) -> dict:
+        """The tokenizer and token files of the deduplicated corpus (the size sweep reads them too)."""
+        from training.tokens import prepare_data
+
+        data = prepare_data(self.pretrain_config(), getattr(self, "_packages", None) or self._reload_packages())
+        return json.loads((data / "meta.json").read_text())
+
     def adapter(self) -> dict:
         from codelens.train.config import TrainConfig
         from codelens.train.trainer import train
 
-        cfg = TrainConfig(model=str(self.out / "codelens-small" / "base"), corpus=[str(self.out / "corpus")],
-                          out=str(self.out / "codelens-small" / "adapter"), split_by="subdir",
+        cfg = TrainConfig(model=str(self.out / self.cfg.model_name / "base"), corpus=[str(self.out / "corpus")],
+                          out=str(self.out / self.cfg.model_name / "adapter"), split_by="subdir",
                           manifest=str(self.out / "splits.json"), max_steps=self.cfg.adapter_max_steps,
                           batch_size=self.cfg.adapter_batch, lr=5e-4, head_lr=2e-3, seed=self.cfg.seed,
                           device=self.cfg.device, max_code_tokens=384, max_minutes=self.cfg.adapter_minutes,
                           data_cache=str(self.out / "taskdata"), data_workers=self.cfg.workers,
-                          max_functions_per_repository=self.cfg.max_functions_per_repository,
+                          max_functions_per_repository=self.cfg.max_functions_per_repository or None,
                           max_eval_summaries=self.cfg.max_eval_summaries, checkpoint_every=200, resume=True)
         result = train(cfg, progress=lambda update: self.log(update.message) if update.message else None)
         return {"steps": result.steps, "data_hash": result.data_hash[:12], "metrics": result.metrics,
@@ -223,13 +266,14 @@ class Build:
         texts = held_out_texts(self.out / "tokens" / "manifest.json", self._reload_packages(), max_bytes=2_000_000)
         nano = NANO_DIR / "base"
         return {name: measure(folder, texts, self.cfg.device)
-                for name, folder in (("small", self.out / "codelens-small" / "base"), ("nano", nano))
+                for name, folder in (("small", self.out / self.cfg.model_name / "base"), ("nano", nano))
                 if folder.is_dir()}
 
     def finish(self) -> dict:
         (self.out / "build.json").write_text(json.dumps({"config": dataclasses.asdict(self.cfg),
                                                          "stages": self.done}, indent=1, default=str) + "\n")
-        self.export_tar("codelens-small-adapter", [self.out / "codelens-small" / "adapter", self.out / "build.json",
+        self.export_tar(f"{self.cfg.model_name}-adapter", [self.out / self.cfg.model_name / "adapter",
+                                                          self.out / "build.json",
                                                    self.out / "task_data.log"])
         return {}
 
@@ -272,6 +316,9 @@ def run(cfg: BuildConfig) -> dict:
     build.stage("corpus", build.corpus)
     if not hasattr(build, "_packages"):
         build._packages = build._reload_packages()
+    build.stage("tokens", build.tokens)
+    if cfg.stop_after == "tokens":
+        return build.done
     worker = build.start_task_data()
     try:
         build.stage("pretrain", build.pretrain)

@@ -1,18 +1,28 @@
-"""Pretrain the codelens-nano base model: a small Llama on the permissive Python corpus, on CPU.
+'''Pretrain a codelens base model: a small Llama on the permissive Python corpus, on CPU (or one GPU).
 
-Read top to bottom: config -> data (tokenizer + token memmaps) -> model -> train loop with checkpoints -> export.
+Read top to bottom: config -> data (training/tokens.py) -> model -> schedule -> train loop with checkpoints ->
+export.
 
-    python -m training.pretrain --out runs/pretrain --minutes 68 --d-model 256 --n-layers 4 --n-heads 4 \\
-        --batch-size 4 --site-packages .venv/lib/python3.11/site-packages --export models/codelens-nano/base
+    python -m training.pretrain --out runs/pretrain --max-tokens 30000000 --d-model 256 --n-layers 4 \\
+        --n-heads 4 --batch-size 8 --compile true --site-packages SITE1:SITE2 --export runs/base
     python -m training.pretrain --out runs/pretrain --resume        # continue a stopped run exactly
     python -m training.pretrain --out runs/pretrain --export-only DIR   # export its last checkpoint
 
-models/codelens-nano/PRETRAINING.md records the size sweep, the exact commands and the loss curve.
+Speed on a CPU comes from: the dtype the hardware runs natively (bf16 only with AVX512-BF16 / AMX, else fp32:
+emulated bf16 matmuls are several times slower than fp32), full packed windows (no padding), SDPA attention,
+``torch.compile``, the fused AdamW, gradient accumulation for large effective batches, and batches made ahead
+in a worker thread. Each log row reports the achieved GFLOP/s against the matmul ceiling measured at the start
+of the same run.
 
-The run writes ``<out>/log.jsonl`` (one JSON object per log step: step, tokens, train_loss, val_loss,
-lr, tok_s, elapsed) and ``<out>/ckpt.pt`` (model, optimizer, step, RNG states, data sampler state, elapsed
-time), replaced atomically every ``ckpt_minutes``.
-"""
+The schedule is warmup-stable-decay by default: the learning rate stays at its peak until the last
+``decay_frac`` of the run, so a run can be extended (resume with a larger budget) or continued from exported
+weights (``init_from``) without a restart of its warm-up cosine. models/*/PRETRAINING.md record sweeps,
+commands and loss curves.
+
+The run writes ``<out>/log.jsonl`` (one JSON object per log step: step, tokens, train_loss, val_loss, lr,
+tok_s, gflops, ceiling_ratio, elapsed) and ``<out>/ckpt.pt`` (model, optimizer, loop state, RNG state, index
+of the next batch), replaced atomically every ``ckpt_minutes``.
+'''
 
 from __future__ import annotations
 
@@ -26,6 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codelens.field_docs import field_docs
+from training.tokens import TokenBatches, prepare_data
+
+SCHEDULES = ("wsd", "cosine")
+STABLE_CHECKPOINT = "ckpt-stable.pt"
+"""A wsd run's checkpoint at the first step of its decay."""
 
 
 @dataclass
@@ -37,9 +52,13 @@ class PretrainConfig:
     data_dir: str = "runs/data"
     """Shared cache of the tokenizer and the uint16 token files (train.bin, val.bin); reused across runs."""
     site_packages: str = ""
-    """A venv site-packages whose permissive distributions join the stdlib in the corpus ('' = stdlib only)."""
+    """site-packages folders (joined by ':') whose permissive distributions join the stdlib in the corpus
+    ('' = stdlib only)."""
     export: str = ""
     """Folder to save the final model + tokenizer to (safetensors); '' = no export."""
+    init_from: str = ""
+    """A model folder of the same shape to start from (e.g. the shipped base) instead of random weights; a
+    resume whose checkpoint is gone starts from it too."""
     minutes: float = 60.0
     """Wall-clock budget of training (evaluation included); 0 = use max_tokens."""
     max_tokens: int = 0
@@ -54,13 +73,18 @@ class PretrainConfig:
     tokenizer: str = ""
     """An existing tokenizer folder to use ('' = train one on the corpus's train split)."""
     device: str = "cpu"
-    """cpu or cuda: where the model trains (bf16 autocast on either; weights and optimizer stay fp32)."""
+    """cpu or cuda: where the model trains (weights and optimizer stay fp32)."""
+    dtype: str = "auto"
+    """Compute dtype: auto (bf16 autocast where the hardware runs bf16 natively, else fp32), float32 or bfloat16."""
     compile: bool = False
-    """torch.compile the model (pays off only for runs much longer than its compile time)."""
+    """torch.compile the model (about a minute to compile; +10-15 % steps on CPU: worth it for runs of 10
+    minutes or more)."""
     seq_len: int = 512
     """Training window; covers the 384-token code cut of the adapter prompt plus its summary."""
-    batch_size: int = 4
-    """Windows per optimizer step."""
+    batch_size: int = 8
+    """Windows per forward pass (micro-batch)."""
+    accum: int = 1
+    """Micro-batches per optimizer step (effective batch = batch_size x accum windows)."""
     d_model: int = 256
     """Hidden size."""
     n_layers: int = 4
@@ -69,10 +93,14 @@ class PretrainConfig:
     """Attention heads (head size = d_model / n_heads)."""
     ffn_mult: float = 8 / 3
     """SwiGLU inner size = ffn_mult * d_model, rounded up to a multiple of 64."""
+    schedule: str = "wsd"
+    """wsd: linear warm-up, constant peak, linear decay over the last decay_frac; cosine: warm-up then cosine."""
+    decay_frac: float = 0.2
+    """Share of the steps the wsd schedule spends decaying to min_lr."""
     lr: float = 1.5e-3
     """Peak learning rate."""
     min_lr: float = 1e-4
-    """Learning rate at the end of the cosine decay."""
+    """Learning rate at the end of the decay."""
     warmup_steps: int = 100
     """Linear warm-up steps."""
     weight_decay: float = 0.1
@@ -91,12 +119,12 @@ class PretrainConfig:
     """Minutes between checkpoints."""
     calib_steps: int = 20
     """Steps timed to turn a minutes budget into a step count for the schedule."""
-    threads: int = 1
-    """torch intra-op threads (the machine is shared)."""
+    threads: int = 2
+    """torch intra-op threads."""
+    prefetch: int = 4
+    """Batches made ahead by a worker thread (0: made on the step's own thread)."""
     seed: int = 1234
     """Seeds model init, window sampling and validation windows."""
-    bf16: bool = True
-    """bf16 autocast (weights and optimizer stay fp32)."""
 
     def __post_init__(self) -> None:
         from codelens.errors import ConfigError
@@ -109,98 +137,27 @@ class PretrainConfig:
         if self.vocab_size > 65536:
             raise ConfigError(f"vocab_size {self.vocab_size} does not fit the uint16 token files",
                               hint="use --vocab-size 65536 or less")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}", hint=f"use one of {', '.join(SCHEDULES)}")
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"unknown dtype {self.dtype!r}", hint="use auto, float32 or bfloat16")
+        if self.accum < 1 or self.batch_size < 1:
+            raise ConfigError("batch_size and accum must be at least 1", hint="e.g. --batch-size 8 --accum 2")
 
     @property
     def tokens_per_step(self) -> int:
-        return self.seq_len * self.batch_size
+        return self.seq_len * self.batch_size * self.accum
+
+    @property
+    def inner_size(self) -> int:
+        return int(math.ceil(self.ffn_mult * self.d_model / 64) * 64)
 
 
-# ---------------------------------------------------------------- data
-
-
-def prepare_data(cfg: PretrainConfig, packages=None) -> Path:
-    """Train the tokenizer and write train.bin / val.bin (uint16) under cfg.data_dir, once.
-
-    ``packages`` (CorpusPackage list) replaces the machine's corpus, e.g. in tests.
-    """
-    import numpy as np
-
-    from training.corpus import collect_corpus, write_manifest
-    from training.tokenizer import save_tokenizer, train_tokenizer, training_texts
-
-    data = Path(cfg.data_dir)
-    meta_path = data / "meta.json"
-    want = {"vocab_size": cfg.vocab_size, "max_package_mb": cfg.max_package_mb, "site_packages": cfg.site_packages,
-            "tokenizer": cfg.tokenizer}
-    if meta_path.exists() and {k: v for k, v in json.loads(meta_path.read_text()).items() if k in want} == want:
-        return data
-    data.mkdir(parents=True, exist_ok=True)
-    if packages is None:
-        packages = collect_corpus(Path(cfg.site_packages) if cfg.site_packages else None)
-    if cfg.tokenizer:
-        from transformers import AutoTokenizer
-
-        from training.tokenizer import make_portable
-
-        AutoTokenizer.from_pretrained(cfg.tokenizer).save_pretrained(str(data / "tokenizer"))
-        make_portable(data / "tokenizer")
-    else:
-        save_tokenizer(train_tokenizer(training_texts(packages), cfg.vocab_size), data / "tokenizer")
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(str(data / "tokenizer"))
-    counts, sizes, per_package = {}, {}, {}
-    cap = int(cfg.max_package_mb * 1e6) if cfg.max_package_mb > 0 else None
-    for split in ("train", "val", "test"):
-        chunks, size = [], 0
-        for p in packages:
-            if p.split != split:
-                continue
-            texts, used = [], 0
-            for f in p.files:
-                if cap is not None and used >= cap:
-                    break
-                try:
-                    texts.append(f.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
-                    continue
-                used += len(texts[-1].encode("utf-8"))
-            size += used
-            # Each file is one document: <|bos|> text <|eos|>, as the adapter prompts start with <|bos|>.
-            encoded = tok(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else []
-            per_package[p.name] = sum(len(ids) for ids in encoded)
-            for ids in encoded:
-                chunks.append(np.asarray([tok.bos_token_id, *ids, tok.eos_token_id], dtype=np.uint16))
-        arr = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint16)
-        tmp = data / f"{split}.bin.tmp"
-        arr.tofile(tmp)
-        os.replace(tmp, data / f"{split}.bin")
-        counts[split], sizes[split] = int(arr.size), size
-    # The manifest records each package's tokens too (the card's data table); bytes per token of the held-out
-    # text turn a validation loss into bits per byte, comparable across tokenizers.
-    write_manifest(packages, data / "manifest.json", tokens=per_package)
-    meta_path.write_text(json.dumps({**want, "tokens": counts, "bytes": sizes}, indent=1) + "\n")
-    return data
-
-
-class WindowSampler:
-    """Random seq_len+1 windows from a uint16 token file; its state is the RNG state (saved in checkpoints)."""
-
-    def __init__(self, path: Path, seq_len: int, seed: int):
-        import numpy as np
-
-        self.tokens = np.memmap(path, dtype=np.uint16, mode="r")
-        self.seq_len = seq_len
-        self.rng = np.random.default_rng(seed)
-
-    def batch(self, batch_size: int):
-        import numpy as np
-        import torch
-
-        starts = self.rng.integers(0, len(self.tokens) - self.seq_len - 1, size=batch_size)
-        rows = np.stack([self.tokens[s : s + self.seq_len + 1].astype(np.int64) for s in starts])
-        t = torch.from_numpy(rows)
-        return t[:, :-1], t[:, 1:]
+def flops_per_token(cfg: PretrainConfig) -> float:
+    """Training FLOPs per token: 6 x the weights every token is multiplied by (attention and MLP projections and
+    the tied output layer; embedding lookups are free) + causal attention, 6 x layers x window x d_model."""
+    matmul = cfg.n_layers * (4 * cfg.d_model**2 + 3 * cfg.d_model * cfg.inner_size) + cfg.d_model * cfg.vocab_size
+    return 6.0 * matmul + 6.0 * cfg.n_layers * cfg.seq_len * cfg.d_model
 
 
 # ---------------------------------------------------------------- model
@@ -211,11 +168,10 @@ def build_model(cfg: PretrainConfig):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    inner = int(math.ceil(cfg.ffn_mult * cfg.d_model / 64) * 64)
     config = LlamaConfig(
         vocab_size=cfg.vocab_size,
         hidden_size=cfg.d_model,
-        intermediate_size=inner,
+        intermediate_size=cfg.inner_size,
         num_hidden_layers=cfg.n_layers,
         num_attention_heads=cfg.n_heads,
         num_key_value_heads=cfg.n_heads,
@@ -226,14 +182,51 @@ def build_model(cfg: PretrainConfig):
         pad_token_id=2,
         rope_theta=10000.0,
     )
+    config._attn_implementation = "sdpa"
     torch.manual_seed(cfg.seed)
     return LlamaForCausalLM(config)
 
 
+def load_weights(model, folder: str) -> None:
+    """Copy the weights of a saved model folder of the same shape into ``model`` (fp32)."""
+    from safetensors.torch import load_file
+
+    from codelens.errors import ConfigError
+
+    path = Path(folder) / "model.safetensors"
+    if not path.is_file():
+        raise ConfigError(f"{folder} holds no model.safetensors to start from", hint="fix --init-from")
+    state = {k: v.float() for k, v in load_file(str(path)).items()}
+    own = model.state_dict()
+    if "lm_head.weight" in own and "lm_head.weight" not in state:
+        state["lm_head.weight"] = state["model.embed_tokens.weight"]  # tied weights are saved once
+    wrong = [k for k in own if k not in state or state[k].shape != own[k].shape]
+    if wrong:
+        raise ConfigError(f"{folder} does not match the configured shape ({len(wrong)} tensors differ, e.g. {wrong[0]})",
+                          hint="give --d-model / --n-layers / --n-heads / --vocab-size of that model")
+    model.load_state_dict(state, strict=False)
+
+
+def compute_dtype(cfg: PretrainConfig):
+    """The torch dtype of the matmuls: bf16 only where the device runs it natively (or when asked)."""
+    import torch
+
+    from codelens.model.devices import dtype_name
+
+    return getattr(torch, dtype_name(cfg.dtype, "cuda:0" if cfg.device.startswith("cuda") else "cpu"))
+
+
 def lr_at(step: int, total_steps: int, cfg: PretrainConfig) -> float:
-    """Linear warm-up to cfg.lr, then cosine decay to cfg.min_lr at total_steps."""
+    """Linear warm-up to cfg.lr, then (wsd) constant and a linear decay to cfg.min_lr over the last decay_frac
+    of total_steps, or (cosine) a cosine decay to cfg.min_lr at total_steps."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "wsd":
+        decay_steps = max(1, int(total_steps * cfg.decay_frac))
+        left = total_steps - step
+        if left >= decay_steps:
+            return cfg.lr
+        return cfg.min_lr + (cfg.lr - cfg.min_lr) * max(0, left) / decay_steps
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
 
@@ -244,61 +237,123 @@ def make_optimizer(model, cfg: PretrainConfig):
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    # the fused kernel does the whole update in a few launches: on a GPU, small models are launch-bound
-    fused = {"fused": True} if cfg.device.startswith("cuda") else {}
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), eps=1e-8, **fused)
+    # One fused kernel for the whole update (CPU and GPU): small models are otherwise bound by per-tensor ops.
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), eps=1e-8, fused=True)
 
 
-def loss_of(model, x, y, cfg: PretrainConfig):
+def loss_of(model, x, y, dtype):
     import torch
     import torch.nn.functional as F
 
-    with torch.autocast(cfg.device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
         logits = model(input_ids=x).logits
     return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
-def evaluate(model, val_batches, cfg: PretrainConfig) -> float:
+def evaluate(model, val_batches, dtype) -> float:
     import torch
 
     model.eval()
     with torch.no_grad():
-        losses = [loss_of(model, x, y, cfg).item() for x, y in val_batches]
+        losses = [loss_of(model, x, y, dtype).item() for x, y in val_batches]
     model.train()
     return sum(losses) / len(losses)
+
+
+def matmul_ceiling(dtype, device, n: int = 1024, repeat: int = 5) -> float:
+    """Best GFLOP/s of an n x n x n product in ``dtype`` on ``device``: the ceiling a step is compared to."""
+    import torch
+
+    a, b = torch.randn(n, n, device=device).to(dtype), torch.randn(n, n, device=device).to(dtype)
+    torch.matmul(a, b)
+    best = float("inf")
+    for _ in range(repeat):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
 
 
 # ---------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(path: Path, model, opt, state: dict, sampler: WindowSampler) -> None:
-    """Write model, optimizer, loop state and RNG states to ``path`` atomically (tmp file, then rename)."""
+def save_checkpoint(path: Path, model, opt, state: dict, batches: TokenBatches) -> None:
+    """Write model, optimizer, loop state, RNG state and the batch index to ``path`` atomically."""
     import torch
 
-    blob = {
-        "model": model.state_dict(),
-        "optimizer": opt.state_dict(),
-        "state": state,
-        "torch_rng": torch.get_rng_state(),
-        "sampler_rng": sampler.rng.bit_generator.state,
-    }
+    blob = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": dict(state),
+            "torch_rng": torch.get_rng_state(), "next_batch": batches.next_index}
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model, opt, sampler: WindowSampler) -> dict:
+def load_checkpoint(path: Path, model, opt) -> tuple[dict, int]:
+    """(loop state, index of the next batch) of a checkpoint, after loading its weights and optimizer."""
     import torch
 
-    blob = torch.load(path, map_location="cpu", weights_only=False)  # our own file, holds numpy RNG state
+    blob = torch.load(path, map_location="cpu", weights_only=False)  # our own file, holds plain Python state
     model.load_state_dict(blob["model"])
     opt.load_state_dict(blob["optimizer"])
     torch.set_rng_state(blob["torch_rng"])
-    sampler.rng.bit_generator.state = blob["sampler_rng"]
-    return blob["state"]
+    return blob["state"], blob["next_batch"]
 
 
 # ---------------------------------------------------------------- train
+
+
+def _resolve_config(cfg: PretrainConfig, resume: bool) -> PretrainConfig:
+    """The run's config: on resume the saved one wins, except where to stop, where to export and the budget
+    (a wsd run can be extended)."""
+    out = Path(cfg.out)
+    if not resume:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
+        return cfg
+    if not (out / "config.json").exists():
+        from codelens.errors import ConfigError
+
+        raise ConfigError(f"there is no run to resume in {out}", hint="start it without --resume, or fix --out")
+    saved = json.loads((out / "config.json").read_text())
+    if "bf16" in saved:  # runs from before dtype: bf16 autocast was always on
+        saved["dtype"] = "bfloat16" if saved.pop("bf16") else "float32"
+    known = {f.name for f in dataclasses.fields(PretrainConfig)}
+    saved = {k: v for k, v in saved.items() if k in known}
+    return PretrainConfig(**{**saved, "out": cfg.out, "stop_at_step": cfg.stop_at_step,
+                             "export": cfg.export or saved.get("export", "")})
+
+
+def branch(run: Path, out: Path, max_tokens: int, export: str = "") -> PretrainConfig:
+    """A new run in ``out`` that continues ``run`` (a finished or stopped wsd run with a token budget) from where
+    its decay began, with a larger token budget: the stable phase goes on and the decay comes at the new end.
+    ``train(cfg, resume=True)`` then runs it. The tokens already seen count towards ``max_tokens``."""
+    import shutil
+
+    from codelens.errors import ConfigError
+
+    run, out = Path(run), Path(out)
+    stable = run / STABLE_CHECKPOINT
+    if not stable.is_file():
+        raise ConfigError(f"{run} has no {STABLE_CHECKPOINT} to branch from (not a wsd run, or it never decayed)",
+                          hint="branch from a run trained with --schedule wsd")
+    saved = json.loads((run / "config.json").read_text())
+    if saved.get("minutes"):
+        raise ConfigError(f"{run} ran on a time budget", hint="branch from a run with --minutes 0 --max-tokens N")
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = PretrainConfig(**{**saved, "out": str(out), "max_tokens": max_tokens, "export": export,
+                            "stop_at_step": 0})
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
+    shutil.copyfile(stable, out / "ckpt.pt")
+    import torch
+
+    step = torch.load(out / "ckpt.pt", map_location="cpu", weights_only=False)["state"]["step"]
+    rows = [line for line in (run / "log.jsonl").read_text().splitlines() if json.loads(line)["step"] <= step]
+    (out / "log.jsonl").write_text("".join(r + "\n" for r in rows))
+    return cfg
 
 
 def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
@@ -309,35 +364,32 @@ def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
     import torch
 
     torch.set_num_threads(cfg.threads)
+    cfg = _resolve_config(cfg, resume)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "ckpt.pt"
-    if resume and not (out / "config.json").exists():
-        from codelens.errors import ConfigError
-
-        raise ConfigError(f"there is no run to resume in {out}", hint="start it without --resume, or fix --out")
-    if resume:
-        # The run's own config wins; only where to stop and where to export may change on resume.
-        saved = json.loads((out / "config.json").read_text())
-        cfg = PretrainConfig(**{**saved, "out": cfg.out, "stop_at_step": cfg.stop_at_step,
-                                "export": cfg.export or saved["export"]})
-    else:
-        (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
     data = prepare_data(cfg, packages)
     device = torch.device(cfg.device)
+    dtype = compute_dtype(cfg)
     model = build_model(cfg).to(device)
     model.train()
     opt = make_optimizer(model, cfg)
-    step_model = torch.compile(model) if cfg.compile else model
-    sampler = WindowSampler(data / "train.bin", cfg.seq_len, cfg.seed)
-    val = WindowSampler(data / "val.bin", cfg.seq_len, cfg.seed + 1)
-    val_batches = [tuple(t.to(device) for t in val.batch(cfg.batch_size))
-                   for _ in range(cfg.eval_batches)]  # fixed for the whole run
+    val = TokenBatches(data / "val.bin", cfg.seq_len, cfg.batch_size, cfg.seed + 1)
+    val_batches = [tuple(t.to(device) for t in val.make(i)) for i in range(cfg.eval_batches)]  # fixed for the run
 
     total = cfg.max_tokens // cfg.tokens_per_step if not cfg.minutes else 0
     state = {"step": 0, "tokens": 0, "elapsed": 0.0, "total_steps": total, "val_loss": None}
+    next_batch = 0
     if resume and ckpt.exists():
-        state = load_checkpoint(ckpt, model, opt, sampler)
+        state, next_batch = load_checkpoint(ckpt, model, opt)
+        if not cfg.minutes:  # the token budget may have grown: the wsd decay moves with it
+            state["total_steps"] = total
+    elif cfg.init_from:
+        load_weights(model, cfg.init_from)
+        state["init_from"] = cfg.init_from
+    batches = TokenBatches(data / "train.bin", cfg.seq_len, cfg.batch_size, cfg.seed, next_batch, ahead=cfg.prefetch)
+    step_model = torch.compile(model) if cfg.compile else model
+    ceiling = matmul_ceiling(dtype, device)
+    per_token = flops_per_token(cfg)
     log = (out / "log.jsonl").open("a", encoding="utf-8")
     budget_s = cfg.minutes * 60
     start = time.perf_counter() - state["elapsed"]
@@ -351,56 +403,75 @@ def train(cfg: PretrainConfig, resume: bool = False, packages=None) -> dict:
             return True
         return bool(budget_s) and state["elapsed"] >= budget_s
 
-    while not done():
-        step = state["step"]
-        lr = lr_at(step, state["total_steps"] or 10**9, cfg)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        x, y = (t.to(device, non_blocking=True) for t in sampler.batch(cfg.batch_size))
-        loss = loss_of(step_model, x, y, cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        state["step"] += 1
-        state["tokens"] += cfg.tokens_per_step
-        window_loss, window_n, window_tok = window_loss + loss.item(), window_n + 1, window_tok + cfg.tokens_per_step
-        state["elapsed"] = time.perf_counter() - start
+    try:
+        while not done():
+            step = state["step"]
+            lr = lr_at(step, state["total_steps"] or 10**9, cfg)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            if (cfg.schedule == "wsd" and step >= cfg.warmup_steps and lr < cfg.lr
+                    and not (out / STABLE_CHECKPOINT).exists()):
+                # The weights where the decay begins: a longer run branches from here (``branch``).
+                save_checkpoint(out / STABLE_CHECKPOINT, model, opt, state, batches)
+            opt.zero_grad(set_to_none=True)
+            step_loss = 0.0
+            for _ in range(cfg.accum):
+                x, y = (t.to(device, non_blocking=True) for t in batches.next())
+                loss = loss_of(step_model, x, y, dtype) / cfg.accum
+                loss.backward()
+                step_loss += loss.item()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            state["step"] += 1
+            state["tokens"] += cfg.tokens_per_step
+            window_loss, window_n = window_loss + step_loss, window_n + 1
+            window_tok += cfg.tokens_per_step
+            state["elapsed"] = time.perf_counter() - start
+            _fit_schedule_to_budget(state, cfg, budget_s)
 
-        if budget_s and state["step"] == cfg.calib_steps // 2:
-            state["calib"] = [state["step"], state["elapsed"]]  # the first steps are slow; time from here
-        if budget_s and state["step"] >= cfg.calib_steps and (
-            not state["total_steps"] or (state["step"] % cfg.eval_every == 0 and state["step"] < state["total_steps"] / 2)
-        ):
-            # Turn the time budget into a step count so the cosine schedule ends when the time does
-            # (re-estimated in the first half, as the machine is shared). Until an evaluation has been
-            # timed, one is taken to cost about eval_batches / 3 training steps.
-            per_step = (state["elapsed"] - state["calib"][1]) / (state["step"] - state["calib"][0])
-            evals_timed = state["step"] // cfg.eval_every - state["calib"][0] // cfg.eval_every
-            eval_share = 1 if evals_timed else 1 + cfg.eval_batches / 3 / cfg.eval_every
-            state["total_steps"] = state["step"] + int((budget_s - state["elapsed"]) / (per_step * eval_share))
-
-        is_eval = state["step"] % cfg.eval_every == 0 or done()
-        if state["step"] % cfg.log_every == 0 or is_eval:
-            now = time.perf_counter()
-            row = {"step": state["step"], "tokens": state["tokens"], "train_loss": round(window_loss / window_n, 4),
-                   "lr": round(lr, 6), "tok_s": round(window_tok / (now - window_t), 1),
-                   "elapsed": round(state["elapsed"], 1)}
-            if is_eval:
-                state["val_loss"] = round(evaluate(model, val_batches, cfg), 4)
-                row["val_loss"] = state["val_loss"]
-                state["elapsed"] = time.perf_counter() - start
-            log.write(json.dumps(row) + "\n")
-            log.flush()
-            window_loss, window_n, window_t, window_tok = 0.0, 0, time.perf_counter(), 0
-        if time.perf_counter() - last_ckpt >= cfg.ckpt_minutes * 60 or done():
-            save_checkpoint(ckpt, model, opt, state, sampler)
-            last_ckpt = time.perf_counter()
-    log.close()
+            is_eval = state["step"] % cfg.eval_every == 0 or done()
+            if state["step"] % cfg.log_every == 0 or is_eval:
+                now = time.perf_counter()
+                tok_s = window_tok / (now - window_t)
+                row = {"step": state["step"], "tokens": state["tokens"],
+                       "train_loss": round(window_loss / window_n, 4), "lr": round(lr, 6), "tok_s": round(tok_s, 1),
+                       "gflops": round(tok_s * per_token / 1e9, 1),
+                       "ceiling_ratio": round(tok_s * per_token / 1e9 / ceiling, 3),
+                       "elapsed": round(state["elapsed"], 1)}
+                if is_eval:
+                    state["val_loss"] = round(evaluate(step_model, val_batches, dtype), 4)
+                    row["val_loss"] = state["val_loss"]
+                    state["elapsed"] = time.perf_counter() - start
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                window_loss, window_n, window_t, window_tok = 0.0, 0, time.perf_counter(), 0
+            if time.perf_counter() - last_ckpt >= cfg.ckpt_minutes * 60 or done():
+                save_checkpoint(ckpt, model, opt, state, batches)
+                last_ckpt = time.perf_counter()
+    finally:
+        batches.close()
+        log.close()
+    state["ceiling_gflops"] = round(ceiling, 1)
     finished = not (cfg.stop_at_step and state["step"] >= cfg.stop_at_step and state["step"] != state["total_steps"])
     if cfg.export and finished:
         export(model, data / "tokenizer", Path(cfg.export), cfg, state)
     return state
+
+
+def _fit_schedule_to_budget(state: dict, cfg: PretrainConfig, budget_s: float) -> None:
+    """Turn a time budget into a step count so the schedule ends when the time does (re-estimated in the
+    first half, as the machine may be shared). Until an evaluation has been timed, one is taken to cost
+    about eval_batches / 3 training steps."""
+    if not budget_s:
+        return
+    if state["step"] == cfg.calib_steps // 2:
+        state["calib"] = [state["step"], state["elapsed"]]  # the first steps are slow (compile): time from here
+    if state["step"] >= cfg.calib_steps and "calib" in state and (
+            not state["total_steps"] or (state["step"] % cfg.eval_every == 0 and state["step"] < state["total_steps"] / 2)):
+        per_step = (state["elapsed"] - state["calib"][1]) / (state["step"] - state["calib"][0])
+        evals_timed = state["step"] // cfg.eval_every - state["calib"][0] // cfg.eval_every
+        eval_share = 1 if evals_timed else 1 + cfg.eval_batches / 3 / cfg.eval_every
+        state["total_steps"] = state["step"] + int((budget_s - state["elapsed"]) / (per_step * eval_share))
 
 
 def export(model, tokenizer_dir: Path, folder: Path, cfg: PretrainConfig, state: dict) -> None:
@@ -419,7 +490,8 @@ def export(model, tokenizer_dir: Path, folder: Path, cfg: PretrainConfig, state:
     summary = {"config": dataclasses.asdict(cfg), "steps": state["step"], "tokens": state["tokens"],
                "val_loss": state["val_loss"], "train_seconds": round(state["elapsed"], 1),
                "parameters": sum(p.numel() for p in model.parameters()),
-               "flops": 6 * sum(p.numel() for p in model.parameters()) * state["tokens"]}
+               "flops": flops_per_token(cfg) * state["tokens"], "init_from": state.get("init_from", ""),
+               "ceiling_gflops": state.get("ceiling_gflops")}
     meta = Path(cfg.data_dir) / "meta.json"
     if meta.is_file() and state["val_loss"] is not None:
         counts = json.loads(meta.read_text())
@@ -434,7 +506,7 @@ def export_from_checkpoint(run: Path, folder: Path) -> None:
     """Export the model of a run's last checkpoint (e.g. one cut short) to ``folder``."""
     import torch
 
-    cfg = PretrainConfig(**json.loads((Path(run) / "config.json").read_text()))
+    cfg = _resolve_config(PretrainConfig(out=str(run)), resume=True)
     model = build_model(cfg)
     blob = torch.load(Path(run) / "ckpt.pt", map_location="cpu", weights_only=False)
     model.load_state_dict(blob["model"])
