@@ -24,6 +24,8 @@ class ReportFormat(StrEnum):
     GITLAB = "gitlab"
     JUNIT = "junit"
     JSONL = "jsonl"
+    HTML = "html"
+    """One self-contained page to browse in a browser (``codelens.report.html``)."""
 
 
 class SummaryMode(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from codelens.errors import ConfigError
-from codelens.report import github, gitlab, jsonl, junit, sarif, text
+from codelens.report import github, gitlab, html, jsonl, junit, sarif, text
 from codelens.report import json as json_report
 from codelens.report.model import ReportOptions, ScanReport
 
@@ -17,6 +17,7 @@ REPORTERS: dict[str, Callable[[ScanReport], str]] = {
     "gitlab": gitlab.render,
     "junit": junit.render,
     "jsonl": jsonl.render,
+    "html": html.render,
 }
 """Format name -> render function."""
 
