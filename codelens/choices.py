@@ -95,6 +95,17 @@ class FailOn(StrEnum):
     HIGH = "high"
 
 
+class ServerMode(StrEnum):
+    """Whether a scan runs its model in the user's background server (``codelens server``)."""
+
+    AUTO = "auto"
+    """Use a server that runs; in a git hook, start one on first use."""
+    ON = "on"
+    """Use the server, starting one on first use wherever the scan runs."""
+    OFF = "off"
+    """Always run the model in the scan's own process."""
+
+
 E = TypeVar("E", bound=StrEnum)
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")

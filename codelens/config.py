@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
-from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, SummaryMode, check_device, choice
+from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, ServerMode, SummaryMode, check_device, choice
 from codelens.errors import ConfigError
 from codelens.model.batching import DEFAULT_TOKEN_BUDGET
 
@@ -123,6 +123,12 @@ class ScanConfig:
     ray: str | None = None
     """Run the model on a Ray cluster: auto (the one this machine joined with `ray start`), HOST:PORT or
     ray://HOST:PORT. Needs the ray extra (pip install 'codelens[ray]'); never from the repository's config."""
+    server: ServerMode = ServerMode.AUTO
+    """Run the model in your background server (`codelens server`), which keeps it loaded between scans:
+    auto (use one that runs; in a git hook, start one on first use), on (start one wherever a scan needs
+    it), off (in this process). Only for models your own settings name; never from the repository's config."""
+    server_idle_minutes: float = 30.0
+    """Minutes without a request after which a background server this scan starts exits."""
     source: str = field(default="defaults", compare=False, metadata={"internal": True})
     """Where the file-level settings came from (for `codelens config show`)."""
     root: str | None = field(default=None, compare=False, metadata={"internal": True})
@@ -130,6 +136,9 @@ class ScanConfig:
     cache lives under it and paths set by the repository's own config must stay inside it."""
     notes: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
     """Settings of the repository's config that were not honoured, and why (shown as warnings)."""
+    repository_keys: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
+    """Settings whose value the scanned repository's config chose: a model it names runs in the scan's own
+    process, never in the user's background server."""
 
     def __post_init__(self) -> None:
         self.include = tuple(self.include)
@@ -140,6 +149,9 @@ class ScanConfig:
         self.quantize = choice(Quantize, "quantize", self.quantize)
         self.dtype = choice(Dtype, "dtype", self.dtype)
         self.fail_on = choice(FailOn, "fail-on", self.fail_on)
+        self.server = choice(ServerMode, "server", self.server)
+        if not self.server_idle_minutes > 0:
+            raise ConfigError(f"server-idle-minutes = {self.server_idle_minutes} must be more than 0")
         self.device = check_device("device", self.device)
         if self.neighbours < 0:
             raise ConfigError(f"neighbours = {self.neighbours} must be 0 or more")

@@ -200,13 +200,18 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         clone_lexical=meta.thresholds.clone_lexical,
     )
     settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs)
-    scorer = None
+    scorer = server = None
     if config.ray:
         from codelens.engine.ray_scorer import RayScorer
 
         # The workers load the model; this process keeps parsing, the cache and clone search, and never
         # loads the weights. Both analyse() calls below share the workers.
         scorer = RayScorer(config.model_spec(), loaded, settings, address=config.ray)
+    else:
+        from codelens.server.client import server_scorer
+
+        # The user's background server runs the model where it may (codelens.server), else this process.
+        scorer = server = server_scorer(config, loaded, settings)
     cache = _open_cache(root, config, warnings)
     try:
         engine_progress = (lambda done, total: progress("analysing", done, total)) if progress else None
@@ -226,6 +231,10 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     finally:
         if scorer is not None:
             scorer.close()
+        if server is not None:
+            warnings.extend(server.notes)  # why the server was not used, where that was a surprise
+            if server.computed:
+                stats["server_computed"] = server.computed
         if cache is not None:
             warnings.extend(cache.warnings)  # moved aside when corrupt, or results that could not be stored
             cache.close()

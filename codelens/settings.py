@@ -6,7 +6,8 @@ config (`[tool.codelens]` in the nearest pyproject.toml, or codelens.toml) < the
 The scanned repository is untrusted (CI scans pull requests; hooks run on every commit), so its config
 may not run code, choose what is loaded from outside itself, or make codelens write outside it:
 
-- ``trust-remote-code`` and ``ray`` are honoured only from the command line or the user's config;
+- ``trust-remote-code``, ``ray``, ``server`` and ``server-idle-minutes`` are honoured only from the
+  command line or the user's config;
 - ``model`` and ``adapter`` from the repository must name folders inside the repository (no hub ids),
   and an adapter it names without a model may only name a shipped base or one inside the repository;
 - ``baseline`` and ``cache-dir`` from the repository resolve against the config file's folder and must
@@ -32,9 +33,9 @@ from codelens.errors import ConfigError
 from codelens.files import is_inside
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
-TRUSTED_ONLY = ("trust_remote_code", "ray")
-"""Settings that run code, or send the repository's code to run elsewhere (a Ray cluster): never taken
-from the scanned repository."""
+TRUSTED_ONLY = ("trust_remote_code", "ray", "server", "server_idle_minutes")
+"""Settings that run code, send the repository's code to run elsewhere (a Ray cluster) or start a
+process that outlives the scan (the background server): never taken from the scanned repository."""
 REPOSITORY_PATHS = ("model", "adapter", "baseline", "cache_dir")
 """Settings naming files or folders: from the repository they must stay inside it."""
 _OVERRIDE_KEYS = ("fail-on", "min-confidence", "disable")
@@ -240,9 +241,20 @@ def _base_allowed(base: str, root: Path) -> bool:
     return path.is_absolute() and is_inside(path, root)
 
 
+def user_settings() -> dict[str, Any]:
+    """The user's own config file (``user_config_path``) as validated ScanConfig keyword arguments; {} when
+    there is none."""
+    user = user_config_path()
+    if not user.is_file():
+        return {}
+    data = _read_toml(user)
+    return settings_from_table(data.get("tool", {}).get("codelens", data), user)
+
+
 def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:
     """Defaults < the user's config < the repository's config nearest ``start`` < the CLI values given."""
     values: dict[str, Any] = {}
+    repository: dict[str, Any] = {}
     notes: list[str] = []
     sources = []
     found = None
@@ -259,10 +271,13 @@ def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> S
         repository, notes = untrusted(settings_from_table(table, path), path, root)
         values.update(repository)
         sources.append(str(path))
-    values.update({k: v for k, v in cli.items() if v is not None})
+    given = {k: v for k, v in cli.items() if v is not None}
+    values.update(given)
+    # Which values the repository chose: its model never runs in the user's background server.
+    chosen = tuple(sorted(k for k in repository if k not in given))
     source = " and ".join(sources) or "defaults"
     try:
-        return ScanConfig(**values, source=source, root=str(root), notes=tuple(notes))
+        return ScanConfig(**values, source=source, root=str(root), notes=tuple(notes), repository_keys=chosen)
     except ConfigError as exc:
         if sources:
             exc.message = f"{exc.message} (settings from {source} and the command line)"

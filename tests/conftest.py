@@ -23,6 +23,11 @@ from tests.tinymodels import build_tiny_adapter, build_tiny_model  # noqa: E402
 # The tests must not read the config file of whoever runs them: an unreadable path stands in for it,
 # in this process and in the codelens processes the tests start.
 os.environ["CODELENS_CONFIG"] = os.devnull
+# Nor may they meet the background server of whoever runs them (a scan uses one that runs): the server's
+# private folder goes under a runtime folder of the test run's own (tests/server start their own servers).
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="codelens-run-")
+atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], True)
+os.environ.pop("PRE_COMMIT", None)  # pytest run from a pre-commit hook: no scan starts a server by itself
 # Nor write the user's own codelens state (the ledger of files codelens wrote, the result cache's key): a
 # folder of this test session stands in for it, shared with the codelens processes the tests start.
 os.environ["CODELENS_CACHE_HOME"] = tempfile.mkdtemp(prefix="codelens-test-home-")

@@ -19,7 +19,7 @@ LAYERS = [
     {"codelens.parsing", "codelens.cache", "codelens.gitscope", "codelens.model"},
     {"codelens.discovery", "codelens.config", "codelens.settings", "codelens.baseline"},
     {"codelens.engine", "codelens.tasks", "codelens.suppressions"},
-    {"codelens.docstrings", "codelens.report", "codelens.train"},
+    {"codelens.docstrings", "codelens.report", "codelens.train", "codelens.server"},
     {"codelens.scan"},
     {"codelens.cli"},
 ]

@@ -14,7 +14,17 @@ import threading
 import typer
 
 from codelens import __version__
-from codelens.cli import baseline_cmd, config_cmd, docstring_cmd, eval_cmd, explain_cmd, hook_cmd, scan_cmd, train_cmd
+from codelens.cli import (
+    baseline_cmd,
+    config_cmd,
+    docstring_cmd,
+    eval_cmd,
+    explain_cmd,
+    hook_cmd,
+    scan_cmd,
+    server_cmd,
+    train_cmd,
+)
 from codelens.cli.console import error, error_console
 from codelens.errors import CodelensError
 
@@ -68,6 +78,7 @@ app.command("docstring")(docstring_cmd.docstring)
 app.add_typer(baseline_cmd.app, name="baseline")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(hook_cmd.app, name="hook")
+app.add_typer(server_cmd.app, name="server")
 
 
 def _parser_errors(name: str) -> tuple[type, ...]:

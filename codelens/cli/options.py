@@ -32,6 +32,7 @@ SCAN_OPTIONS = (
     Option("jobs", ("--jobs", "-j")), Option("token_budget"), Option("staged", ("--staged",)),
     Option("diff_base", ("--diff-base",), metavar="REF"), Option("baseline", ("--baseline",), metavar="FILE"),
     Option("ignore_suppressions", ("--ignore-suppressions",)), Option("ray", metavar="ADDRESS"),
+    Option("server"), Option("server_idle_minutes", metavar="MINUTES"),
 )
 """Everything `codelens scan` can set."""
 

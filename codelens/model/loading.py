@@ -164,7 +164,7 @@ def _quantization_config(quantize: str, dtype):
     except ImportError as exc:
         raise ModelError(
             f"--quantize {quantize} needs the bitsandbytes package, which is not installed",
-            hint="pip install bitsandbytes, or use --quantize none",
+            hint="pip install 'codelens[quantize]' (or bitsandbytes itself), or use --quantize none",
         ) from exc
     from transformers import BitsAndBytesConfig
 

@@ -289,7 +289,7 @@ def test_missing_bitsandbytes_is_a_model_error(tiny_llama, monkeypatch):
     with pytest.raises(ModelError) as err:
         load_base(str(tiny_llama), device="cpu", quantize="nf4")
     assert "needs the bitsandbytes package" in err.value.message
-    assert "pip install bitsandbytes" in err.value.hint
+    assert "pip install 'codelens[quantize]'" in err.value.hint
 
 
 def test_fingerprint_is_stable_across_loads(tiny_llama):
