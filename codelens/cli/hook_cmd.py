@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from codelens.files import is_inside
 
 MARKER = ("# codelens-hook: git pre-commit hook from codelens (hooks/pre-commit; `codelens hook install` "
           "writes it).")
@@ -37,7 +38,9 @@ if ! command -v "$codelens" >/dev/null 2>&1; then
     echo "  Install codelens, or set CODELENS=/path/to/codelens; skip once with git commit --no-verify." >&2
     exit 1
 fi
-exec "$codelens" scan . --staged --quiet
+# CODELENS_HOOK=1: the scan keeps the model loaded in your background server (`codelens server status`),
+# starting it on first use; set server = "off" in your codelens config to run without it.
+CODELENS_HOOK=1 exec "$codelens" scan . --staged --quiet
 """
 
 app = typer.Typer(help="Git hooks without the pre-commit framework.", no_args_is_help=True)
@@ -73,20 +76,39 @@ def _this_codelens() -> str:
     return shutil.which("codelens") or "codelens"
 
 
-def hooks_dir(repo: Path) -> Path:
-    """Where git looks for hooks in the repository holding ``repo`` (honours core.hooksPath)."""
+def hooks_dir(repo: Path) -> tuple[Path, Path, bool]:
+    """Where git looks for hooks in the repository holding ``repo`` (honours core.hooksPath): (hooks folder,
+    work tree top, whether the user chose it). Through codelens's hardened git (``codelens.gitscope``).
+
+    A hooks folder inside the repository (its work tree or git folder) is fine whoever set it. One outside
+    is used only when ``core.hooksPath`` comes from the user's own git config (global, system, the command
+    line): a repository's ``.git/config`` may not send codelens's writes out of the repository.
+    """
     from codelens.errors import CodelensError
+    from codelens.gitscope import Git
 
     folder = repo if repo.is_dir() else repo.parent
-    try:
-        result = subprocess.run(["git", "rev-parse", "--git-path", "hooks"], cwd=folder, capture_output=True,
-                                text=True)
-    except FileNotFoundError:
-        raise CodelensError("git is not installed or not on PATH", hint="install git first") from None
-    if result.returncode != 0:
+    git = Git(folder, hooks=True)
+    result = git.run(["rev-parse", "--git-path", "hooks"])
+    top = git.run(["rev-parse", "--show-toplevel"])
+    if result.returncode != 0 or top.returncode != 0 or git.top is None:
         raise CodelensError(f"{repo} is not inside a git repository",
                             hint="run `codelens hook install` in a git work tree (or pass its path)")
-    return (folder / result.stdout.strip()).resolve()
+    target = (folder / os.fsdecode(result.stdout.strip())).resolve()
+    work_tree = Path(os.fsdecode(top.stdout.strip())).resolve()
+    common = git.run(["rev-parse", "--git-common-dir"])
+    git_dir = (folder / os.fsdecode(common.stdout.strip())).resolve()
+    if is_inside(target, work_tree):
+        return target, work_tree, False
+    if is_inside(target, git_dir):  # git's own folder, outside the work tree of a linked worktree
+        return target, work_tree, True
+    scope = git.run(["config", "--show-scope", "--get", "core.hooksPath"]).stdout.decode("utf-8", "replace")
+    if scope.split("\t", 1)[0] in ("global", "system", "command"):
+        return target, work_tree, True
+    raise CodelensError(f"core.hooksPath in {git_dir / 'config'} sends hooks to {target}, outside the repository; "
+                        "codelens does not write there on a repository's word",
+                        hint="set core.hooksPath in your own git config (git config --global) to use that folder, "
+                             "or unset it here (git config --unset core.hooksPath)")
 
 
 def install_hook(repo: Path, force: bool = False, command: str | None = None) -> tuple[Path, Path | None]:
@@ -94,16 +116,20 @@ def install_hook(repo: Path, force: bool = False, command: str | None = None) ->
 
     A hook codelens wrote (its marker line, whole) is replaced silently; any other existing hook only with
     ``force``, after being copied to ``pre-commit.codelens-backup`` (numbered when one is there already).
+    The write goes through codelens's write guard: never through a link, onto a device or read-only file.
     """
     from codelens.errors import CodelensError
+    from codelens.files import FileReadError, guard_target, read_bounded, write_guarded
 
-    target = hooks_dir(repo) / "pre-commit"
+    folder, work_tree, chosen = hooks_dir(repo)
+    target = folder / "pre-commit"
+    guard_target(target, root=work_tree, named_by_user=chosen, into_git=True)
     backup = None
     if target.exists():
         try:
-            current = target.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise CodelensError(f"cannot read the existing hook {target}: {exc.strerror}") from exc
+            current = read_bounded(target, 1 << 20, "hook").decode("utf-8", "replace")
+        except FileReadError as exc:
+            raise CodelensError(f"cannot read the existing hook {target}: {exc.message}") from exc
         if not written_by_codelens(current):
             if not force:
                 raise CodelensError(
@@ -116,12 +142,8 @@ def install_hook(repo: Path, force: bool = False, command: str | None = None) ->
             except OSError as exc:  # never overwrite a hook that could not be saved first
                 raise CodelensError(f"cannot back up {target} to {backup}: {exc.strerror}",
                                     hint="check the permissions of the hooks folder") from exc
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(hook_script(command or _this_codelens()), encoding="utf-8", newline="\n")
-        target.chmod(0o755)
-    except OSError as exc:
-        raise CodelensError(f"cannot write {target}: {exc.strerror}", hint="check the permissions of .git/hooks") from exc
+    write_guarded(target, hook_script(command or _this_codelens()).encode("utf-8"), root=work_tree,
+                  named_by_user=chosen, force=True, into_git=True, mode=0o755, what="hook")
     return target, backup
 
 
