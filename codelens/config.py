@@ -16,6 +16,8 @@ from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, ServerMode, 
 from codelens.errors import ConfigError
 from codelens.model.batching import DEFAULT_TOKEN_BUDGET
 
+MAX_FILE_BYTES = 1 << 30
+"""Largest --max-file-bytes: tree-sitter offsets are 32-bit, and no source file a person wrote comes near."""
 MAX_JOBS = 256
 """Most parser processes and model threads: more cannot help on any machine, and a huge count makes
 OpenMP abort the process."""
@@ -44,6 +46,7 @@ class PathOverride:
             object.__setattr__(self, "fail_on", choice(FailOn, f'per-path."{self.pattern}".fail-on', self.fail_on))
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f'per-path."{self.pattern}".min-confidence = {self.min_confidence} must be between 0 and 1')
+        check_glob(self.pattern, "per-path")
 
     def matches(self, path: str) -> bool:
         """True when the glob matches ``path`` (relative to the scan root, forward slashes)."""
@@ -55,6 +58,17 @@ def _glob(pattern: str):
     from pathspec import GitIgnoreSpec
 
     return GitIgnoreSpec.from_lines([pattern])
+
+
+def check_glob(pattern: str, setting: str) -> None:
+    """A ConfigError naming ``pattern`` when it is not a gitignore-style glob pathspec can read (one ending in
+    a lone backslash escapes nothing): from the command line or a config file, a clear error, not a crash."""
+    try:
+        _glob(pattern)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{setting} glob {pattern!r} is not a valid pattern ({exc})",
+                          hint="a backslash escapes the next character: drop a trailing one, or write \\\\ for a "
+                               "literal backslash") from None
 
 
 @dataclass
@@ -155,8 +169,12 @@ class ScanConfig:
         self.device = check_device("device", self.device)
         if self.neighbours < 0:
             raise ConfigError(f"neighbours = {self.neighbours} must be 0 or more")
-        if self.max_file_bytes <= 0:
-            raise ConfigError(f"max-file-bytes = {self.max_file_bytes} must be positive")
+        if not 0 < self.max_file_bytes <= MAX_FILE_BYTES:
+            raise ConfigError(f"max-file-bytes = {self.max_file_bytes} must be between 1 and {MAX_FILE_BYTES} (1 GiB)",
+                              hint="the default, 1000000, skips only files no person wrote")
+        for name in ("include", "exclude"):
+            for pattern in getattr(self, name):
+                check_glob(pattern, name)
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"min-confidence = {self.min_confidence} must be between 0 and 1")
         if self.defect_threshold is not None and not 0.0 <= self.defect_threshold <= 1.0:

@@ -12,6 +12,7 @@ import codecs
 import io
 import os
 import stat
+import sys
 import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from codelens.core import SourceFile
 from codelens.errors import CodelensError
+from codelens.files import CONFIG_LIMIT, FileReadError, read_bounded, read_text_bounded
 from codelens.parsing.registry import language_for_path
 
 if TYPE_CHECKING:
@@ -83,19 +85,22 @@ def _find_git_dir(start: Path) -> tuple[Path, Path] | None:
             return directory, dot_git
         if dot_git.is_file():  # worktrees and submodules: "gitdir: <path>"
             try:
-                content = dot_git.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError):
+                content = read_text_bounded(dot_git, 4096, "git link file").strip()
+            except FileReadError:
                 return directory, dot_git
             target = Path(content.removeprefix("gitdir:").strip())
             return directory, (directory / target if not target.is_absolute() else target)
     return None
 
 
-def _read_ignore_file(path: str) -> GitIgnoreSpec | None:
+def _read_ignore_file(path: str, problems: list[tuple[str, str]]) -> GitIgnoreSpec | None:
+    """The rules of one ignore file, read bounded and without blocking; a FIFO, device or huge file is
+    left out and noted in ``problems`` as (path, reason) rather than hanging the scan."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
+        lines = read_bounded(path, CONFIG_LIMIT, "ignore file").decode("utf-8", "replace").splitlines()
+    except FileReadError as exc:
+        if exc.reason not in ("missing", "unreadable"):
+            problems.append((path, exc.reason))
         return None
     if not lines:
         return None
@@ -134,15 +139,17 @@ class _IgnoreRules:
         self._above = {self.prefix[:i] for i, char in enumerate(self.prefix) if char == "/"}
         """Folders from the top down to the scan root itself ("runs", "runs/corpus" for runs/corpus/)."""
         self.base: list[tuple[str, GitIgnoreSpec]] = []
+        self.problems: list[tuple[str, str]] = []
+        """Ignore files left out (a FIFO, a device, a huge file): (path, skip reason)."""
         if found is not None:
             git_dir = found[1]
             common = git_dir / "commondir"  # linked worktrees keep info/ in the main git dir
             if common.is_file():
                 try:
-                    git_dir = git_dir / common.read_text(encoding="utf-8").strip()
-                except (OSError, UnicodeDecodeError):
+                    git_dir = git_dir / read_text_bounded(common, 4096, "git commondir file").strip()
+                except FileReadError:
                     pass
-            exclude = self._below_root_only("", _read_ignore_file(str(git_dir / "info" / "exclude")))
+            exclude = self._below_root_only("", _read_ignore_file(str(git_dir / "info" / "exclude"), self.problems))
             if exclude is not None:
                 self.base.append(("", exclude))
         self._chains: dict[str, list[tuple[str, GitIgnoreSpec]]] = {}
@@ -151,7 +158,7 @@ class _IgnoreRules:
         """Specs that apply inside ``directory`` (relative to the top, "" for the top), outermost first."""
         if directory not in self._chains:
             parent = self._chain(directory.rpartition("/")[0]) if directory else list(self.base)
-            spec = _read_ignore_file(str(self.top / directory / ".gitignore"))
+            spec = _read_ignore_file(str(self.top / directory / ".gitignore"), self.problems)
             if not directory or directory in self._above:
                 spec = self._below_root_only(directory, spec)
             self._chains[directory] = parent + [(directory, spec)] if spec is not None else parent
@@ -367,7 +374,7 @@ def _read_regular(path: Path, max_file_bytes: int) -> bytes | str:
         if info.st_size > max_file_bytes:
             return "too-large"
         with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(max_file_bytes + 1)
+            return handle.read(min(max_file_bytes, sys.maxsize - 1) + 1)  # a huge limit must not overflow
     finally:
         os.close(fd)
 
@@ -419,6 +426,8 @@ def discover(
     else:
         filters = _Filters(root, include, exclude, respect_gitignore)
         candidates = _only(root, only, filters) if only is not None else _walk(root, filters, skipped)
+        for path, reason in filters.git.problems if filters.git is not None else ():
+            skipped.append(Skipped(os.path.relpath(path, root).replace(os.sep, "/"), reason))
     files: list[SourceFile] = []
     for candidate in candidates:
         outcome = _read(candidate, max_file_bytes)

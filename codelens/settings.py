@@ -30,7 +30,7 @@ from typing import Any
 from codelens.choices import FailOn
 from codelens.config import PathOverride, ScanConfig, setting_fields
 from codelens.errors import ConfigError
-from codelens.files import is_inside
+from codelens.files import CONFIG_LIMIT, FileReadError, is_inside, read_text_bounded
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
 TRUSTED_ONLY = ("trust_remote_code", "ray", "server", "server_idle_minutes")
@@ -54,12 +54,38 @@ def user_config_path() -> Path:
     return Path(base).expanduser() / "codelens" / "config.toml"
 
 
+def user_config() -> tuple[Path, dict] | None:
+    """The user's own config file and its ``[tool.codelens]`` table, or None when there is none.
+
+    ``CODELENS_CONFIG`` names it on purpose, so a missing file, or one that is not a regular file (a FIFO
+    would block the read), is an error rather than silently no settings; ``CODELENS_CONFIG=/dev/null``
+    means "no user config". The default path may simply not exist.
+    """
+    path = user_config_path()
+    explicit = bool(os.environ.get("CODELENS_CONFIG"))
+    if explicit and os.path.abspath(path) == os.devnull:
+        return None
+    if not explicit and not os.path.lexists(path):
+        return None
+    try:
+        data = _read_toml(path)
+    except ConfigError as exc:
+        if explicit:
+            exc.message = f"CODELENS_CONFIG: {exc.message}"
+            exc.hint = "point CODELENS_CONFIG at your codelens config file (TOML), or unset it"
+        raise
+    return path, data.get("tool", {}).get("codelens", data)
+
+
 def _read_toml(path: Path) -> dict:
+    """A config file, read bounded and without blocking (``codelens.files.read_text_bounded``), as TOML."""
     import tomllib
 
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(read_text_bounded(path, CONFIG_LIMIT, "config file"))
+    except FileReadError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} cannot be read: {exc}", hint="fix the TOML syntax") from exc
 
 
@@ -77,12 +103,16 @@ def find_config_file(start: Path) -> tuple[Path, dict] | None:
     here = start.resolve()
     if not here.is_dir():
         here = here.parent
+    top = git_top(here)
     for folder in (here, *here.parents):
         for name in CONFIG_FILES:
             path = folder / name
-            if not path.is_file():
+            if not os.path.lexists(path):
                 continue
-            data = _read_toml(path)
+            if top is not None and not is_inside(path, top):
+                raise ConfigError(f"{path} leads outside the repository ({top}) through a symbolic link",
+                                  hint="replace the link with the file, or scan with --no-config")
+            data = _read_toml(path)  # a FIFO or device named like a config file is an error, not a hang
             if name == "codelens.toml":
                 return path, data.get("tool", {}).get("codelens", data)
             table = data.get("tool", {}).get("codelens")
@@ -210,6 +240,10 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
             kept.pop(key)
             notes.append(f"{where}: {key.replace('_', '-')} = {value!r} ignored: it leads outside the repository "
                          f"({root}); pass --{key.replace('_', '-')} on the command line to use it")
+        elif any(part.casefold() == ".git" for part in target.resolve().parts):
+            kept.pop(key)  # .git/hooks/pre-commit as a baseline would become a script git runs
+            notes.append(f"{where}: {key.replace('_', '-')} = {value!r} ignored: codelens never uses a path inside "
+                         f".git/; pass --{key.replace('_', '-')} on the command line to use another path")
         else:
             kept[key] = str(target)
     if "adapter" in kept and "model" not in kept:
@@ -224,8 +258,8 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
 def _recorded_base(adapter: Path) -> str | None:
     """The base an adapter folder's codelens.json names (loading would follow it), if it can be read."""
     try:
-        base = json.loads((adapter / "codelens.json").read_text(encoding="utf-8")).get("base_model")
-    except (OSError, ValueError, AttributeError):
+        base = json.loads(read_text_bounded(adapter / "codelens.json", CONFIG_LIMIT, "adapter metadata")).get("base_model")
+    except (FileReadError, ValueError, AttributeError):
         return None  # loading reports the broken adapter before it loads any base
     return base if isinstance(base, str) else None
 
@@ -244,11 +278,14 @@ def _base_allowed(base: str, root: Path) -> bool:
 def user_settings() -> dict[str, Any]:
     """The user's own config file (``user_config_path``) as validated ScanConfig keyword arguments; {} when
     there is none."""
-    user = user_config_path()
-    if not user.is_file():
-        return {}
-    data = _read_toml(user)
-    return settings_from_table(data.get("tool", {}).get("codelens", data), user)
+    user = user_config()
+    return settings_from_table(user[1], user[0]) if user is not None else {}
+
+
+def repository_model(chosen: tuple[str, ...], values: dict[str, Any]) -> bool:
+    """Whether the model a scan loads was chosen by the repository's config: it named the model, or it named
+    the adapter and nobody else named a model (the adapter's codelens.json then names the base)."""
+    return "model" in chosen or ("adapter" in chosen and not values.get("model"))
 
 
 def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> ScanConfig:
@@ -259,11 +296,10 @@ def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> S
     sources = []
     found = None
     if use_file:
-        user = user_config_path()
-        if user.is_file():
-            data = _read_toml(user)
-            values.update(settings_from_table(data.get("tool", {}).get("codelens", data), user))
-            sources.append(str(user))
+        user = user_config()
+        if user is not None:
+            values.update(settings_from_table(user[1], user[0]))
+            sources.append(str(user[0]))
         found = find_config_file(start)
     root = project_root(start, found[0] if found else None)
     if found is not None:
@@ -275,6 +311,13 @@ def resolve_config(start: Path, cli: dict[str, Any], use_file: bool = True) -> S
     values.update(given)
     # Which values the repository chose: its model never runs in the user's background server.
     chosen = tuple(sorted(k for k in repository if k not in given))
+    if values.get("trust_remote_code") and repository_model(chosen, values):
+        # The user's trust is for their own model: a model (or an adapter's base) the repository names could
+        # run the repository's own code (an auto_map module) under it.
+        values["trust_remote_code"] = False
+        notes.append(f"trust-remote-code not applied: the model comes from the repository's config "
+                     f"({values.get('model') or values.get('adapter')}); trust applies to your own model only, "
+                     "so pass --model (and --adapter) on the command line to trust it")
     source = " and ".join(sources) or "defaults"
     try:
         return ScanConfig(**values, source=source, root=str(root), notes=tuple(notes), repository_keys=chosen)

@@ -38,7 +38,9 @@ def render_settings(path: Path) -> str:
     """The settings as a commented ``[tool.codelens]`` TOML document."""
     from codelens.config import setting_fields
     from codelens.errors import CodelensError
-    from codelens.settings import find_config_file, resolve_config, settings_from_table, untrusted, user_config_path
+    from codelens.escapes import escape_controls
+    from codelens.settings import (find_config_file, resolve_config, settings_from_table, untrusted, user_config_path,
+                                   user_config)
 
     if not path.exists():  # a mistyped path would otherwise show the settings of whatever folder holds it
         raise CodelensError(f"{path} does not exist", hint="pass the folder or file you would scan")
@@ -52,14 +54,11 @@ def render_settings(path: Path) -> str:
         lines.append("# no codelens.toml or [tool.codelens] in a pyproject.toml found: built-in defaults")
     lines.append(f"# your own settings, trusted (the repository's are not): {user_config_path()}")
     lines.append("# command-line options override these per run")
-    lines += [f"# {note}" for note in config.notes]
+    lines += [f"# {escape_controls(note)}" for note in config.notes]  # a note quotes the repository's values
     lines.append("[tool.codelens]")
-    user = user_config_path()
-    if user.is_file() and str(user) in config.source:
-        import tomllib
-
-        data = tomllib.loads(user.read_text(encoding="utf-8"))
-        from_file |= set(settings_from_table(data.get("tool", {}).get("codelens", data), user))
+    user = user_config()
+    if user is not None and str(user[0]) in config.source:
+        from_file |= set(settings_from_table(user[1], user[0]))
     for f in setting_fields():
         if f.name == "per_path":
             continue
