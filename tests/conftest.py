@@ -28,6 +28,21 @@ os.environ["CODELENS_CONFIG"] = os.devnull
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="codelens-run-")
 atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], True)
 os.environ.pop("PRE_COMMIT", None)  # pytest run from a pre-commit hook: no scan starts a server by itself
+
+
+def _stop_servers(folder: Path) -> None:
+    """Stop the background servers the tests' hooks started (they would idle for half an hour)."""
+    from codelens.server.client import stop_server
+    from codelens.server.place import ServerPlace
+
+    for socket_file in (folder / "codelens").glob("server-*.sock"):
+        try:
+            stop_server(ServerPlace(socket_file.parent, socket_file.name[len("server-"):-len(".sock")]))
+        except Exception:  # noqa: BLE001 - a server that is already gone is what this wants
+            pass
+
+
+atexit.register(_stop_servers, Path(os.environ["XDG_RUNTIME_DIR"]))  # runs before the folder's removal
 # Nor write the user's own codelens state (the ledger of files codelens wrote, the result cache's key): a
 # folder of this test session stands in for it, shared with the codelens processes the tests start.
 os.environ["CODELENS_CACHE_HOME"] = tempfile.mkdtemp(prefix="codelens-test-home-")

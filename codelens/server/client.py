@@ -134,47 +134,54 @@ def start_server(place: ServerPlace, idle_minutes: float) -> dict:
     if found is not None:
         found[0].close()
         return found[1]
-    pid = _spawn(place, idle_minutes)
+    process = _spawn(place, idle_minutes)
     deadline = time.monotonic() + START_TIMEOUT_S
-    exited = None
     while time.monotonic() < deadline:
         found = connect(place)
         if found is not None:
             found[0].close()
             return found[1]
-        if exited is None:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                exited = os.waitstatus_to_exitcode(status)
-                if exited != 0:  # 0: another scan's server won the race, and its socket appears soon
-                    break
+        # 0: another scan's server won the race (its socket appears soon); else it failed: see its log
+        if process.poll() not in (None, 0):
+            break
         time.sleep(0.05)
     tail = _log_tail(place)
-    what = f"exited with status {exited}" if exited not in (None, 0) else f"did not listen within {START_TIMEOUT_S:.0f} s"
+    status = process.poll()
+    what = f"exited with status {status}" if status not in (None, 0) else f"did not listen within {START_TIMEOUT_S:.0f} s"
     raise ServerError(f"the background server {what}" + (f": {tail}" if tail else ""),
                       hint=f"see {place.log}, or scan with --server off")
 
 
-def _spawn(place: ServerPlace, idle_minutes: float) -> int:
-    """The server's process, detached: its own session, stdin and stdout on /dev/null, stderr into its log,
-    working in the private folder. A pre-commit hook reads its command's output to the end: a child
-    holding those pipes would keep the commit waiting for 30 minutes."""
+_STARTED: list = []
+"""The servers this process started, kept so that their ``Popen`` is never collected (and reaped) early."""
+
+
+def _spawn(place: ServerPlace, idle_minutes: float):
+    """The server's process, detached: its own session, no descriptor of ours but stdin and stdout on
+    /dev/null and stderr into its log. A pre-commit hook reads its command's output to the end: a child
+    holding those pipes (or any other of our descriptors) would keep the commit waiting for half an hour."""
+    import subprocess
+
     if not sys.executable:
         raise ServerError("cannot tell which Python runs codelens, to start the server with it",
                           hint="scan with --server off")
     # -P: the folder a hook runs in (the scanned repository) is not put on the server's import path.
     argv = [sys.executable, "-P", "-m", "codelens.server", "--idle-minutes", repr(float(idle_minutes)),
-            "--folder", str(place.folder)]
+            "--folder", str(place.folder), "--build", place.build]
     # One server serves every repository: none of one repository's git variables (GIT_DIR, GIT_INDEX_FILE).
     env = {name: value for name, value in os.environ.items() if not name.startswith("GIT_")}
-    actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-               (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-               (os.POSIX_SPAWN_OPEN, 2, str(place.log), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)]
     try:
-        return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
+        log = os.open(place.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                       close_fds=True, start_new_session=True, cwd="/", env=env)
+        finally:
+            os.close(log)
     except OSError as exc:
         raise ServerError(f"cannot start the background server: {exc.strerror or exc}",
                           hint="scan with --server off") from exc
+    _STARTED.append(process)
+    return process
 
 
 def _talk(operation, connection: socket.socket, *args):
@@ -217,6 +224,7 @@ class ServerScorer:
         self.computed = 0
         """Functions the server ran."""
         self._given_up = False
+        self._build = ""
 
     def __call__(self, functions: dict, summarise: set[str], on_batch: Callable[["ScoredBatch"], None]) -> None:
         if not functions:
@@ -238,13 +246,13 @@ class ServerScorer:
     def _place(self) -> ServerPlace | None:
         if self.place is not None:
             return self.place
-        if self.start:
-            self.place = server_place()
-            return self.place
-        if supported() is not None:
+        if supported() is not None and not self.start:
             return None
-        build = build_identity()
-        place = ServerPlace(default_folder(build), build)
+        self._build = self._build or build_identity()
+        if self.start:
+            self.place = server_place(self._build)
+            return self.place
+        place = ServerPlace(default_folder(self._build), self._build)
         if not os.path.lexists(place.socket):
             return None  # none runs, and this scan may not start one: no folder is created
         private_folder(place.folder)  # a socket in a folder others could write to is not trusted

@@ -360,14 +360,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codelens.server", description=__doc__.splitlines()[0])
     parser.add_argument("--idle-minutes", type=float, required=True)
     parser.add_argument("--folder", type=Path, default=None, help="the private folder (default: chosen as a scan does)")
+    parser.add_argument("--build", default=None, help="the build the starting scan runs (default: this one's)")
     args = parser.parse_args(argv)
     os.umask(0o077)
+    os.chdir("/")  # hold no scanned repository's folder
     try:
-        place = server_place(folder=args.folder)
+        place = server_place(build=args.build, folder=args.folder)
     except ServerError as exc:
         print(f"codelens server: {exc}", file=sys.stderr)
         return 2
     _log_to(place.log)
+    if place.build != build_identity():
+        # The package changed between the scan that asked and this process (an upgrade, an edit): serve
+        # under the asked-for name, and that scan's results would come from other code.
+        logger.error("codelens changed on disk while the server started (build %s, asked for %s): not serving",
+                     build_identity()[:12], place.build[:12])
+        return 2
     try:
         if not run_server(place, args.idle_minutes):
             logger.info("another server of this build is running: nothing to do")

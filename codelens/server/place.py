@@ -16,7 +16,6 @@ import stat
 import struct
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from codelens import __version__
@@ -67,7 +66,6 @@ def supported() -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
 def build_identity() -> str:
     """sha256 over this codelens' version, the interpreter and environment running it, and the path and
     contents of every source file of the package: another checkout, an edited file, an upgrade or another

@@ -83,14 +83,9 @@ def test_a_socket_path_too_long_for_unix_sockets_moves_to_the_next_folder(tmp_pa
 
 def test_the_build_identity_is_stable_and_names_the_environment(monkeypatch):
     first = build_identity()
-    build_identity.cache_clear()
     assert build_identity() == first and len(first) == 64
-    build_identity.cache_clear()
     monkeypatch.setattr(sys, "prefix", "/another/venv")
-    try:
-        assert build_identity() != first  # another environment (another torch) is another build
-    finally:
-        build_identity.cache_clear()
+    assert build_identity() != first  # another environment (another torch) is another build
 
 
 def test_the_build_identity_follows_the_package_contents(tmp_path, monkeypatch):
@@ -100,17 +95,11 @@ def test_the_build_identity_follows_the_package_contents(tmp_path, monkeypatch):
     fake = type(sys)("codelens")
     fake.__file__ = str(package / "__init__.py")
     monkeypatch.setitem(sys.modules, "codelens", fake)
-    build_identity.cache_clear()
-    try:
-        before = build_identity()
-        build_identity.cache_clear()
-        os.utime(package / "__init__.py", (1, 1))  # touched, same contents: the same build
-        assert build_identity() == before
-        build_identity.cache_clear()
-        (package / "__init__.py").write_text("x = 2\n")
-        assert build_identity() != before
-    finally:
-        build_identity.cache_clear()
+    before = build_identity()
+    os.utime(package / "__init__.py", (1, 1))  # touched, same contents: the same build
+    assert build_identity() == before
+    (package / "__init__.py").write_text("x = 2\n")
+    assert build_identity() != before
 
 
 def test_peer_uid_reads_the_kernels_answer():
