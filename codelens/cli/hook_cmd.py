@@ -40,8 +40,6 @@ if ! command -v "$codelens" >/dev/null 2>&1; then
 fi
 # CODELENS_HOOK=1: the scan keeps the model loaded in your background server (`codelens server status`),
 # starting it on first use; set server = "off" in your codelens config to run without it.
-CODELENS_HOOK=1 # CODELENS_HOOK=1: the scan keeps the model loaded in your background server (`codelens server status`),
-# starting it on first use; set server = "off" in your codelens config to run without it.
 CODELENS_HOOK=1 exec "$codelens" scan . --staged --quiet
 """
 
