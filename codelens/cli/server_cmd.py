@@ -49,7 +49,11 @@ def start(
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        if not run_server(place, minutes):
+        try:
+            served = run_server(place, minutes)
+        finally:
+            logger.removeHandler(handler)
+        if not served:
             identity = server_status(place)
             pid = identity.get("pid") if identity else "?"
             raise CodelensError(f"the server of this codelens already runs (pid {pid})",
