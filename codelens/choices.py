@@ -26,6 +26,8 @@ class ReportFormat(StrEnum):
     JSONL = "jsonl"
     HTML = "html"
     """One self-contained page to browse in a browser (``codelens.report.html``)."""
+    CONCISE = "concise"
+    """The text report without source lines: one line per finding (``codelens.report.text``)."""
 
 
 class SummaryMode(StrEnum):

@@ -28,7 +28,8 @@ class PathOverride:
     """Settings for the files one glob matches: ``[tool.codelens.per-path."tests/**"]``.
 
     Globs are gitignore-style and relative to the scan root (``tests/**``, ``*_test.go``); when several
-    match a file, later tables win key by key and ``disable`` lists add up.
+    match a file, later tables win key by key, and their ``select`` / ``ignore`` apply in turn on top of
+    the top-level selection (``codelens.rules.selection``).
     """
 
     pattern: str
@@ -37,11 +38,17 @@ class PathOverride:
     """fail-on for findings in these files (info, low, medium, high, never); None keeps the global one."""
     min_confidence: float | None = None
     """min-confidence for findings in these files (0..1); None keeps the global one."""
-    disable: tuple[str, ...] = ()
-    """Rule codes or names never reported in these files, e.g. ["CL300", "clone"]."""
+    select: tuple[str, ...] = ()
+    """Rules reported in these files instead of the top-level selection: codes, prefixes or names (["CL2"]);
+    empty: the selection stands."""
+    ignore: tuple[str, ...] = ()
+    """Rules not reported in these files: codes, prefixes or names, e.g. ["CL300", "clone"]."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "disable", tuple(self.disable))
+        from codelens.rules.selection import check_selectors
+
+        for name in ("select", "ignore"):
+            object.__setattr__(self, name, check_selectors(getattr(self, name), f'per-path."{self.pattern}".{name}'))
         if self.fail_on is not None:
             object.__setattr__(self, "fail_on", choice(FailOn, f'per-path."{self.pattern}".fail-on', self.fail_on))
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
@@ -95,9 +102,15 @@ class ScanConfig:
     max_file_bytes: int = 1_000_000
     """Files larger than this are skipped with a warning (generated code, data dumps)."""
     format: ReportFormat = ReportFormat.TEXT
-    """Output format: text, json, sarif, github, gitlab, junit or jsonl."""
+    """Output format: text (findings with their source lines), concise (one line per finding), json, sarif,
+    github, gitlab, junit, jsonl or html."""
     all_functions: bool = False
     """List every analysed function in the output, not only those with findings."""
+    statistics: bool = False
+    """Print the number of findings per rule (text, or JSON with --format json) instead of the findings."""
+    blocking_only: bool = False
+    """Show only the findings that block (reach fail-on) in full, and the others as one line of counts:
+    what a pre-commit hook prints."""
     neighbours: int = 0
     """How many most-similar functions to list for each function (0 = none)."""
     summaries: SummaryMode = SummaryMode.MISSING
@@ -113,9 +126,24 @@ class ScanConfig:
     summary_threshold: float | None = None
     """Override the adapter's summary confidence gate: the mean token log-probability (<= 0) from which a
     generated summary is suggested; a very low value (-100) shows every summary."""
+    select: tuple[str, ...] = ()
+    """Rules to report: codes, code prefixes or names (CL100, CL1, CL, likely-defect), as in ruff; empty:
+    every rule. A rule no file reports costs no model time (no summaries without CL300)."""
+    ignore: tuple[str, ...] = ()
+    """Rules not to report (codes, prefixes or names); the most specific of select and ignore decides."""
+    defect_tests: bool = False
+    """Report likely defects (CL100) in test code too (tests/, test_*.py, *_test.go, *.spec.ts, src/test/,
+    ...); off: test functions are not rated."""
+    summary_tests: bool = False
+    """Ask for docstrings (CL300) in test code too; off: test functions get no summary."""
     clone_tests: bool = False
     """Report clones in test code too (tests/, test_*.py, *_test.go, *.spec.ts, src/test/, ...); off: test
     functions take no part in clone search."""
+    clone_min_lines: int = 3
+    """Functions with fewer non-blank lines (docstring aside) take part in no clone pair."""
+    clone_min_tokens: int | None = None
+    """Functions with fewer tokens take part in no clone pair; default: 16 for exact copies, 25 for renamed
+    and semantic clones."""
     cache: bool = True
     """Reuse results of unchanged functions from the SQLite cache."""
     cache_dir: str | None = None
@@ -133,7 +161,7 @@ class ScanConfig:
     ignore_suppressions: bool = False
     """Report findings even where a `codelens: ignore[...]` comment suppresses them (for audits)."""
     per_path: tuple[PathOverride, ...] = ()
-    """Overrides of fail-on, min-confidence and disabled rules for files matching a glob (tests/**)."""
+    """Overrides of fail-on, min-confidence and rule selection for files matching a glob (tests/**)."""
     ray: str | None = None
     """Run the model on a Ray cluster: auto (the one this machine joined with `ray start`), HOST:PORT or
     ray://HOST:PORT. Needs the ray extra (pip install 'codelens[ray]'); never from the repository's config."""
@@ -166,6 +194,17 @@ class ScanConfig:
         self.server = choice(ServerMode, "server", self.server)
         if not self.server_idle_minutes > 0:
             raise ConfigError(f"server-idle-minutes = {self.server_idle_minutes} must be more than 0")
+        from codelens.rules.selection import check_selectors
+
+        self.select = check_selectors(self.select, "select")
+        self.ignore = check_selectors(self.ignore, "ignore")
+        if self.clone_min_lines < 1:
+            raise ConfigError(f"clone-min-lines = {self.clone_min_lines} must be at least 1")
+        if self.clone_min_tokens is not None and self.clone_min_tokens < 1:
+            raise ConfigError(f"clone-min-tokens = {self.clone_min_tokens} must be at least 1")
+        if self.statistics and self.format not in (ReportFormat.TEXT, ReportFormat.JSON):
+            raise ConfigError(f"statistics are printed as text or json, not {self.format}",
+                              hint="pass --format text or --format json with --statistics")
         self.device = check_device("device", self.device)
         if self.neighbours < 0:
             raise ConfigError(f"neighbours = {self.neighbours} must be 0 or more")
@@ -208,15 +247,25 @@ class ScanConfig:
         values = [o.fail_on for o in self._matching(path) if o.fail_on is not None]
         return values[-1] if values else self.fail_on
 
+    def rules_for(self, path: str) -> frozenset[str]:
+        """The rule codes reported in ``path``: select / ignore, then those of each matching per-path table."""
+        from codelens.rules.selection import selected_rules
+
+        codes = selected_rules(self.select, self.ignore)
+        for override in self._matching(path):
+            codes = selected_rules(override.select, override.ignore, codes)
+        return codes
+
+    def tests_for(self, task: str) -> bool:
+        """Whether ``task`` (defect, clone, summary) reports on test code: its ``*-tests`` setting."""
+        return bool(getattr(self, f"{task}_tests"))
+
     def reports(self, finding) -> bool:
-        """False when a per-path override disables the finding's rule or wants more confidence."""
-        matching = self._matching(finding.path)
-        if not matching:
-            return True
-        disabled = {name.casefold() for o in matching for name in o.disable}
-        if finding.code.casefold() in disabled or finding.rule.casefold() in disabled:
+        """False when the finding's rule is not selected for its file, or a per-path override wants more
+        confidence."""
+        if finding.code not in self.rules_for(finding.path):
             return False
-        floors = [o.min_confidence for o in matching if o.min_confidence is not None]
+        floors = [o.min_confidence for o in self._matching(finding.path) if o.min_confidence is not None]
         return not floors or finding.confidence >= floors[-1]
 
     def as_dict(self) -> dict[str, Any]:

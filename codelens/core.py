@@ -87,6 +87,10 @@ class CodeUnit:
     body_cut: tuple[int, int] | None = None
     """Character span of ``source`` removed to make ``body`` (the docstring), so a position in ``body``
     maps back to the file; None when nothing was removed."""
+    stub: bool = False
+    """Declares an interface rather than implementing one (``LanguageSpec.stub``; Python: ``@overload``,
+    ``@abstractmethod``, a method of a ``Protocol`` class, or a body of only ``...``, ``pass``,
+    ``raise NotImplementedError`` and a docstring). Its documentation lives on what implements it."""
 
     @property
     def start_line(self) -> int:

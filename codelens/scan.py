@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -151,6 +152,15 @@ def run_scan(
                                     "reported, not counted for --fail-on")
     outcome.report.stats["elapsed_s"] = time.perf_counter() - started
     outcome.report.options = ReportOptions(all=config.all_functions)
+    if config.blocking_only:
+        shown = blocking(outcome, config)
+        keys = {id(f) for f in shown}
+        outcome.report.options.not_shown = dict(Counter(f.code for f in outcome.report.findings if id(f) not in keys))
+        outcome.report.findings = shown
+        # The clone classes listed are those of the clones shown.
+        kept = {(f.path, f.qualname, f.start_line) for f in shown}
+        outcome.report.clones = [p for p in outcome.report.clones if (p.a.path, p.a.qualname, p.a.start_line) in kept
+                                 or (p.b.path, p.b.qualname, p.b.start_line) in kept]
     return outcome
 
 
@@ -184,9 +194,10 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     from codelens.model.loading import LazyModel
     from codelens.report.model import ScanReport
     from codelens.tasks import all_findings
+    from codelens.tasks.clone import MIN_CLONE_TOKENS, find_clones
     from codelens.tasks.clone import RULE as CLONE_RULE
-    from codelens.tasks.clone import find_clones
-    from codelens.tasks.summary import gate_summaries
+    from codelens.tasks.scope import Scope
+    from codelens.tasks.summary import drop_templates, gate_summaries
 
     if loaded is None:
         # Weights load only if some function misses the cache: a warm re-scan never reads them.
@@ -199,7 +210,16 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         summary=config.summary_threshold if config.summary_threshold is not None else meta.thresholds.summary,
         clone_lexical=meta.thresholds.clone_lexical,
     )
-    settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs)
+    tests = frozenset(task for task in TASKS if config.tests_for(task))
+    scope = Scope({path: config.rules_for(path) for path in {u.path for u in units}}, tests, tuple(meta.languages),
+                  config.clone_min_lines, config.clone_min_tokens or MIN_CLONE_TOKENS)
+    if not (config.all_functions or config.neighbours):
+        # A function no selected rule looks at (test code, a deselected rule) costs no model time.
+        selected_for_model = [u for u in selected if scope.needs_model(u)]
+    else:
+        selected_for_model = selected
+    settings = EngineSettings(summaries=config.summaries, token_budget=config.token_budget, threads=config.jobs,
+                              summary_hashes=frozenset(u.hash for u in selected if scope.wants_summary(u)))
     scorer = server = None
     if config.ray:
         from codelens.engine.ray_scorer import RayScorer
@@ -215,8 +235,8 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     cache = _open_cache(root, config, warnings)
     try:
         engine_progress = (lambda done, total: progress("analysing", done, total)) if progress else None
-        results, engine_stats = analyse(selected, loaded, settings, cache, engine_progress, scorer=scorer)
-        context = [u for u in units if u.hash not in results]
+        results, engine_stats = analyse(selected_for_model, loaded, settings, cache, engine_progress, scorer=scorer)
+        context = [u for u in units if u.hash not in results and scope.clone_candidate(u)]
         if context and "clone" in meta.tasks:
             # Partial scans (files, --staged, --diff-base) compare the selected functions with every other
             # function of the repository. Those come from the cache when it is warm; the ones it lacks are
@@ -240,13 +260,21 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
             cache.close()
     # The cache keeps every generated summary with its confidence; the gate applies here, so a changed
     # --summary-threshold needs no recomputation.
+    made = sum(1 for r in results.values() if r.summary is not None)
     results = gate_summaries(results, thresholds.summary)
+    gated = made - sum(1 for r in results.values() if r.summary is not None)
+    # The same sentence for many functions describes none of them: never suggested (nor written).
+    results, templates = drop_templates(results)
+    clone_tokens = {} if config.clone_min_tokens is None else {"min_tokens": config.clone_min_tokens,
+                                                               "min_similar_tokens": config.clone_min_tokens}
     clones = find_clones(units, results, thresholds.clone, config.neighbours, include_tests=config.clone_tests,
-                         lexical_weight=thresholds.clone_lexical)
+                         lexical_weight=thresholds.clone_lexical, min_lines=config.clone_min_lines, **clone_tokens)
+    accepted_by = set() if config.ignore_suppressions else _accept_suppressed_clones(clones, units, texts)
     selected_keys = {(u.path, u.qualname, u.start_line) for u in selected}
     tasks = [t for t in meta.tasks if t in TASKS]
     findings = all_findings(selected, results, thresholds=thresholds, calibration=meta.calibration,
-                            tasks=tasks, clones=clones, min_confidence=config.min_confidence, languages=meta.languages)
+                            tasks=tasks, clones=clones, min_confidence=config.min_confidence, languages=meta.languages,
+                            tests=tests)
     findings = [f for f in findings if (f.path, f.qualname, f.start_line) in selected_keys]
     if len(selected) < len(units):
         # Pairs and neighbours are reported for the functions analysed in this run only.
@@ -255,7 +283,8 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         chosen = set(selected)
         clones.neighbours = {u: n for u, n in clones.neighbours.items() if u in chosen}
 
-    findings, suppressed, baselined = _filter_findings(findings, selected, units, config, warnings, baseline, texts)
+    findings, suppressed, baselined = _filter_findings(findings, selected, units, config, warnings, baseline, texts,
+                                                       accepted_by)
     # A clone pair is listed (clone-class section, JSON "clones") only while one of its functions still has
     # a CL200 finding: a baselined, suppressed or disabled clone does not come back through the side door.
     reported = {(f.path, f.qualname, f.start_line) for f in findings if f.code == CLONE_RULE.code}
@@ -265,6 +294,7 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
         unique=engine_stats.unique, cache_hits=engine_stats.cache_hits, computed=engine_stats.computed,
         summaries_generated=engine_stats.summaries_generated, tokens=engine_stats.tokens,
         model_seconds=round(engine_stats.seconds, 3), suppressed=suppressed, baselined=baselined,
+        summaries_below_gate=gated, summary_templates=templates,
     )
     model_info = {
         "id": loaded.model_id, "adapter": config.adapter or "default", "base_fingerprint": loaded.base_fingerprint,
@@ -278,11 +308,33 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     return ScanOutcome(report, warnings, suppressed, baselined)
 
 
+def _accept_suppressed_clones(clones, units: list[CodeUnit], texts: dict[str, str]) -> set:
+    """Drop from ``clones`` (in place) every pair with a member whose CL200 finding a suppression hides: one
+    marker accepts the pair for both members, in whichever file the scan is of. Returns the markers that did."""
+    from codelens.rules import RULES
+    from codelens.suppressions import apply_suppressions, parse_suppressions
+    from codelens.tasks.clone import clone_classes, clone_findings
+
+    members = clone_findings(clones)  # every member's finding, in the scanned files or not
+    languages = {u.path: u.language for u in units}
+    by_path = {rel: parse_suppressions(rel, texts[rel], languages[rel]) for rel in {f.path for f in members}}
+    outcome = apply_suppressions(members, units, by_path, {code: rule.name for code, rule in RULES.items()})
+    accepted = {(f.path, f.qualname, f.start_line) for f in outcome.suppressed}
+    if not accepted:
+        return set()
+    clones.pairs = [p for p in clones.pairs if (p.a.path, p.a.qualname, p.a.start_line) not in accepted
+                    and (p.b.path, p.b.qualname, p.b.start_line) not in accepted]
+    clones.classes = clone_classes(clones.pairs)
+    unused = set(outcome.unused)
+    return {(s.path, s.line) for found in by_path.values() for s in found if s not in unused}
+
+
 def _filter_findings(findings, selected, units, config, warnings, baseline,
-                     texts: dict[str, str]) -> tuple[list[Finding], int, int]:
+                     texts: dict[str, str], accepted_by: set = frozenset()) -> tuple[list[Finding], int, int]:
     """Drop suppressed and baselined findings; report unused suppressions on full scans.
 
-    ``texts`` are the files' contents as discovery decoded them (declared encodings honoured), by path.
+    ``texts`` are the files' contents as discovery decoded them (declared encodings honoured), by path;
+    ``accepted_by`` (path, line) of the markers that accepted a clone pair (used, though no finding is left).
     """
     suppressed = baselined = 0
     findings = [f for f in findings if config.reports(f)]  # per-path disable / min-confidence
@@ -296,6 +348,8 @@ def _filter_findings(findings, selected, units, config, warnings, baseline,
         findings, suppressed = outcome.kept, len(outcome.suppressed)
         if len(selected) == len(units):  # partial scans cannot tell an unused marker from an unchecked one
             for item in outcome.unused:
+                if (item.path, item.line) in accepted_by:
+                    continue
                 warnings.append(f"{item.path}:{item.line}: unused suppression '{item.marker}' (nothing to ignore here; remove it)")
     if baseline is not None:
         from codelens.baseline import filter_new
@@ -335,15 +389,16 @@ def unchanged_clones(root: Path, report, selected: list[CodeUnit], config: ScanC
     return {(*key(f), f.code) for f in report.findings if f.code == CLONE_RULE.code and key(f) in untouched}
 
 
-def exit_code_for(outcome: ScanOutcome, config: ScanConfig) -> int:
-    """0 when no finding reaches --fail-on (or its file's per-path fail-on), else 1; ``outcome.advisory``
-    findings do not count."""
-    from codelens.findings import Severity
+def blocking(outcome: ScanOutcome, config: ScanConfig) -> list[Finding]:
+    """The findings that fail the scan (``codelens.rules.grading.blocks``): severity at --fail-on or above
+    (its file's per-path fail-on), ``outcome.advisory`` findings left out."""
+    from codelens.rules.grading import blocks
 
-    for finding in outcome.report.findings:
-        if (finding.path, finding.qualname, finding.start_line, finding.code) in outcome.advisory:
-            continue
-        fail_on = config.fail_on_for(finding.path)
-        if fail_on != "never" and finding.severity.rank >= Severity(fail_on).rank:
-            return 1
-    return 0
+    return [f for f in outcome.report.findings
+            if (f.path, f.qualname, f.start_line, f.code) not in outcome.advisory
+            and blocks(f.severity, config.fail_on_for(f.path))]
+
+
+def exit_code_for(outcome: ScanOutcome, config: ScanConfig) -> int:
+    """1 when a finding blocks (``blocking``), else 0."""
+    return 1 if blocking(outcome, config) else 0

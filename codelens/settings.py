@@ -38,7 +38,8 @@ TRUSTED_ONLY = ("trust_remote_code", "ray", "server", "server_idle_minutes")
 process that outlives the scan (the background server): never taken from the scanned repository."""
 REPOSITORY_PATHS = ("model", "adapter", "baseline", "cache_dir")
 """Settings naming files or folders: from the repository they must stay inside it."""
-_OVERRIDE_KEYS = ("fail-on", "min-confidence", "disable")
+_OVERRIDE_KEYS = ("fail-on", "min-confidence", "select", "ignore", "disable")
+"""Keys of a per-path table; ``disable`` is the older name of ``ignore``, still read."""
 
 
 def _field_names() -> dict[str, dataclasses.Field]:
@@ -144,6 +145,8 @@ def _coerce(key: str, value: Any, f: dataclasses.Field, path: Path | str) -> Any
         expected = (int,)
     elif isinstance(default, float) or key in ("defect_threshold", "clone_threshold", "summary_threshold"):
         expected = (int, float)
+    elif default is None and str(f.type).startswith("int"):
+        expected = (int,)
     elif isinstance(default, tuple):
         if isinstance(value, str):
             value = [value]
@@ -180,9 +183,6 @@ def settings_from_table(table: dict, path: Path | str) -> dict[str, Any]:
 
 def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
     """``[tool.codelens.per-path."GLOB"]`` tables, validated, in file order."""
-    from codelens.errors import CodelensError
-    from codelens.rules import get_rule
-
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise ConfigError(f"{path}: per-path must be tables of settings keyed by glob",
                           hint='write [tool.codelens.per-path."tests/**"] followed by fail-on = "never"')
@@ -200,15 +200,12 @@ def _per_path(value: Any, path: Path | str) -> tuple[PathOverride, ...]:
                                   hint=f"use one of: {', '.join(member.value for member in FailOn)}")
             if key == "min_confidence" and (isinstance(item, bool) or not isinstance(item, (int, float))):
                 raise ConfigError(f"{where} must be a number between 0 and 1, got {item!r}")
-            if key == "disable":
+            if key in ("select", "ignore", "disable"):
                 item = [item] if isinstance(item, str) else item
                 if not isinstance(item, list) or not all(isinstance(v, str) for v in item):
-                    raise ConfigError(f"{where} must be a list of rule codes or names, got {item!r}")
-                for name in item:
-                    try:
-                        get_rule(name)
-                    except CodelensError as exc:
-                        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+                    raise ConfigError(f"{where} must be a list of rule codes, prefixes or names, got {item!r}")
+                key = "ignore" if key == "disable" else key
+                item = [*values.get(key, ()), *item]
             values[key] = item
         try:
             overrides.append(PathOverride(pattern, **values))

@@ -38,7 +38,7 @@ def repo(tmp_path: Path, text: str) -> Path:
 
 def test_tables_are_read_in_order_with_kebab_keys(tmp_path):
     config = resolve_config(repo(tmp_path, PYPROJECT), {})
-    assert config.per_path == (PathOverride("tests/**", fail_on="never", disable=("CL300", "clone")),
+    assert config.per_path == (PathOverride("tests/**", fail_on="never", ignore=("CL300", "clone")),
                                PathOverride("tests/slow/**", min_confidence=0.9))
 
 

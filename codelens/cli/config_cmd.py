@@ -73,6 +73,7 @@ def render_settings(path: Path) -> str:
             lines.append(f"fail-on = {toml_value(override.fail_on)}")
         if override.min_confidence is not None:
             lines.append(f"min-confidence = {toml_value(override.min_confidence)}")
-        if override.disable:
-            lines.append(f"disable = {toml_value(override.disable)}")
+        for name in ("select", "ignore"):
+            if getattr(override, name):
+                lines.append(f"{name} = {toml_value(getattr(override, name))}")
     return "\n".join(lines) + "\n"

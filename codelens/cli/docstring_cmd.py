@@ -52,7 +52,7 @@ def docstring(
     """
     from codelens.docstrings import plan_docstrings, unified_diff, wants_docstring
     from codelens.errors import CodelensError
-    from codelens.tasks import trained_on
+    from codelens.tasks import reports_on, trained_on
 
     config = scan_config(path, settings, no_cache, no_config)
     config = dataclasses.replace(config, summaries="all" if overwrite else "missing", staged=False, diff_base=None,
@@ -62,9 +62,12 @@ def docstring(
     by_file: dict[str, dict[tuple[str, int], str]] = {}
     languages: dict[str, str] = {}
     trained = report.model.get("languages") or ()
+    tests = ("summary",) if config.summary_tests else ()
     for unit in report.units:
         result = report.results.get(unit.hash)
-        if wants_docstring(unit, overwrite):
+        # The functions CL300 looks at: its rule selected for the file, test code only with summary-tests.
+        if wants_docstring(unit, overwrite) and "CL300" in config.rules_for(unit.path) and \
+                reports_on("summary", unit, tests):
             # Not in a language the model was trained on: its summaries there are not vouched for (CL300 too).
             summary = result.summary if result is not None and trained_on(unit, trained) else None
             by_file.setdefault(unit.path, {})[(unit.qualname, unit.start_line)] = summary or ""
@@ -77,7 +80,7 @@ def docstring(
                                 hint="pass an adapter trained on code of that language (codelens train)")
         if report.stats.get("summaries_generated") or gate is not None and report.stats.get("cache_hits"):
             # Summaries were made (or come from the cache) but none is sure enough to be written.
-            raise CodelensError(f"no summary passed the confidence gate (summary-threshold {gate})",
+            raise CodelensError(f"no summary passed the gate: {left_out(report.stats, gate) or 'none was sure enough'}",
                                 hint="lower it with --summary-threshold (e.g. -100 shows every summary)")
         raise CodelensError("the model gave no summaries", hint="use an adapter trained with the summary task")
     folder = path if path.is_dir() else path.parent
@@ -118,9 +121,13 @@ def docstring(
             # In the file's own encoding (and with its byte-order mark), so that `git apply` matches its bytes.
             diffs.append(unified_diff(plan, first_line_prefix="\ufeff" if bom else "").encode(encoding))
         count += len(plan.inserted) + len(plan.replaced)
+    dropped = left_out(report.stats, report.model.get("thresholds", {}).get("summary"))
     if write:
-        say(f"{count} docstring{'s' if count != 1 else ''} written in {written} file{'s' if written != 1 else ''}", quiet)
+        say(f"{count} docstring{'s' if count != 1 else ''} written in {written} file{'s' if written != 1 else ''}"
+            + (f"; {dropped}" if dropped else ""), quiet)
     elif diffs:
+        if dropped:
+            say(dropped[0].upper() + dropped[1:], quiet)
         sys.stdout.flush()
         sys.stdout.buffer.write(b"".join(diffs))
         sys.stdout.buffer.flush()
@@ -128,3 +135,15 @@ def docstring(
         say("no docstrings to add")
 
 
+def left_out(stats: dict, gate: float | None) -> str | None:
+    """How many generated summaries the scan kept back, and why, from its stats; None when none was."""
+    from codelens.tasks.summary import TEMPLATE_REPEATS
+
+    below, templates = stats.get("summaries_below_gate", 0), stats.get("summary_templates", 0)
+    reasons = ([f"{below} below the confidence gate (summary-threshold {gate})"] if below else []) + (
+        [f"{templates} template{'s' if templates != 1 else ''} (the same sentence for {TEMPLATE_REPEATS} or more "
+         "functions)"] if templates else [])
+    if not reasons:
+        return None
+    total = below + templates
+    return f"{total} suggestion{'s' if total != 1 else ''} left out: {', '.join(reasons)}"

@@ -8,8 +8,8 @@ import typer
 
 
 def explain(code: Annotated[str, typer.Argument(help="A rule code (CL100) or name (likely-defect).")]) -> None:
-    """Explain a rule: what it does, why it matters, an example, what to do, known limits, and how well
-    the default model does it."""
+    """Explain a rule: what it does, why it matters, an example, what to do, known limits, what a finding
+    means (severity, confidence, whether it blocks a commit) and how well the default model does it."""
     from dataclasses import asdict
 
     from codelens.errors import ModelError
@@ -18,8 +18,12 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code (CL100) or nam
     from codelens.rules import get_rule
     from codelens.rules.measured import measured_section
 
+    from codelens.config import ScanConfig
+    from codelens.rules.grading import meaning_section
+
     rule = get_rule(code)
-    text = rule.doc
+    # What a finding means (severity, confidence, blocking, the hook) comes from the one grading table.
+    text = rule.doc.rstrip("\n") + "\n\n" + meaning_section(rule, ScanConfig().fail_on)
     try:
         folder = shipped_model_dir()
         meta = AdapterMetadata.load(folder / "adapter")

@@ -21,13 +21,17 @@ MODEL_OPTIONS = (
     Option("trust_remote_code", ("--trust-remote-code",)),
 )
 """What model runs, and how: every command that scans takes these."""
-DECISION_OPTIONS = (Option("min_confidence"), Option("defect_threshold"), Option("clone_threshold"),
-                    Option("summary_threshold"), Option("clone_tests", ("--clone-tests",)))
+DECISION_OPTIONS = (Option("select", metavar="RULE"), Option("ignore", metavar="RULE"), Option("min_confidence"),
+                    Option("defect_threshold"), Option("clone_threshold"), Option("summary_threshold"),
+                    Option("defect_tests", ("--defect-tests",)), Option("clone_tests", ("--clone-tests",)),
+                    Option("summary_tests", ("--summary-tests",)), Option("clone_min_lines"),
+                    Option("clone_min_tokens"))
 """What counts as a finding."""
 SCAN_OPTIONS = (
     *MODEL_OPTIONS,
     Option("include", metavar="GLOB"), Option("exclude", metavar="GLOB"), Option("max_file_bytes"),
     Option("format", ("--format", "-f")), Option("all_functions", ("--all",)), Option("neighbours", metavar="K"),
+    Option("statistics", ("--statistics",)), Option("blocking_only", ("--blocking-only",)),
     Option("summaries"), Option("fail_on"), *DECISION_OPTIONS, Option("cache_dir", metavar="DIR"),
     Option("jobs", ("--jobs", "-j")), Option("token_budget"), Option("staged", ("--staged",)),
     Option("diff_base", ("--diff-base",), metavar="REF"), Option("baseline", ("--baseline",), metavar="FILE"),

@@ -41,6 +41,9 @@ class EngineSettings:
     """Most functions in one forward pass."""
     threads: int = 0
     """CPU threads for torch; 0 = one per CPU core."""
+    summary_hashes: frozenset[str] | None = None
+    """Hashes of the functions a summary could be shown for (CL300's scope: no test code, no stubs, not where
+    the rule is deselected); None: any function ``summaries`` picks."""
 
     def __post_init__(self) -> None:
         self.tasks = frozenset(self.tasks)
@@ -56,6 +59,8 @@ class EngineSettings:
 
     def wants_summary(self, unit: CodeUnit) -> bool:
         if "summary" not in self.tasks or self.summaries == "none":
+            return False
+        if self.summary_hashes is not None and unit.hash not in self.summary_hashes:
             return False
         return self.summaries == "all" or not unit.has_docstring
 

@@ -140,6 +140,7 @@ def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileCo
         exported=api[1],
         indent=indent,
         body_cut=body_cut,
+        stub=spec.stub(node) if spec.stub is not None else False,
     )
 
 

@@ -52,6 +52,9 @@ class LanguageSpec:
     module_exports: Callable[[Node, bytes], frozenset[str] | None] | None = None
     """The names a file exports, from its root node and bytes (Python: a literal ``__all__``); None from
     it when the file does not say. A function is exported when its top-level name is among them."""
+    stub: Callable[[Node], bool] | None = None
+    """Whether a function node declares an interface rather than implementing one (``CodeUnit.stub``);
+    None: the language has no such functions with a body."""
     exported_name: Callable[[str], bool] | None = None
     """Whether a function's own name is exported by the language's rule (Go: capitalised), for files
     ``module_exports`` says nothing about; None: the language has no such rule."""

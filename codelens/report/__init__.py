@@ -18,6 +18,7 @@ REPORTERS: dict[str, Callable[[ScanReport], str]] = {
     "junit": junit.render,
     "jsonl": jsonl.render,
     "html": html.render,
+    "concise": text.render_concise,
 }
 """Format name -> render function."""
 

@@ -28,6 +28,9 @@ class ReportOptions:
 
     all: bool = False
     """List every function (JSON ``functions``), not only those with findings."""
+    not_shown: dict[str, int] = field(default_factory=dict)
+    """Findings left out because they do not block (``--blocking-only``, the hook), counted by rule code; the
+    text report names them in one line."""
 
 
 @dataclass

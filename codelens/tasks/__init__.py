@@ -2,6 +2,8 @@
 
 ``FINDERS`` maps each task name (``codelens.core.TASKS``, as in ``AdapterMetadata.tasks``) to a function of
 ``TaskInputs``; ``all_findings`` runs the chosen ones and returns their findings in report order.
+Test code (``codelens.tasks.testcode``) is out of every task unless ``TaskInputs.tests`` names it
+(the scan's ``defect-tests``, ``clone-tests`` and ``summary-tests``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from codelens.model.adapter_meta import Calibration, Thresholds
 from codelens.tasks.clone import CloneReport, clone_findings, find_clones
 from codelens.tasks.defect import defect_findings
 from codelens.tasks.summary import docstring_findings
+from codelens.tasks.testcode import is_test_code
 
 
 @dataclass
@@ -37,9 +40,20 @@ class TaskInputs:
     languages: Sequence[str] = ()
     """Languages the adapter was trained on (``AdapterMetadata.languages``; empty: all): CL100 and CL300's
     suggestions only there, where its thresholds were fitted and its precision measured."""
+    tests: frozenset[str] = frozenset()
+    """Tasks that report on test code too; the others leave test functions out."""
+
+    def units_for(self, task: str) -> list[CodeUnit]:
+        """The units ``task`` reports on: test code only when ``tests`` names the task."""
+        return [u for u in self.units if reports_on(task, u, self.tests)]
 
     def trained_units(self) -> list[CodeUnit]:
-        return [u for u in self.units if trained_on(u, self.languages)]
+        return [u for u in self.units_for("defect") if trained_on(u, self.languages)]
+
+
+def reports_on(task: str, unit: CodeUnit, tests: Iterable[str] = ()) -> bool:
+    """Whether ``task`` looks at ``unit`` at all: test code only for the tasks in ``tests``."""
+    return task in tests or not is_test_code(unit)
 
 
 def trained_on(unit: CodeUnit, languages: Sequence[str]) -> bool:
@@ -56,12 +70,13 @@ def _clone(inputs: TaskInputs) -> list[Finding]:
     clones = inputs.clones
     if clones is None:
         clones = find_clones(inputs.units, inputs.results, inputs.thresholds.clone,
-                             lexical_weight=inputs.thresholds.clone_lexical)
+                             lexical_weight=inputs.thresholds.clone_lexical, include_tests="clone" in inputs.tests)
     return clone_findings(clones, inputs.calibration.clone_scale)
 
 
 def _summary(inputs: TaskInputs) -> list[Finding]:
-    return docstring_findings(inputs.units, inputs.results, suggest=lambda unit: trained_on(unit, inputs.languages))
+    return docstring_findings(inputs.units_for("summary"), inputs.results,
+                              suggest=lambda unit: trained_on(unit, inputs.languages))
 
 
 FINDERS: dict[str, Callable[[TaskInputs], list[Finding]]] = dict(zip(TASKS, (_defect, _clone, _summary)))
@@ -76,14 +91,16 @@ def finding_order(finding: Finding) -> tuple:
 def all_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], *,
                  thresholds: Thresholds | None = None, calibration: Calibration | None = None,
                  tasks: Iterable[str] = TASKS, clones: CloneReport | None = None,
-                 min_confidence: float = 0.0, languages: Sequence[str] = ()) -> list[Finding]:
-    """The findings of the chosen tasks, confidence at least ``min_confidence``, in report order."""
+                 min_confidence: float = 0.0, languages: Sequence[str] = (),
+                 tests: Iterable[str] = ()) -> list[Finding]:
+    """The findings of the chosen tasks, confidence at least ``min_confidence``, in report order; test
+    code only for the tasks in ``tests``."""
     chosen = list(dict.fromkeys(tasks))
     unknown = [name for name in chosen if name not in FINDERS]
     if unknown:
         raise ConfigError(f"unknown task(s) {', '.join(unknown)}; known tasks: {', '.join(TASKS)}",
                           hint="name tasks among the known ones")
     inputs = TaskInputs(units, results, thresholds or Thresholds(), calibration or Calibration(), clones,
-                        min_confidence, tuple(languages))
+                        min_confidence, tuple(languages), frozenset(tests))
     findings = [f for name in chosen for f in FINDERS[name](inputs) if f.confidence >= min_confidence]
     return sorted(findings, key=finding_order)

@@ -10,7 +10,9 @@ Three kinds of pair, each found only where the stronger kind does not already ho
 Which functions may pair: type-1 needs ``MIN_CLONE_LINES`` / ``MIN_CLONE_TOKENS``; type-2 and semantic
 pairs also need ``MIN_SIMILAR_STATEMENTS`` / ``MIN_SIMILAR_TOKENS``, so functions that differ only in
 literals and have one or two statements never pair; test code (``codelens.tasks.testcode``) takes part
-in nothing, neighbours included, unless ``include_tests``.
+in nothing, neighbours included, unless ``include_tests``. Two functions are never partners when one is
+nested in the other (a function and its closure), or when they are parallel methods of one class
+(``PARALLEL_METHODS``: ``__lt__`` / ``__gt__``, ``__add__`` / ``__radd__``), written alike on purpose.
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ MIN_SIMILAR_TOKENS = 25
 type-2 groups of Lib/ with 3+ statements, the 19 under 25 tokens were idioms and parallel APIs written
 alike on purpose (try / except converters, ``__subclasshook__``, ``parseFile`` / ``parseString``); 25 keeps
 a 4-statement loop such as ``total_price`` / ``order_value`` (26 and 27 tokens)."""
+PARALLEL_METHODS = (
+    frozenset({"__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"}),
+    frozenset(f"__{prefix}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "divmod",
+                                              "pow", "lshift", "rshift", "and", "xor", "or")
+              for prefix in ("", "r", "i")),
+    frozenset({"__neg__", "__pos__", "__abs__", "__invert__"}),
+    frozenset({"__int__", "__float__", "__complex__", "__index__", "__bool__", "__round__", "__trunc__", "__floor__",
+               "__ceil__"}),
+    frozenset({"__getitem__", "__setitem__", "__delitem__"}),
+    frozenset({"__getattr__", "__getattribute__", "__setattr__", "__delattr__"}),
+    frozenset({"__str__", "__repr__", "__format__"}),
+)
+"""Families of special methods a class writes alike on purpose (comparisons, an operator and its reflected
+and in-place forms, conversions): two methods of one class from one family are never clone partners."""
 SEMANTIC_CANDIDATES = 10
 """Most similar functions kept per function when searching semantic clones."""
 FULL_LINK_MAX = 16
@@ -251,9 +267,22 @@ def _group(units: Iterable[CodeUnit], key) -> dict[str, list[CodeUnit]]:
     return {k: v for k, v in groups.items()}
 
 
+def never_partners(a: CodeUnit, b: CodeUnit) -> bool:
+    """Whether ``a`` and ``b`` may not form a clone pair whatever their code: one is defined inside the
+    other, or they are methods of one class from one ``PARALLEL_METHODS`` family."""
+    if a.path != b.path:
+        return False
+    outer, inner = (a, b) if a.start_line <= b.start_line else (b, a)
+    if inner.qualname.startswith(outer.qualname + ".") and inner.end_line <= outer.end_line:
+        return True
+    owner_a, _, name_a = a.qualname.rpartition(".")
+    owner_b, _, name_b = b.qualname.rpartition(".")
+    return bool(owner_a) and owner_a == owner_b and any(name_a in f and name_b in f for f in PARALLEL_METHODS)
+
+
 def _add(pairs: dict, a: CodeUnit, b: CodeUnit, kind: str, similarity: float) -> None:
     ka, kb = unit_key(a), unit_key(b)
-    if ka == kb:
+    if ka == kb or never_partners(a, b):
         return
     if kb < ka:
         a, b, ka, kb = b, a, kb, ka

@@ -2,8 +2,9 @@
 and the proposed repair where the model located them.
 
 The score is a score, not a certainty: the message quotes the precision the adapter measured at that score
-on held-out code, and the severity follows that precision, so by default (fail-on low) a CL100 blocks a
-commit only where the model's measured precision is at least 0.8.
+on held-out code, and the severity follows that precision (``codelens.rules.grading``, where every rule's
+grading is stated), so by default (fail-on low) a CL100 blocks a commit only where the model's measured
+precision is at least 0.8.
 """
 
 from __future__ import annotations
@@ -14,30 +15,14 @@ from typing import Mapping, Sequence
 
 from codelens.core import CodeUnit, UnitResult
 from codelens.errors import ConfigError
-from codelens.findings import Finding, Region, Severity
+from codelens.findings import Finding, Region
 from codelens.rules import rule_of
+from codelens.rules.grading import defect_severity
 
 RULE = rule_of("defect")
 """The rule of this task's findings."""
 
 logger = logging.getLogger(__name__)
-
-PRECISION_BANDS = ((0.9, Severity.HIGH), (0.8, Severity.MEDIUM))
-"""Measured precision at or above which a CL100 finding gets each severity; below 0.8 it is info, which the
-default fail-on (low) does not block on."""
-SEVERITY_BANDS = ((0.9, Severity.HIGH), (0.7, Severity.MEDIUM))
-"""For adapters without a measured precision curve: the probability bands, anything lower is low."""
-
-
-def defect_severity(probability: float, precision: float | None = None) -> Severity:
-    """By the precision measured at the score when the adapter has it; else by the probability itself."""
-    if precision is not None:
-        return next((severity for bound, severity in PRECISION_BANDS if precision >= bound), Severity.INFO)
-    for bound, severity in SEVERITY_BANDS:
-        if probability >= bound:
-            return severity
-    return Severity.LOW
-
 
 def precision_at(curve: Sequence[Sequence[float]], score: float) -> float | None:
     """The precision of the highest curve level at or below ``score`` (None below the curve or without one)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from typing import Callable, Mapping, Sequence
 
 from codelens.core import CodeUnit, UnitResult
@@ -89,6 +90,31 @@ def gate_summaries(results: Mapping[str, UnitResult], gate: float | None) -> dic
     return out
 
 
+TEMPLATE_REPEATS = 4
+"""A suggestion the scan gives to this many different functions or more (the same sentence, case and
+punctuation aside) is a template, not a summary of any of them ("Return a list of the file." for 41
+functions): it is shown for none."""
+
+
+def summary_key(sentence: str) -> str:
+    """A suggestion with case, punctuation and spacing folded: what makes two suggestions the same."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in sentence.lower()).split())
+
+
+def drop_templates(results: Mapping[str, UnitResult],
+                   repeats: int = TEMPLATE_REPEATS) -> tuple[dict[str, UnitResult], int]:
+    """``results`` without the summaries given, in PEP 257 form, to ``repeats`` or more different functions
+    (results are one per distinct function), and how many summaries went."""
+    keys = {digest: summary_key(pep257_summary(r.summary) or "") for digest, r in results.items() if r.summary}
+    counts = Counter(keys.values())
+    out, dropped = {}, 0
+    for digest, result in results.items():
+        if digest in keys and counts[keys[digest]] >= repeats:
+            result, dropped = dataclasses.replace(result, summary=None), dropped + 1
+        out[digest] = result
+    return out, dropped
+
+
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
@@ -162,9 +188,10 @@ def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
 
 
 def asks_for_docstring(unit: CodeUnit, min_lines: int = MIN_DOC_LINES) -> bool:
-    """Whether CL300 wants a docstring on ``unit`` (when it has none): it is public and its body has at
-    least ``min_lines`` non-blank lines."""
-    if not is_public(unit):
+    """Whether CL300 wants a docstring on ``unit`` (when it has none): it is public, implements what it
+    declares (not a ``CodeUnit.stub``: an ``@overload``, an abstract or Protocol method, a ``...`` body),
+    and its body has at least ``min_lines`` non-blank lines."""
+    if not is_public(unit) or unit.stub:
         return False
     return sum(1 for line in unit.body.splitlines() if line.strip()) >= min_lines
 

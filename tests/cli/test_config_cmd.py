@@ -40,7 +40,7 @@ def test_file_settings_are_marked_and_the_output_reads_back(capsys, tmp_path):
     assert 'exclude = ["vendor/**"]  # from file' in lines
     assert "defect-threshold = 0.7  # from file" in lines
     assert 'format = "text"' in lines and "# model is not set" in lines
-    assert lines[-3:] == ['[tool.codelens.per-path."tests/**"]', 'fail-on = "never"', 'disable = ["CL300"]']
+    assert lines[-3:] == ['[tool.codelens.per-path."tests/**"]', 'fail-on = "never"', 'ignore = ["CL300"]']
     table = tomllib.loads(out)["tool"]["codelens"]
     assert ScanConfig(**settings_from_table(table, "shown")) == resolve_config(tmp_path, {})
 

@@ -134,6 +134,58 @@ def _literal_names(node: Node | None) -> list[str] | None:
     return None
 
 
+STUB_DECORATORS = frozenset({"overload", "abstractmethod", "abstractproperty", "abstractclassmethod",
+                             "abstractstaticmethod"})
+"""Decorators (by their last dotted name, ``typing.overload`` too) of functions that declare a signature
+another function implements."""
+PROTOCOL_BASES = frozenset({"Protocol"})
+"""Bases that make a class an interface (``typing.Protocol``, ``Protocol[T]``): its methods are declarations."""
+
+
+def stub_function(function: Node) -> bool:
+    """Whether ``function`` declares rather than implements (``CodeUnit.stub``): decorated with one of
+    ``STUB_DECORATORS``, a method of a class with a ``PROTOCOL_BASES`` base, or a body of nothing but a
+    docstring, ``...``, ``pass`` and ``raise NotImplementedError``."""
+    holder = function.parent if function.parent is not None and function.parent.type == "decorated_definition" \
+        else None
+    if holder is not None and any(_last_name(d.named_children[0]) in STUB_DECORATORS
+                                  for d in holder.children if d.type == "decorator" and d.named_child_count):
+        return True
+    block = (holder or function).parent
+    owner = block.parent if block is not None and block.type == "block" else None
+    if owner is not None and owner.type == "class_definition":
+        bases = owner.child_by_field_name("superclasses")
+        if bases is not None and any(_last_name(base) in PROTOCOL_BASES for base in bases.named_children):
+            return True
+    body = function.child_by_field_name("body")
+    statements = [c for c in body.named_children if c.type != "comment"] if body is not None else []
+    return bool(statements) and all(_placeholder(statement) for statement in statements)
+
+
+def _last_name(expression: Node) -> str:
+    """``overload`` of ``overload``, ``typing.overload``, ``overload()`` or ``Protocol[T]``; "" otherwise."""
+    while expression.type in ("call", "subscript"):
+        inner = expression.child_by_field_name("function" if expression.type == "call" else "value")
+        if inner is None:
+            return ""
+        expression = inner
+    if expression.type == "attribute":
+        expression = expression.child_by_field_name("attribute") or expression
+    return text(expression) if expression.type == "identifier" else ""
+
+
+def _placeholder(statement: Node) -> bool:
+    """A statement that stands for a body not written: ``...``, ``pass``, a string (the docstring),
+    ``raise NotImplementedError`` (with or without arguments)."""
+    if statement.type == "pass_statement":
+        return True
+    if statement.type == "expression_statement" and statement.named_child_count == 1:
+        return statement.named_children[0].type in ("ellipsis", "string", "concatenated_string")
+    if statement.type == "raise_statement" and statement.named_child_count >= 1:
+        return _last_name(statement.named_children[0]) == "NotImplementedError"
+    return False
+
+
 STATEMENT_KINDS = frozenset(
     {"assert_statement", "break_statement", "continue_statement", "delete_statement", "exec_statement",
      "expression_statement", "for_statement", "future_import_statement", "global_statement", "if_statement",
@@ -161,5 +213,6 @@ SPEC = LanguageSpec(
     decorator_kinds=frozenset({"decorator"}),
     docstring=_docstring_statement,
     module_exports=module_exports,
+    stub=stub_function,
     significant_indentation=True,
 )
