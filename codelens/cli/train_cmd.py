@@ -6,7 +6,8 @@ command line and the config stored in the adapter's codelens.json cannot drift a
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Callable
 
 import typer
 
@@ -51,7 +52,11 @@ def train(
 
     Runs data-parallel when started by torchrun or accelerate launch (see docs/scale.md).
     """
-    from codelens.cli.console import error_console
+    from dataclasses import asdict
+
+    from codelens.cli.console import error_console, warn
+    from codelens.model.adapter_meta import AdapterMetadata
+    from codelens.rules.measured import unusable_tasks
     from codelens.train.trainer import train as run_training
 
     values = given(settings)
@@ -63,18 +68,11 @@ def train(
             values[name] = list(values[name])
     values.setdefault("model", "default")
     cfg = TrainConfig(**values)
-    console = error_console()
-
-    def progress(update) -> None:
-        if quiet:
-            return
-        if update.phase == "train" and update.losses:
-            losses = " ".join(f"{k}={v:.4f}" for k, v in sorted(update.losses.items()))
-            console.print(f"step {update.step}/{update.max_steps} {losses}", highlight=False)
-        elif update.message:
-            console.print(f"[{update.phase}] {update.message}", highlight=False, markup=False)
-
-    result = run_training(cfg, progress=progress)
+    display = TrainDisplay(error_console(), quiet)
+    try:
+        result = run_training(cfg, progress=display)
+    finally:
+        display.close()
     if result.rank:
         return  # under torchrun / accelerate launch, rank 0 alone reports
     typer.echo(f"adapter written to {result.out}")
@@ -83,6 +81,9 @@ def train(
     for split, scores in sorted(result.metrics.items()):
         if isinstance(scores, dict):
             typer.echo(f"{split}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(_flat(scores).items())))
+    # A run can end without an error and still make a task useless: say so (--quiet or not), with the cause.
+    for warning in unusable_tasks(result.metrics, asdict(AdapterMetadata.load(result.out).thresholds)):
+        warn(warning)
 
 
 def _flat(scores: dict, prefix: str = "") -> dict:
@@ -97,3 +98,92 @@ def _flat(scores: dict, prefix: str = "") -> dict:
 
 def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def eta(started: float, first: int, done: int, total: int, now: float) -> float | None:
+    """Seconds left of a stage that went from ``first`` done at ``started`` to ``done`` of ``total`` now, at
+    the rate so far; None before any progress."""
+    if done <= first or now <= started:
+        return None
+    return (total - done) * (now - started) / (done - first)
+
+
+def duration(seconds: float | None) -> str:
+    """``1h02m``, ``3m05s`` or ``42s``; ``?`` when unknown."""
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def headline(metrics: dict) -> str:
+    """The few numbers of a validation run worth a line while training."""
+    keys = {"defect": ("roc_auc", "recall"), "clone": ("map_at_r", "pair_f1"), "summary": ("bleu4", "shown")}
+    parts = [f"{task} {key}={_fmt(metrics[task][key])}" for task, names in keys.items() if task in metrics
+             for key in names if isinstance(metrics[task].get(key), (int, float))]
+    return ", ".join(parts)
+
+
+class TrainDisplay:
+    """``codelens train``'s view of ``TrainProgress``: every counted stage (data building, the steps, scoring,
+    threshold fitting) with an ETA, messages as lines. On a terminal, live rich bars; elsewhere (CI logs) a
+    line at each tenth of a stage, with the ETA computed from the rate so far."""
+
+    LOG_STEPS = 10
+    """Lines per stage off a terminal (plus its start)."""
+
+    def __init__(self, console, quiet: bool = False, live: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.console, self.quiet, self.clock = console, quiet, clock
+        live = console.is_terminal if live is None else live
+        self.bar = None
+        if live and not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("eta"), TimeRemainingColumn(), console=console)
+            self.bar.start()
+        self.tasks: dict[str, int] = {}
+        self.started: dict[str, tuple[float, int]] = {}
+        self.logged: dict[str, int] = {}
+
+    def __call__(self, update) -> None:
+        if self.quiet:
+            return
+        if update.total:
+            self._count(f"[{update.phase}] {update.message}", update.done, update.total)
+        elif update.phase == "train" and update.losses:
+            losses = " ".join(f"{k}={v:.4f}" for k, v in sorted(update.losses.items()))
+            self._count("[train] steps", update.step, update.max_steps, f" {losses}")
+        elif update.phase == "eval" and update.metrics and not update.message:
+            self._line(f"[eval] step {update.step}: {headline(update.metrics)}")
+        elif update.message:
+            self._line(f"[{update.phase}] {update.message}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, highlight=False, markup=False)
+
+    def _count(self, label: str, done: int, total: int, suffix: str = "") -> None:
+        now = self.clock()
+        if label not in self.started:
+            self.started[label] = (now, done)
+        if self.bar is not None:
+            from rich.markup import escape
+
+            if label not in self.tasks:
+                self.tasks[label] = self.bar.add_task(escape(label), total=total)
+            self.bar.update(self.tasks[label], completed=done, total=total, description=escape(label + suffix))
+            return
+        tenth = done * self.LOG_STEPS // max(1, total)
+        if self.logged.get(label) == tenth:
+            return
+        self.logged[label] = tenth
+        left = "done" if done >= total else f"eta {duration(eta(*self.started[label], done, total, now))}"
+        self._line(f"{label} {done}/{total} ({left}){suffix}")

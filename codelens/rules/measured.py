@@ -71,3 +71,44 @@ def measured_section(rule: Rule, metrics: Mapping, thresholds: Mapping, model: s
              f"On the test split of the adapter's corpus (packages it never trained on{f', {n} examples' if n else ''}):",
              "", *_BY_TASK[rule.task](test, thresholds)]
     return "\n".join(lines) + "\n"
+
+
+NEAR_ZERO = 0.02
+"""A defect recall, clone pair F1 or share of summaries shown below this makes a task unusable: its rule
+would report (almost) nothing."""
+NEAR_CHANCE = 0.6
+"""A ROC-AUC below this: the model barely tells the two classes apart."""
+
+
+def unusable_tasks(metrics: Mapping, thresholds: Mapping) -> list[str]:
+    """One warning per task that came out unusable on the held-out split (test, else validation) of a
+    training run, naming the likely cause; empty when every task reports something."""
+    split = metrics.get("test") or metrics.get("val") or {}
+    out = []
+    defect = split.get("defect")
+    if defect and (defect.get("recall") or 0.0) < NEAR_ZERO:
+        auc = defect.get("roc_auc")
+        if (thresholds.get("defect") or 0.0) >= 1.0:
+            cause = "no threshold reached precision 0.8 on validation, so CL100 is off by default"
+        elif auc is None or auc < NEAR_CHANCE:
+            cause = f"the model barely tells buggy from clean functions (ROC-AUC {_num(auc)})"
+        else:
+            cause = "the threshold fitted for precision 0.8 on validation lets almost nothing through"
+        out.append(f"defect recall {_pct(defect.get('recall'))}: CL100 will report almost nothing; {cause}. "
+                   "Train longer (--max-steps) or on more code, or lower --defect-threshold when scanning")
+    clone = split.get("clone")
+    if clone and clone.get("pair_f1") is not None and clone["pair_f1"] < NEAR_ZERO:
+        auc = clone.get("pair_roc_auc")
+        cause = (f"the clone embeddings barely separate clones from other functions (pair ROC-AUC {_num(auc)})"
+                 if auc is None or auc < NEAR_CHANCE else
+                 f"the threshold ({_num(thresholds.get('clone'))}) lets almost no clone pair through")
+        out.append(f"clone pair F1 {_num(clone['pair_f1'])}: CL200 will find only exact copies; {cause}. "
+                   "Train longer, or with more clone variants (--clone-variants)")
+    summary = split.get("summary")
+    if summary and summary.get("shown") is not None and summary["shown"] < NEAR_ZERO:
+        cause = ("no confidence gate let enough validation summaries through that beat the function's own name"
+                 if (thresholds.get("summary") or 0.0) >= 0.0 else
+                 f"the gate ({_num(thresholds.get('summary'), 2)}) is above nearly every summary's confidence")
+        out.append(f"summaries shown {_pct(summary['shown'])}: CL300 will suggest no docstring; {cause}. "
+                   "Train longer or on more documented code")
+    return out

@@ -108,10 +108,18 @@ half positives, while nearly every pair of functions in a real repository is unr
 F1-optimal threshold flags about half of a repository's functions."""
 
 
-def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibration, dict]:
-    """Defect temperature + precision-floor threshold, clone F1-optimal similarity threshold + scale, on validation."""
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def fit_decisions(val: TaskData, scores: Scores, progress=None) -> tuple[Thresholds, Calibration, dict]:
+    """Defect temperature + precision-floor threshold, clone F1-optimal similarity threshold + scale, on validation.
+
+    ``progress(stage, done, total)`` hears of each fitting stage (the clone weight one weight at a time)."""
+    progress = progress or _quiet
     thresholds, calibration, notes = Thresholds(), Calibration(), {"method": CALIBRATION_METHOD}
     labels = [e.label for e in val.defect]
+    progress("fitting the defect threshold", 0, 1)
     if len(set(labels)) == 2:
         logits = [scores.logits[e.code] for e in val.defect]
         calibration.defect_temperature = M.fit_temperature(logits, labels)
@@ -130,10 +138,12 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
         calibration.defect_precision = M.precision_curve(labels, probs)
     elif val.defect:
         notes["defect"] = "validation split has no defect examples of both classes: defaults kept"
+    progress("fitting the defect threshold", 1, 1)
     pair_labels = [p.label for p in val.clone_pairs]
     if len(set(pair_labels)) == 2:
         lexical = LexicalSets()
-        weight, weights = fit_lexical_weight(val, scores, lexical)
+        weight, weights = fit_lexical_weight(val, scores, lexical, progress)
+        progress("fitting the clone threshold", 0, 1)
         thresholds.clone_lexical = weight
         notes["clone_lexical"] = (f"weight of identifier-set Jaccard in the clone score with the best validation "
                                   f"MAP@R: {weight} ({', '.join(f'{w}: {m:.3f}' for w, m in weights.items())})")
@@ -151,9 +161,12 @@ def fit_decisions(val: TaskData, scores: Scores) -> tuple[Thresholds, Calibratio
                                f"functions find a false match (at most {CLONE_MAX_FALSE_MATCH}), clone pair recall "
                                f"{recall:.3f}")
         calibration.clone_scale = M.fit_logistic_slope([s - thresholds.clone for s in sims], pair_labels)
+        progress("fitting the clone threshold", 1, 1)
     elif val.clone_pairs:
         notes["clone"] = "validation split has no clone pairs of both kinds: defaults kept"
+    progress("fitting the summary gate", 0, 1)
     gate = summary_gate(val, scores)
+    progress("fitting the summary gate", 1, 1)
     if gate is not None:
         thresholds.summary, notes["summary"] = gate
     return thresholds, calibration, notes
@@ -249,19 +262,26 @@ def clone_matrix(scores: Scores, lexical: LexicalSets, codes: list[str], weight:
     return fused_similarity(cosine, jaccard_matrix([lexical(c) for c in codes]), weight)
 
 
-def fit_lexical_weight(val: TaskData, scores: Scores, lexical: LexicalSets) -> tuple[float, dict[float, float]]:
+def fit_lexical_weight(val: TaskData, scores: Scores, lexical: LexicalSets,
+                       progress=None) -> tuple[float, dict[float, float]]:
     """The Jaccard weight of the clone score with the best validation MAP@R over the clone classes (ties:
-    the smaller weight), and the MAP@R of every weight tried; 0.0 without classes to rank."""
+    the smaller weight), and the MAP@R of every weight tried; 0.0 without classes to rank. ``progress`` as
+    ``fit_decisions``'s, once per weight tried."""
     codes = [e.code for e in val.clone]
     groups = [e.group for e in val.clone]
     if len(set(groups)) < 2:
         return 0.0, {}
     from codelens.tasks.lexical import fused_similarity, jaccard_matrix
 
+    progress = progress or _quiet
+    stage = "fitting the clone score's Jaccard weight"
+    progress(stage, 0, len(LEXICAL_WEIGHTS))
     cosine = clone_matrix(scores, lexical, codes, 0.0)
     lex = jaccard_matrix([lexical(c) for c in codes])
-    measured = {w: M.map_at_r_of_similarities(fused_similarity(cosine, lex, w) if w else cosine, groups) or 0.0
-                for w in LEXICAL_WEIGHTS}
+    measured = {}
+    for done, w in enumerate(LEXICAL_WEIGHTS, start=1):
+        measured[w] = M.map_at_r_of_similarities(fused_similarity(cosine, lex, w) if w else cosine, groups) or 0.0
+        progress(stage, done, len(LEXICAL_WEIGHTS))
     best = max(LEXICAL_WEIGHTS, key=lambda w: (round(measured[w], 6), -w))
     return best, measured
 

@@ -43,6 +43,10 @@ class TrainProgress:
     losses: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     message: str = ""
+    done: int = 0
+    """Of a counted stage (data building, scoring, fitting; ``message`` names it): how much is done of ``total``."""
+    total: int = 0
+    """The size of the counted stage; 0 for a report that is not a count."""
 
 
 @dataclass
@@ -153,8 +157,10 @@ def trained_languages(codexglue: list) -> list[str]:
 
 
 def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskData, cfg: TrainConfig,
-                     names: tuple[str, ...] = ("val", "test")):
-    """Fit thresholds / calibration on val, then metrics of each split in ``names``, through the runtime forward."""
+                     names: tuple[str, ...] = ("val", "test"), progress=None):
+    """Fit thresholds / calibration on val, then metrics of each split in ``names``, through the runtime forward;
+    ``progress(stage, done, total)`` hears of each stage."""
+    progress = progress or (lambda stage, done, total: None)
     from codelens.model.loading import LoadedModel
     from codelens.train.evaluate import fit_decisions, score_split, task_metrics
 
@@ -165,9 +171,14 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
     splits = {name: data.split(name).for_tasks(meta.tasks) for name in names}
     scores = {}
     for name, part in splits.items():
-        scores[name] = score_split(loaded, part, max_summaries)
-    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
-    results = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
+        scores[name] = score_split(loaded, part, max_summaries,
+                                   progress=lambda done, total, name=name: progress(f"scoring {name}", done, total))
+    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"], progress)
+    results = {}
+    for done, (name, part) in enumerate(splits.items()):
+        progress("metrics", done, len(splits))
+        results[name] = task_metrics(part, scores[name], thresholds, calibration)
+    progress("metrics", len(splits), len(splits))
     return thresholds, calibration, notes, results
 
 
@@ -198,6 +209,9 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: Wor
     from codelens.model.adapter_meta import PromptFormat
     from codelens.train.data.functions import load_manifest
 
+    def counted(phase: str):
+        return lambda stage, done, total: report(TrainProgress(phase, message=stage, done=done, total=total))
+
     _seed_all(cfg.seed)
     manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
     data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
@@ -206,7 +220,7 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: Wor
                           max_functions_per_repository=cfg.max_functions_per_repository)
     data = main_first(world if cfg.data_cache else None, lambda: cached_task_data(
         [Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg,
-        Path(cfg.data_cache) if cfg.data_cache else None, cfg.data_workers))
+        Path(cfg.data_cache) if cfg.data_cache else None, cfg.data_workers, counted("data")))
     # Every rank draws the same batches from its own copy of the data: copies that differ would train on
     # batches that no rank drew in full.
     data_hash = agree(world, data.hash(), "training data",
@@ -304,7 +318,8 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: Wor
             model.eval()
             heads.eval()
             # Validation only: the test split is looked at once, at the end.
-            *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg, ("val",))
+            *_, results = _evaluate_splits(model, tokenizer, heads, meta, device, compute, data, cfg, ("val",),
+                                           counted("eval"))
             model.train()
             heads.train()
             report(TrainProgress("eval", step, budget.total, metrics=results["val"]))
@@ -317,7 +332,7 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: Wor
         meta = _metadata(cfg, fingerprint, sampler.tasks, fmt, model)
         report(TrainProgress("eval", step, step, message="choosing thresholds on validation"))
         meta.thresholds, meta.calibration, notes, results = _evaluate_splits(
-            model, tokenizer, heads, meta, device, compute, data, cfg)
+            model, tokenizer, heads, meta, device, compute, data, cfg, progress=counted("eval"))
         meta.metrics = results
         meta.training = {
             "config": {**asdict(cfg), "manifest_splits": manifest}, "data_hash": data_hash, "seed": cfg.seed,

@@ -36,10 +36,14 @@ def test_trains_saves_and_reloads(tiny_llama, small_corpus, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md", "adapter_config.json", "adapter_model.safetensors", "codelens.json", "heads.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no temporary or checkpoint folder left
-    assert [e.phase for e in events][:3] == ["data", "data", "model"] and events[-1].phase == "save"
-    assert events[1].message.startswith("no test examples")  # the small corpus has no test repository
+    messages = [e for e in events if not e.total]  # counted stages (data building, scoring) aside
+    assert [e.phase for e in messages][:3] == ["data", "data", "model"] and events[-1].phase == "save"
+    assert messages[1].message.startswith("no test examples")  # the small corpus has no test repository
+    counted = {(e.phase, e.message) for e in events if e.total}
+    assert {("data", "making examples (functions)"), ("eval", "scoring val"), ("eval", "fitting the summary gate"),
+            ("eval", "metrics")} <= counted
     assert [e.step for e in events if e.phase == "train"] == [1, 2, 3]
-    mid_eval = next(e for e in events if e.phase == "eval")
+    mid_eval = next(e for e in messages if e.phase == "eval")
     assert mid_eval.step == 2 and set(mid_eval.metrics) == {"defect", "clone", "summary"}
 
     meta = AdapterMetadata.load(out)

@@ -25,6 +25,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from codelens.choices import SplitBy
 from codelens.parsing.sites import BUG_KINDS, edit_sites, repair_candidates
@@ -200,23 +201,40 @@ def clone_pairs(clones: list[CloneExample], seed: int) -> list[ClonePair]:
     return out
 
 
-def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1) -> TaskData:
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total) while task data is built: each stage reports 0 of its total first."""
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1, progress: Progress | None = None) -> TaskData:
     """Task data from corpus folders (see the module docstring), built by ``workers`` processes.
 
     Repositories are read in parallel, exact duplicates (the same source in two places) kept once in
     repository order, and the examples of each function made in parallel: every function's examples
     depend only on it and the seed, so the result is the same whatever the number of workers.
     """
+    progress = progress or _quiet
     repos = repositories(corpus, cfg.split_by, cfg.manifest)
+    progress("reading repositories", 0, len(repos))
     functions, skipped = collect_functions(repos, cfg.languages, workers, cfg.max_functions_per_repository)
+    progress("reading repositories", len(repos), len(repos))
     out = TaskData()
     size = max(1, len(functions) // (8 * max(1, workers)))
-    for part in _map(partial(_examples, cfg=cfg), [functions[i:i + size] for i in range(0, len(functions), size)],
-                     workers):
+    chunks = [functions[i:i + size] for i in range(0, len(functions), size)]
+    progress("making examples (functions)", 0, len(functions))
+    for done, part in enumerate(_map(partial(_examples, cfg=cfg), chunks, workers), start=1):
         out.extend(part)
+        progress("making examples (functions)", min(len(functions), done * size), len(functions))
+    progress("pairing clones", 0, 1)
     out.clone_pairs = clone_pairs(out.clone, cfg.seed)
+    progress("pairing clones", 1, 1)
     if cfg.independent:
+        progress("mining independent clones", 0, 1)
         add_independent(out, functions, repos, cfg.seed)
+        progress("mining independent clones", 1, 1)
     if cfg.template_repeats:
         out.summary = drop_templates(out.summary, cfg.template_repeats)
     per_repo: dict[str, int] = {}
@@ -273,27 +291,32 @@ def _examples(functions: list[Function], cfg: DataConfig) -> TaskData:
     return out
 
 
-def _map(fn, items: list, workers: int) -> list:
-    """``[fn(x) for x in items]``, in worker processes when there are several (order kept)."""
+def _map(fn, items: list, workers: int):
+    """``fn(x) for x in items``, in worker processes when there are several, yielded in order as they come."""
     if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
+        yield from (fn(x) for x in items)
+        return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
+        yield from pool.map(fn, items)
 
 
-def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, workers: int = 1) -> TaskData:
+def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, workers: int = 1,
+                   progress: Progress | None = None) -> TaskData:
     """Corpus task data plus every CodeXGLUE file, with provenance for codelens.json."""
     from codelens.train.data.codexglue import load_codexglue
 
-    out = corpus_task_data(corpus, cfg, workers) if corpus else TaskData(provenance={"repositories": [], "functions": 0})
+    out = corpus_task_data(corpus, cfg, workers, progress) if corpus else \
+        TaskData(provenance={"repositories": [], "functions": 0})
     files = []
-    for path in codexglue:
+    for number, path in enumerate(codexglue):
+        (progress or _quiet)("reading CodeXGLUE files", number, len(codexglue))
         loaded = load_codexglue(Path(path), cfg.codexglue_limit)
         out.extend(loaded)
         size = len(loaded.defect) + len(loaded.clone) + len(loaded.clone_pairs) + len(loaded.summary)
         files.append({"path": loaded.path, "format": loaded.format, "skipped": loaded.skipped, "examples": size})
+        (progress or _quiet)("reading CodeXGLUE files", number + 1, len(codexglue))
     out.provenance["codexglue"] = files
     return out
 
@@ -321,11 +344,11 @@ def _defect_example(raw: dict) -> DefectExample:
 
 
 def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, cache_dir: Path | None,
-                     workers: int = 1) -> TaskData:
+                     workers: int = 1, progress: Progress | None = None) -> TaskData:
     """load_task_data, kept as gzipped JSON in ``cache_dir`` so runs that share a corpus build it once
     (ablations, single-task baselines, a GPU machine given the file). A damaged cache file is rebuilt."""
     if cache_dir is None:
-        return load_task_data(corpus, codexglue, cfg, workers)
+        return load_task_data(corpus, codexglue, cfg, workers, progress)
     path = Path(cache_dir) / f"taskdata-{_corpus_key(corpus, codexglue, cfg)}.json.gz"
     if path.is_file():
         try:
@@ -336,7 +359,7 @@ def cached_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig,
                             raw["provenance"])
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)
-    data = load_task_data(corpus, codexglue, cfg, workers)
+    data = load_task_data(corpus, codexglue, cfg, workers, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with gzip.open(tmp, "wt", encoding="utf-8") as handle:
