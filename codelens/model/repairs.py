@@ -17,12 +17,19 @@ REPAIR_CLASSES = (
 )
 """What a repair can put at a site, as the repair head's vocabulary (a variable is pointed at instead)."""
 _NAMED = {"dropped-negation": "drop-not", "added-negation": "add-not", "swapped-arguments": "swap"}
+_NAMES_KINDS = frozenset({"variable-misuse", "wrong-attribute", "wrong-callee"})
+"""Kinds whose candidates are names: the head points at the name's tokens in the code (when it occurs there)."""
 
 
 def repair_class(site_kind: str, site_text: str, candidate: str) -> int:
     """The repair head's class of a candidate text at a site of a kind (see ``codelens.parsing.sites``)."""
-    if site_kind == "variable-misuse":
+    if site_kind in _NAMES_KINDS:
         return 0
+    if site_kind == "off-by-one-slice":
+        if candidate.startswith(site_text) or not site_text.rstrip().endswith(("+ 1", "- 1", "+1", "-1")):
+            return REPAIR_CLASSES.index("+1" if candidate.rstrip().endswith("+ 1") else "-1")
+        # dropping the site's own +/- 1 moves the bound the other way
+        return REPAIR_CLASSES.index("-1" if site_text.rstrip().endswith(("+ 1", "+1")) else "+1")
     if site_kind == "off-by-one":
         try:
             return REPAIR_CLASSES.index("+1" if int(candidate) > int(site_text) else "-1")
@@ -41,7 +48,7 @@ def name_positions(code: str, name: str, offsets: list[tuple[int, int]]) -> list
 def candidate_inputs(code: str, kind: str, text: str, candidates: tuple[str, ...],
                      offsets: list[tuple[int, int]]) -> list[tuple[int, list[int]]]:
     """(repair class, code-token indices of the variable it names, or []) for each candidate."""
-    return [(repair_class(kind, text, c), name_positions(code, c, offsets) if kind == "variable-misuse" else [])
+    return [(repair_class(kind, text, c), name_positions(code, c, offsets) if kind in _NAMES_KINDS else [])
             for c in candidates]
 
 

@@ -16,6 +16,15 @@ Kinds, named after the bug they make:
   flipped-boolean         ``True`` <-> ``False``
   dropped-negation        ``not x`` -> ``x``
   added-negation          an ``if`` / ``elif`` / ``while`` condition c -> ``not c``
+  wrong-attribute         ``obj.a`` -> ``obj.b``, another attribute the function reads on the same object (Python)
+  wrong-callee            ``min(...)`` -> ``max(...)``, ``startswith`` -> ``endswith``, ...: a name from a table of
+                          callees that are easy to confuse (Python)
+  off-by-one-slice        a non-literal index or slice bound ``e`` -> ``e + 1`` / ``e - 1``, and ``e +/- 1`` -> ``e``
+                          (Python; literal bounds are off-by-one's)
+  missing-argument        a call's last argument dropped (Python). The site a scan weighs is the call's closing
+                          parenthesis, and there is no repair to propose: what was dropped cannot be known.
+
+The first nine were the BugLab families; the last four are the shapes real fixes take that those miss.
 """
 
 from __future__ import annotations
@@ -34,10 +43,30 @@ BUG_KINDS = (
     "flipped-boolean",
     "dropped-negation",
     "added-negation",
+    "wrong-attribute",
+    "wrong-callee",
+    "off-by-one-slice",
+    "missing-argument",
 )
 MAX_LITERAL = 1000
 """Integer literals above this are constants (sizes, masks), not counters: no off-by-one there."""
 _SELF_NAMES = frozenset({"self", "cls"})
+_CONFUSED_CALLEES = (
+    ("min", "max"), ("any", "all"), ("startswith", "endswith"), ("lstrip", "rstrip"), ("append", "extend"),
+    ("keys", "values", "items"), ("lower", "upper"), ("floor", "ceil"), ("find", "rfind"), ("index", "rindex"),
+    ("split", "rsplit"), ("isinstance", "issubclass"), ("getattr", "hasattr"), ("add", "discard"),
+    ("remove", "discard"), ("sorted", "reversed"), ("insert", "append"), ("pop", "get"), ("setdefault", "get"),
+    ("isdigit", "isalpha"), ("isfile", "isdir"), ("exists", "isfile"), ("read", "readline"), ("match", "search"),
+    ("search", "fullmatch"), ("dumps", "loads"), ("encode", "decode"), ("union", "intersection"),
+    ("update", "intersection_update"), ("info", "warning"), ("warning", "error"), ("first", "last"),
+)
+"""Groups of callees one is easily written for another; a callee's alternatives are the rest of its groups."""
+_CALLEE_ALTERNATIVES: dict[str, tuple[str, ...]] = {}
+for _group in _CONFUSED_CALLEES:
+    for _name in _group:
+        _CALLEE_ALTERNATIVES[_name] = tuple(dict.fromkeys(
+            (*_CALLEE_ALTERNATIVES.get(_name, ()), *(n for n in _group if n != _name))))
+_PLUS_MINUS_ONE = __import__("re").compile(r"^(.*\S)\s*([+-])\s*1$", __import__("re").S)
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,107 @@ def _added_negation(parsed, table) -> list[_Raw]:
     return out
 
 
+def _attribute_parts(parsed, node):
+    """(object text, attribute name node, whether it is called) of an ``attribute`` node, or None."""
+    obj, name = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+    if obj is None or name is None:
+        return None
+    parent = node.parent
+    called = parent is not None and parent.type == "call" and parent.child_by_field_name("function") == node
+    return parsed.text(obj), name, called
+
+
+def _wrong_attribute(parsed, table) -> list[_Raw]:
+    if table is not syntax.PYTHON:
+        return []
+    uses, names = [], {}
+    for node in syntax.walk(parsed.fn):
+        if node.type == "attribute" and (parts := _attribute_parts(parsed, node)) is not None:
+            obj, name, called = parts
+            # Data attributes stand in for data attributes, methods for methods, on the same object.
+            names.setdefault((obj, called), set()).add(parsed.text(name))
+            uses.append(((obj, called), name))
+    out = []
+    for key, name in uses:
+        others = sorted(names[key] - {parsed.text(name)})
+        if others:
+            out.append(_Raw(name.start_byte, name.end_byte, "wrong-attribute", tuple(others)))
+    return out
+
+
+def _wrong_callee(parsed, table) -> list[_Raw]:
+    if table is not syntax.PYTHON:
+        return []
+    out = []
+    for node in syntax.walk(parsed.fn):
+        if node.type != table.call:
+            continue
+        callee = node.child_by_field_name("function")
+        if callee is not None and callee.type == "attribute":
+            callee = callee.child_by_field_name("attribute")
+        if callee is not None and callee.type == "identifier":
+            alternatives = _CALLEE_ALTERNATIVES.get(parsed.text(callee))
+            if alternatives:
+                out.append(_Raw(callee.start_byte, callee.end_byte, "wrong-callee", alternatives))
+    return out
+
+
+def _slice_bounds(parsed, table):
+    """Non-literal index expressions and slice bounds of subscripts (Python)."""
+    for node in syntax.walk(parsed.fn):
+        if node.type == "subscript":
+            for child in node.children_by_field_name("subscript"):
+                if child.type == "slice":
+                    yield from (c for c in child.named_children if c.type != "comment")
+                elif child.type not in ("string", "integer", "tuple", "unary_operator", "none", "true", "false"):
+                    yield child
+
+
+def _off_by_one_slice(parsed, table) -> list[_Raw]:
+    if table is not syntax.PYTHON:
+        return []
+    out = []
+    for bound in _slice_bounds(parsed, table):
+        if bound.type in (table.integer, "unary_operator", "string", "none"):
+            continue
+        text = parsed.text(bound)
+        if "\n" in text:
+            continue
+        matched = _PLUS_MINUS_ONE.match(text) if bound.type == table.binary else None
+        if matched:  # n - 1 -> n or n + 1: the off-by-one a fix most often removes, or its mirror
+            alternatives = [matched.group(1), f"{matched.group(1)} {'+' if matched.group(2) == '-' else '-'} 1"]
+        else:
+            wrapped = text if bound.type in table.atoms else f"({text})"
+            alternatives = [f"{wrapped} + 1", f"{wrapped} - 1"]
+        out.append(_Raw(bound.start_byte, bound.end_byte, "off-by-one-slice", tuple(alternatives)))
+    return out
+
+
+def _missing_argument(parsed, table) -> list[_Raw]:
+    """The rewrite that drops a call's last argument: from the end of the one before to the closing
+    parenthesis, replaced by the parenthesis alone (so the bug's site is that parenthesis)."""
+    if table is not syntax.PYTHON:
+        return []
+    out = []
+    for node in syntax.walk(parsed.fn):
+        if node.type != table.argument_list:
+            continue
+        args = [c for c in node.named_children if c.type != table.comment]
+        if len(args) < 2 or node.children[-1].type != ")" or args[-1].type in ("list_splat", "dictionary_splat"):
+            continue
+        out.append(_Raw(args[-2].end_byte, node.end_byte, "missing-argument", (")",)))
+    return out
+
+
+def _call_closers(parsed, table) -> list[_Raw]:
+    """As a scan weighs missing arguments: each Python call's closing parenthesis, with no repair."""
+    if table is not syntax.PYTHON:
+        return []
+    return [_Raw(n.end_byte - 1, n.end_byte, "missing-argument", ()) for n in syntax.walk(parsed.fn)
+            if n.type == table.argument_list and n.children and n.children[-1].type == ")"
+            and any(c.type != table.comment for c in n.named_children)]
+
+
 def _raw_sites(parsed, table) -> list[_Raw]:
     """Every site, in BUG_KINDS order, each kind in source order."""
     return [
@@ -162,6 +292,10 @@ def _raw_sites(parsed, table) -> list[_Raw]:
         *_flipped_boolean(parsed, table),
         *_dropped_negation(parsed, table),
         *_added_negation(parsed, table),
+        *_wrong_attribute(parsed, table),
+        *_wrong_callee(parsed, table),
+        *_off_by_one_slice(parsed, table),
+        *_missing_argument(parsed, table),
     ]
 
 
@@ -183,6 +317,8 @@ def edit_sites(source: str, language: str = "python", indent: str = "") -> list[
     if found is None:
         return []
     parsed, raw = found
+    # A missing argument is weighed where it would have been: each call's closing parenthesis.
+    raw = [r for r in raw if r.kind != "missing-argument"] + _call_closers(parsed, syntax.NODE_TYPES[language])
     chars = _CharOffsets(parsed.data, parsed.start)
     return [Site(chars(r.start), chars(r.end), r.kind, parsed.data[r.start:r.end].decode("utf-8"), r.alternatives,
                  parsed.line_of(r.start)) for r in raw]

@@ -257,8 +257,7 @@ def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, devi
 
     lm, decoder = decoder_of(model)
     ids, mask, pos = (t.to(device) for t in (inputs.input_ids, inputs.attention_mask, inputs.position_ids))
-    with autocast:
-        hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+    hidden = decode_by_length(decoder, ids, mask, pos, autocast)
     losses = {}
     if inputs.defect:
         losses["defect"] = defect_loss(heads, hidden, inputs.defect, device, shard)
@@ -281,6 +280,63 @@ def step_losses(model, heads, inputs: StepInputs, clone_temperature: float, devi
             total = F.cross_entropy(logits.float(), labels[:, 1:][wanted], reduction="sum")
             losses["summary"] = total / shard.summary_tokens
     return losses
+
+
+CHUNK_OVERHEAD_TOKENS = 2048
+"""What one more decoder call costs, in padded tokens (smaller matmuls, one more pass over the weights)."""
+
+
+def length_chunks(lengths: list[int], max_chunks: int = 4, overhead: int = CHUNK_OVERHEAD_TOKENS) -> list[list[int]]:
+    """Rows (indices into ``lengths``) grouped into at most ``max_chunks`` runs of similar length, the runs
+    chosen to minimise the padded tokens decoded plus ``overhead`` per run (dynamic programming over the rows
+    sorted longest first: each run is padded to its first row)."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    n = len(order)
+    inf = float("inf")
+    # best[k][j]: cost of the first j sorted rows in k runs; cut[k][j]: where the last run starts
+    best = [[inf] * (n + 1) for _ in range(max_chunks + 1)]
+    cut = [[0] * (n + 1) for _ in range(max_chunks + 1)]
+    best[0][0] = 0.0
+    for k in range(1, max_chunks + 1):
+        for j in range(1, n + 1):
+            for i in range(k - 1, j):
+                cost = best[k - 1][i] + (j - i) * lengths[order[i]] + overhead
+                if cost < best[k][j]:
+                    best[k][j], cut[k][j] = cost, i
+    k = min(range(1, max_chunks + 1), key=lambda c: best[c][n]) if n else 0
+    runs, j = [], n
+    while k > 0:
+        i = cut[k][j]
+        runs.append(order[i:j])
+        j, k = i, k - 1
+    return runs[::-1]
+
+
+def decode_by_length(decoder, ids, mask, pos, autocast):
+    """The decoder's last hidden states of a left-padded batch, as one call would give them, computed in
+    runs of rows of similar length so that short rows are not padded to the longest (a batch of functions
+    is mostly short ones: about half the positions of one padded call are padding)."""
+    import torch
+    import torch.nn.functional as F
+
+    lengths = mask.sum(dim=1).tolist()
+    runs = length_chunks(lengths)
+    width = ids.shape[1]
+    if len(runs) <= 1:
+        with autocast:
+            return decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+    parts, order = [], []
+    for rows in runs:
+        keep = max(lengths[r] for r in rows)
+        index = torch.tensor(rows, device=ids.device)
+        with autocast:
+            states = decoder(input_ids=ids[index, width - keep:], attention_mask=mask[index, width - keep:],
+                             position_ids=pos[index, width - keep:], use_cache=False).last_hidden_state
+        parts.append(F.pad(states, (0, 0, width - keep, 0)))  # back to the batch's left padding
+        order += rows
+    inverse = torch.empty(len(order), dtype=torch.long, device=ids.device)
+    inverse[torch.tensor(order, device=ids.device)] = torch.arange(len(order), device=ids.device)
+    return torch.cat(parts)[inverse]
 
 
 def info_nce(a, b, temperature: float):

@@ -140,3 +140,39 @@ def test_learning_rate_schedule():
     assert lr_at(10, 100, 10, 1.0) == pytest.approx(1.0)
     assert lr_at(55, 100, 10, 1.0) == pytest.approx(0.55)
     assert lr_at(100, 100, 10, 1.0) == pytest.approx(0.1)
+
+
+def test_length_chunks_group_similar_rows_and_cover_each_once():
+    from codelens.train.batches import length_chunks
+
+    lengths = [300, 40, 290, 35, 50, 310, 45, 120]
+    runs = length_chunks(lengths, max_chunks=4, overhead=100)
+    assert sorted(r for run in runs for r in run) == list(range(len(lengths)))
+    assert runs[0] == [5, 0, 2]  # the three long rows together, longest first
+    assert len(runs) <= 4
+    # one run when rows are alike: another call would cost more than the padding it saves
+    assert length_chunks([100, 99, 98, 100], overhead=2048) == [[0, 3, 1, 2]]
+    assert length_chunks([]) == []
+
+
+def test_decoding_by_length_matches_one_padded_call():
+    """Runs of similar length give the states one left-padded call gives, at every real token."""
+    import contextlib
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from codelens.model.prompt import pad_left
+    from codelens.train.batches import decode_by_length
+
+    torch.manual_seed(0)
+    lm = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=2, num_key_value_heads=2)).eval()
+    rows = [list(range(3, 3 + n)) for n in (40, 5, 38, 6, 7, 39)]
+    ids, mask, pos = pad_left(rows, 0)
+    with torch.no_grad():
+        whole = lm.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+        chunked = decode_by_length(lm.model, ids, mask, pos, contextlib.nullcontext())
+    real = mask.bool()
+    assert chunked.shape == whole.shape
+    assert torch.allclose(chunked[real], whole[real], atol=1e-5)

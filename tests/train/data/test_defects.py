@@ -24,10 +24,58 @@ def _lines(kind: str) -> list[tuple[int, str]]:
     return [(r.line, r.source.splitlines()[r.line - 1]) for r in bug_rewrites(SOURCE, kinds=(kind,))]
 
 
+REAL_FIX_SOURCE = '''def visible(self, rows, n):
+    if self.width > self.height:
+        return max(rows[:n - 1])
+    return self.name.startswith("x", 3)'''
+"""A function with the shapes of the four kinds real fixes take (attributes, callees, slices, calls)."""
+
+
 def test_every_kind_is_produced_in_a_fixed_order():
     kinds = [r.kind for r in bug_rewrites(SOURCE)]
-    assert list(dict.fromkeys(kinds)) == list(BUG_KINDS)
+    assert [k for k in dict.fromkeys(kinds) if k in BUG_KINDS[:9]] == list(BUG_KINDS[:9])
+    real = [r.kind for r in bug_rewrites(REAL_FIX_SOURCE)]
+    assert [k for k in dict.fromkeys(real) if k in BUG_KINDS[9:]] == list(BUG_KINDS[9:])
     assert bug_rewrites(SOURCE) == bug_rewrites(SOURCE)
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("wrong-attribute", [(2, "    if self.height > self.height:"), (2, "    if self.name > self.height:"),
+                         (2, "    if self.width > self.name:"), (2, "    if self.width > self.width:"),
+                         (4, "    return self.height.startswith(\"x\", 3)"),
+                         (4, "    return self.width.startswith(\"x\", 3)")]),
+    ("wrong-callee", [(3, "        return min(rows[:n - 1])"), (4, "    return self.name.endswith(\"x\", 3)")]),
+    ("off-by-one-slice", [(3, "        return max(rows[:n])"), (3, "        return max(rows[:n + 1])")]),
+    ("missing-argument", [(4, "    return self.name.startswith(\"x\")")]),
+])
+def test_real_fix_kinds_give_exactly_these_rewrites(kind, expected):
+    lines = [(r.line, r.source.splitlines()[r.line - 1]) for r in bug_rewrites(REAL_FIX_SOURCE, kinds=(kind,))]
+    assert lines == expected
+
+
+def test_a_dropped_argument_is_located_at_the_closing_parenthesis_with_no_repair():
+    """What a scan weighs for a missing argument is the call's ')': the bug's site in the rewritten text."""
+    from codelens.parsing.sites import edit_sites
+    from codelens.train.data.dataset import repair_target
+
+    (bug,) = bug_rewrites(REAL_FIX_SOURCE, kinds=("missing-argument",))
+    assert bug.source[bug.site[0]:bug.site[1]] == ")" and bug.repair == ", 3)"
+    assert repair_target(bug, "python", "") == ("missing-argument", ())
+    closers = [s for s in edit_sites(bug.source) if s.kind == "missing-argument"]
+    assert [(s.text, s.alternatives) for s in closers] == [(")", ()), (")", ())]
+
+
+def test_slice_repairs_undo_the_off_by_one():
+    from codelens.model.repairs import REPAIR_CLASSES, repair_class
+    from codelens.train.data.dataset import repair_target
+
+    for bug in bug_rewrites(REAL_FIX_SOURCE, kinds=("off-by-one-slice",)):
+        kind, candidates = repair_target(bug, "python", "")
+        assert kind == "off-by-one-slice" and bug.repair in candidates
+    # n - 1 where n was right: dropping the "- 1" adds one; n + 1 -> n takes one away
+    assert REPAIR_CLASSES[repair_class("off-by-one-slice", "n - 1", "n")] == "+1"
+    assert REPAIR_CLASSES[repair_class("off-by-one-slice", "n + 1", "n")] == "-1"
+    assert REPAIR_CLASSES[repair_class("off-by-one-slice", "n", "n + 1")] == "+1"
 
 
 def test_variable_misuse_uses_only_locals_bound_before_the_use():
@@ -77,7 +125,8 @@ def test_methods_keep_their_indentation():
     method = "def area(self, width):\n        size = width * 2\n        return self.scale(size, width)"
     rewrites = bug_rewrites(method, indent="    ")
     assert rewrites[0].source == "def area(self, width):\n        size = width * 2\n        return self.scale(width, width)"
-    assert {r.kind for r in rewrites} == {"variable-misuse", "swapped-arguments", "wrong-binary-operator", "off-by-one"}
+    assert {r.kind for r in rewrites} == {"variable-misuse", "swapped-arguments", "wrong-binary-operator", "off-by-one",
+                                          "missing-argument"}
     assert all(r.source.startswith("def area(self, width):\n        ") for r in rewrites)
 
 
