@@ -102,6 +102,10 @@ def test_hook(ctx, monkeypatch):
     assert detail["changed_file"] == "mod_02.py" and detail["warm_up"]["computed"] == 12
     # The hook scanned the changed file's 4 functions: the edited one computed, the other 3 from the cache.
     assert detail["hook_counts"] == [{"functions": 4, "cache_hits": 3}]
+    server = rows[1]
+    assert server.name == "same, with the background server (as under pre-commit)" and server.target == "<= 1.5"
+    assert server.reference_value == rows[0].value and server.detail["hook_counts"] == detail["hook_counts"]
+    assert server.detail["requests_served"] == 1  # the timed hook's function ran in the server
 
 
 def test_hook_repository_is_deterministic(tmp_path):
