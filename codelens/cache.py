@@ -9,13 +9,25 @@ Only real corruption moves a file aside (to <name>.corrupt, then a fresh cache s
 cannot be written (read-only file or folder, full disk, a lock held too long) is read where it can be
 and costs one warning; a cache file that is a symbolic link is never opened (a committed link could
 point anywhere).
+
+**The cache inside a repository is not trusted as it stands**: a repository can commit a
+``.codelens-cache`` whose rows say anything (a forged "CL100 precision 1.00", a summary that ``docstring
+--write`` would insert, a low score that hides a finding). So every row carries an HMAC-SHA256 of all its
+fields under a secret key that lives in the user's own cache folder (``codelens.files.user_cache_dir``,
+``cache-key``, created on first use, mode 0600), never in a repository: a row is used only when its
+MAC checks out, that is, when codelens wrote it on this machine for this user. Any other row is a miss
+(recomputed and overwritten) and costs one warning. Checking a MAC is a microsecond of hashlib, so a warm
+re-scan stays fast and never imports torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import sqlite3
+import struct
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -26,8 +38,11 @@ from codelens.errors import CodelensError
 
 CACHE_DIR = ".codelens-cache"
 CACHE_FILE = "results.sqlite"
-_SCHEMA_VERSION = 3
-"""3: a located bug and the summary's confidence per result (an older cache is dropped and refilled)."""
+_SCHEMA_VERSION = 4
+"""4: an HMAC per row (3: a located bug and the summary's confidence per result); an older cache is dropped
+and refilled."""
+KEY_FILE = "cache-key"
+"""The secret that binds cache rows to this user and machine, in ``codelens.files.user_cache_dir()``."""
 # SQLite limits the number of bound parameters per statement (999 in older builds).
 _CHUNK = 500
 
@@ -42,9 +57,59 @@ CREATE TABLE IF NOT EXISTS results (
     summary_confidence REAL,
     bug TEXT,
     created REAL NOT NULL,
+    mac BLOB NOT NULL,
     PRIMARY KEY (unit_hash, key)
 ) WITHOUT ROWID
 """
+
+
+def cache_secret() -> tuple[bytes, str | None]:
+    """The user's cache key, created on first use; and a warning when it cannot be kept (a read-only home):
+    then a key for this process alone, so rows written now are not reused by the next run."""
+    import secrets
+
+    from codelens.files import FileReadError, read_bounded, user_cache_dir
+
+    path = user_cache_dir() / KEY_FILE
+    for _ in range(2):
+        try:
+            key = bytes.fromhex(read_bounded(path, 256, "cache key").decode("ascii", "replace").strip())
+            if len(key) >= 32:
+                return key, None
+        except (FileReadError, ValueError):
+            pass
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            continue  # another codelens made it meanwhile (or it is damaged: read again, then say so)
+        except OSError as exc:
+            return secrets.token_bytes(32), (f"cannot keep the result cache's key in {path} ({exc.strerror or exc}): "
+                                             "results are not reused by the next run")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return secrets.token_bytes(32), (f"the result cache's key {path} is damaged: delete it (results computed so "
+                                     "far are recomputed once)")
+
+
+def _row_mac(secret: bytes, row: tuple) -> bytes | None:
+    """HMAC-SHA256 of a row's fields (all but ``created``) in a fixed, unambiguous encoding; None when a field
+    has a type codelens never stores (a forged or damaged row)."""
+    unit_hash, key, logit, probability, embedding, summary, confidence, bug = row
+    parts = []
+    for value in (unit_hash, key, logit, probability, embedding, summary, confidence, bug):
+        if value is None:
+            parts.append(b"n")
+        elif isinstance(value, str):
+            data = value.encode("utf-8", "surrogatepass")
+            parts.append(b"s%d:" % len(data) + data)
+        elif isinstance(value, bytes):
+            parts.append(b"b%d:" % len(value) + value)
+        elif isinstance(value, float):
+            parts.append(b"f" + struct.pack("<d", value))
+        else:
+            return None
+    return hmac.digest(secret, b"|".join(parts), "sha256")
 
 
 def default_cache_path(root: Path) -> Path:
@@ -77,6 +142,11 @@ class ResultCache:
         """Things the caller may want to tell the user (a corrupt cache moved aside); never raised."""
         self.read_only = False
         """True when the cache could be opened for reading only: hits are served, nothing is stored."""
+        self.rejected = 0
+        """Rows read whose MAC did not check out (not written by codelens for this user): treated as misses."""
+        self._secret, problem = cache_secret()
+        if problem:
+            self.warnings.append(problem)
         for candidate in (self.path.parent, *(self.path.with_name(self.path.name + s) for s in ("", "-wal", "-shm"))):
             if candidate.is_symlink():
                 raise CodelensError(f"{candidate} is a symbolic link; codelens does not follow links for its cache",
@@ -128,6 +198,7 @@ class ResultCache:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), timeout=30.0)
         try:
+            conn.execute("PRAGMA trusted_schema=OFF")  # a committed file's triggers and views run nothing odd
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -167,13 +238,18 @@ class ResultCache:
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start:start + _CHUNK]
                 rows = self._conn.execute(
-                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary, summary_confidence, bug "
+                    "SELECT unit_hash, defect_logit, defect_probability, embedding, summary, summary_confidence, bug, mac "
                     "FROM results "
                     f"WHERE key = ? AND unit_hash IN ({','.join('?' * len(chunk))})",
                     [key, *chunk],
                 ).fetchall()
-                for unit_hash, logit, prob, blob, summary, confidence, bug in rows:
-                    if not isinstance(blob, bytes) or len(blob) % 4:
+                for row in rows:
+                    unit_hash, logit, prob, blob, summary, confidence, bug, mac = row
+                    expected = _row_mac(self._secret, (unit_hash, key, logit, prob, blob, summary, confidence, bug))
+                    if expected is None or not isinstance(mac, bytes) or not hmac.compare_digest(expected, mac):
+                        self.rejected += 1  # forged, copied from elsewhere or damaged: a miss, recomputed
+                        continue
+                    if len(blob) % 4:
                         continue  # a damaged row is a miss: it will be recomputed and overwritten
                     found[unit_hash] = UnitResult(
                         hash=unit_hash,
@@ -192,6 +268,9 @@ class ResultCache:
             # Locked for too long by another process, or unreadable for now: recompute rather than wait.
             self._note_once(f"could not read the result cache {self.path} ({exc}); computing everything afresh")
             return found
+        if self.rejected:
+            self._note_once(f"the result cache {self.path} holds rows codelens did not write for you on this machine "
+                            "(a committed or copied cache?): they are ignored and recomputed")
         return found
 
     def put_many(self, results: Iterable[UnitResult], key: str) -> bool:
@@ -201,13 +280,13 @@ class ResultCache:
         if self.read_only:
             return False
         now = time.time()
-        rows = [
-            (r.hash, key, float(r.defect_logit), float(r.defect_probability),
-             np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary, r.summary_confidence,
-             _bug_to_json(r.bug), now)
-            for r in results
-        ]
-        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        rows = []
+        for r in results:
+            fields = (r.hash, key, float(r.defect_logit), float(r.defect_probability),
+                      np.asarray(r.embedding, dtype=np.float32).tobytes(), r.summary,
+                      None if r.summary_confidence is None else float(r.summary_confidence), _bug_to_json(r.bug))
+            rows.append((*fields, now, _row_mac(self._secret, fields)))
+        sql = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         for attempt in range(2):
             try:
                 with self._conn:
@@ -254,12 +333,15 @@ def _bug_from_json(text: str | None) -> LocatedBug | None:
 
 def _write_gitignore(folder: Path) -> None:
     """Keep the cache out of version control (a cache committed by mistake is megabytes of churn)."""
+    from codelens.files import WriteRefused, write_guarded
+
     target = folder / ".gitignore"
-    if target.exists() or target.is_symlink():
+    if os.path.lexists(target):
         return
     try:
-        target.write_text("# Created by codelens: its result cache is local to this machine.\n*\n", encoding="utf-8")
-    except OSError:
+        write_guarded(target, b"# Created by codelens: its result cache is local to this machine.\n*\n", root=None,
+                      named_by_user=True, what="cache .gitignore")
+    except WriteRefused:
         pass  # a read-only folder: the cache itself will say so
 
 

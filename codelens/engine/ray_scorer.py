@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import signal
 import threading
 from collections import deque
@@ -250,16 +251,17 @@ class RayScorer:
             raise CodelensError("--ray needs the ray package, which is not installed",
                                 hint="`pip install 'codelens[ray]'`, or scan without --ray") from exc
         if not ray.is_initialized():
-            _reachable(self.address)
+            address = resolve_address(self.address)
+            _reachable(address)
             # ray.init installs a SIGTERM handler that exits with status 15; the CLI's own handler (store
             # what was computed, exit 143) must stay in charge.
             main = threading.current_thread() is threading.main_thread()
             previous = signal.getsignal(signal.SIGTERM) if main else None
             try:
-                ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False,
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
                          namespace="codelens")
             except (ConnectionError, RuntimeError, ValueError, ImportError) as exc:
-                raise CodelensError(f"cannot join the Ray cluster at {self.address}: {_first_line(exc)}",
+                raise CodelensError(f"cannot join the Ray cluster at {address}: {_first_line(exc)}",
                                     hint="start one with `ray start --head` (and `ray start --address HOST:PORT` "
                                          "on each other machine), or scan without --ray") from exc
             finally:
@@ -354,20 +356,76 @@ class RayScorer:
             busy[id(actor)] += 1
 
 
+def ray_address_file() -> Path:
+    """Where ``ray start --head`` records the cluster it started (Ray's own rule: $RAY_TMPDIR, else $TMPDIR on
+    Linux, else /tmp, then ``ray/ray_current_cluster``)."""
+    base = os.environ.get("RAY_TMPDIR") or (os.environ.get("TMPDIR") if os.uname().sysname == "Linux" else None)
+    return Path(base or "/tmp") / "ray" / "ray_current_cluster"
+
+
+def resolve_address(address: str) -> str:
+    """The cluster ``--ray`` names, as HOST:PORT. ``auto`` is ``$RAY_ADDRESS`` (the user's environment), else
+    the cluster this user started on this machine (``ray start`` records it in a file the user owns).
+
+    Ray's own ``auto`` would also take a cluster another user of a shared machine started (its address file
+    in the shared /tmp/ray, or any GCS process it sees in ``ps``), and send them this repository's code:
+    codelens joins only a cluster the user started or named.
+    """
+    if address != "auto":
+        return address
+    named = os.environ.get("RAY_ADDRESS", "")
+    if named and named != "auto":
+        return named
+    from codelens.files import FileReadError, read_bounded
+
+    path = ray_address_file()
+    hint = "start your own with `ray start --head`, or name one with --ray HOST:PORT (or RAY_ADDRESS)"
+    try:
+        owner = os.lstat(path).st_uid
+        text = read_bounded(path, 4096, "Ray address file").decode("utf-8", "replace").strip()
+    except (OSError, FileReadError):
+        raise CodelensError("--ray auto: no Ray cluster started by you runs on this machine", hint=hint) from None
+    if owner != os.getuid():
+        raise CodelensError(f"--ray auto: the Ray cluster recorded in {path} was started by another user (uid "
+                            f"{owner}); codelens joins only a cluster you started or name", hint=hint)
+    if not text or not _RAY_HOST_PORT.fullmatch(text):
+        raise CodelensError(f"--ray auto: {path} does not hold a cluster address", hint=hint)
+    return text
+
+
+_RAY_HOST_PORT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+"""HTTP/2's client preface and an empty SETTINGS frame: a Ray cluster (its GCS, or a ``ray://`` client
+server) speaks gRPC, so it answers with a SETTINGS frame of its own."""
+
+
 def _reachable(address: str) -> None:
-    """A CodelensError unless something listens at a HOST:PORT address: ray.init would retry for ever."""
+    """A CodelensError unless a Ray cluster (a gRPC server) answers at a HOST:PORT address, within
+    ``PROBE_TIMEOUT_S``: ray.init would retry for ever against a closed port or one that speaks another
+    protocol (a web server, a database)."""
     import socket
 
-    target = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address  # auto reads RAY_ADDRESS first
-    host, _, port = target.removeprefix("ray://").rpartition(":")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        return  # plain auto: Ray looks for a cluster on this machine and fails at once when there is none
+        return  # not HOST:PORT: ray.init says what is wrong with it at once
+    hint = "pass the address `ray start --head` printed (HOST:6379, or ray://HOST:10001), or scan without --ray"
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S) as connection:
+            connection.settimeout(PROBE_TIMEOUT_S)
+            connection.sendall(_HTTP2_PREFACE)
+            answer = b""
+            while len(answer) < 9:
+                chunk = connection.recv(9 - len(answer))
+                if not chunk:
+                    break
+                answer += chunk
+    except socket.timeout:
+        raise CodelensError(f"{address} does not answer as a Ray cluster does (nothing within "
+                            f"{PROBE_TIMEOUT_S:.0f} s)", hint=hint) from None
     except OSError as exc:
-        raise CodelensError(f"no Ray cluster answers at {target}: {exc.strerror or exc}",
-                            hint="pass the address `ray start --head` printed, or --ray auto on a machine of the "
-                                 "cluster") from exc
+        raise CodelensError(f"no Ray cluster answers at {address}: {exc.strerror or exc}", hint=hint) from exc
+    if len(answer) < 9 or answer[3] != 4:  # frame type 4: SETTINGS
+        raise CodelensError(f"{address} is not a Ray cluster: what answers there does not speak gRPC", hint=hint)
 
 
 def _cause(exc) -> BaseException:

@@ -64,7 +64,8 @@ class World:
 def detect(environ: Mapping[str, str] | None = None) -> World | None:
     """The launch this process belongs to, from torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, and
     MASTER_ADDR / MASTER_PORT for the rendezvous). accelerate launch sets the same ones. None for a single
-    process, so a plain run never imports torch.distributed."""
+    process, so a plain run never imports torch.distributed. A WORLD_SIZE without torchrun's
+    TORCHELASTIC_RUN_ID is a stray environment: a clear error at once, not a rendezvous that never ends."""
     env = os.environ if environ is None else environ
     for name, what in _SHARDING.items():
         if env.get(name, "").lower() == "true":
@@ -74,7 +75,14 @@ def detect(environ: Mapping[str, str] | None = None) -> World | None:
     try:
         size = int(env.get("WORLD_SIZE") or 1)
         if size <= 1:
-            return None
+            return None  # a stray MASTER_ADDR / MASTER_PORT alone changes nothing
+        if not env.get("TORCHELASTIC_RUN_ID"):
+            # Left over in a shell, or set by another tool: joining would wait for ranks that never come (two
+            # hours, TIMEOUT). torchrun, and accelerate launch through it, always set TORCHELASTIC_RUN_ID.
+            raise ConfigError(f"WORLD_SIZE is {size} in the environment, but this process was not started by "
+                              "torchrun or accelerate launch",
+                              hint="unset WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT to train in one "
+                                   "process, or start the run with torchrun / accelerate launch")
         missing = [n for n in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if not env.get(n)]
         if missing:
             raise ConfigError(f"WORLD_SIZE is {size} but {', '.join(missing)} is not set",
