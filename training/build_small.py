@@ -89,7 +89,11 @@ class BuildConfig:
     """Rows per task per adapter step."""
     adapter_max_steps: int = 4000
     max_functions_per_repository: int = 400
-    """Functions of one package the task data is made from (chosen by a hash): bounds the data build."""
+    """Functions of one package the task data is made from (chosen by a hash): bounds the data build (0: all)."""
+    rewrite_functions_per_repository: int = 0
+    """Of those, the functions bug and clone rewrites are made from (0: all; the rest give summaries only)."""
+    max_code_tokens: int = 384
+    """The adapter's code cut, in tokens."""
     data_workers: int = 0
     """Processes for the corpus and the task data (0: all CPU cores but two)."""
     max_eval_summaries: int = 300
@@ -113,7 +117,8 @@ PRESETS = {
     "cpu": dict(device="cpu", tokenizer=str(NANO_DIR / "base"), vocab_size=8192, max_package_mb=6.0,
                 d_model=256, n_layers=4, n_heads=4, seq_len=512, batch_size=8, accum=2, lr=1.5e-3, compile=True,
                 threads=2, pretrain_minutes=0, pretrain_tokens=20_000_000, adapter_minutes=90, adapter_batch=16,
-                adapter_max_steps=20000, max_functions_per_repository=0, data_workers=1, max_eval_summaries=400,
+                adapter_max_steps=20000, max_functions_per_repository=0, rewrite_functions_per_repository=600,
+                max_code_tokens=256, data_workers=2, max_eval_summaries=400,
                 model_name="codelens-nano"),
 }
 """Named settings: ``tiny`` runs every stage on a CPU in a couple of minutes (the test of this script); ``cpu``
@@ -193,11 +198,10 @@ class Build:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
 
     def task_data(self) -> dict:
-        from codelens.train.data.dataset import DataConfig, cached_task_data
-        from codelens.train.data.functions import load_manifest
+        from codelens.train.data.dataset import cached_task_data
 
-        data_cfg = DataConfig(seed=self.cfg.seed, split_by="subdir", manifest=load_manifest(self.out / "splits.json"),
-                              max_functions_per_repository=self.cfg.max_functions_per_repository or None)
+        # The adapter stage's own data settings: it finds this data in the cache instead of building it again.
+        data_cfg = self.adapter_config().data_config()
         data = cached_task_data([self.out / "corpus"], [], data_cfg, self.out / "taskdata", self.cfg.workers)
         return {"counts": {s: data.split(s).counts() for s in ("train", "val", "test")}, "hash": data.hash()[:12],
                 "functions": data.provenance.get("functions")}
@@ -243,18 +247,26 @@ class Build:
         data = prepare_data(self.pretrain_config(), getattr(self, "_packages", None) or self._reload_packages())
         return json.loads((data / "meta.json").read_text())
 
-    def adapter(self) -> dict:
+    def adapter_config(self):
+        """The adapter stage's TrainConfig (the task data stage builds its data with the same settings)."""
         from codelens.train.config import TrainConfig
+
+        c = self.cfg
+        return TrainConfig(model=str(self.out / c.model_name / "base"), corpus=[str(self.out / "corpus")],
+                           out=str(self.out / c.model_name / "adapter"), split_by="subdir",
+                           manifest=str(self.out / "splits.json"), max_steps=c.adapter_max_steps,
+                           batch_size=c.adapter_batch, lr=5e-4, head_lr=2e-3, seed=c.seed, device=c.device,
+                           max_code_tokens=c.max_code_tokens, max_minutes=c.adapter_minutes,
+                           data_cache=str(self.out / "taskdata"), data_workers=c.workers,
+                           max_functions_per_repository=c.max_functions_per_repository or None,
+                           rewrite_functions_per_repository=c.rewrite_functions_per_repository or None,
+                           max_eval_summaries=c.max_eval_summaries, checkpoint_every=200, resume=True,
+                           threads=c.threads)
+
+    def adapter(self) -> dict:
         from codelens.train.trainer import train
 
-        cfg = TrainConfig(model=str(self.out / self.cfg.model_name / "base"), corpus=[str(self.out / "corpus")],
-                          out=str(self.out / self.cfg.model_name / "adapter"), split_by="subdir",
-                          manifest=str(self.out / "splits.json"), max_steps=self.cfg.adapter_max_steps,
-                          batch_size=self.cfg.adapter_batch, lr=5e-4, head_lr=2e-3, seed=self.cfg.seed,
-                          device=self.cfg.device, max_code_tokens=384, max_minutes=self.cfg.adapter_minutes,
-                          data_cache=str(self.out / "taskdata"), data_workers=self.cfg.workers,
-                          max_functions_per_repository=self.cfg.max_functions_per_repository or None,
-                          max_eval_summaries=self.cfg.max_eval_summaries, checkpoint_every=200, resume=True)
+        cfg = self.adapter_config()
         result = train(cfg, progress=lambda update: self.log(update.message) if update.message else None)
         return {"steps": result.steps, "data_hash": result.data_hash[:12], "metrics": result.metrics,
                 "trainable_params": result.trainable_params}

@@ -118,6 +118,15 @@ class Parsed:
     def text(self, node) -> str:
         return self.data[node.start_byte:node.end_byte].decode("utf-8")
 
+    @property
+    def nodes(self) -> list:
+        """Every node of the function in pre-order, listed once: the edit-site kinds each read this list
+        instead of walking the tree again (one walk per function instead of one per kind)."""
+        cached = self.__dict__.get("_nodes")
+        if cached is None:
+            cached = self.__dict__["_nodes"] = preorder(self.fn)
+        return cached
+
     def line_of(self, byte: int) -> int:
         """1-based line inside the function source of a byte offset of the framed text."""
         return self.data.count(b"\n", self.start, byte) + 1
@@ -148,6 +157,24 @@ def walk(node, skip: frozenset[str] = frozenset()):
         current = stack.pop()
         yield current
         stack.extend(c for c in reversed(current.children) if c.type not in skip)
+
+
+def preorder(node) -> list:
+    """The nodes under ``node`` (itself included) in the order ``walk`` yields them, read with a tree cursor
+    (no child lists built on the Python side)."""
+    out = []
+    cursor = node.walk()
+    depth = 0
+    while True:
+        out.append(cursor.node)
+        if cursor.goto_first_child():
+            depth += 1
+            continue
+        while depth and not cursor.goto_next_sibling():
+            cursor.goto_parent()
+            depth -= 1
+        if not depth:
+            return out
 
 
 def splice(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
@@ -230,7 +257,8 @@ def python_scope(parsed: Parsed) -> Scope:
     body = fn.child_by_field_name("body")
     comprehension_types = frozenset({"list_comprehension", "set_comprehension", "dictionary_comprehension",
                                      "generator_expression"})
-    for node in walk(body, PYTHON.nested_scopes | comprehension_types):
+    own_nodes = list(walk(body, PYTHON.nested_scopes | comprehension_types))  # the body outside nested scopes
+    for node in own_nodes:
         # A name counts as bound once its binding is complete: after the right-hand side of an
         # assignment, after the iterable of a loop (``x = x + 1`` cannot misuse ``x`` for itself).
         bound, at = [], node.end_byte
@@ -249,7 +277,7 @@ def python_scope(parsed: Parsed) -> Scope:
             name = parsed.text(ident)
             scope.first_def[name] = min(scope.first_def.get(name, at), at)
             scope.def_ids.add(ident.id)
-    for node in walk(fn):
+    for node in parsed.nodes:
         if node.id != fn.id and node.type in PYTHON.nested_scopes:
             scope.nested = True
         if node.type == "for_in_clause":
@@ -261,12 +289,12 @@ def python_scope(parsed: Parsed) -> Scope:
             if function is not None and function.type == "identifier" and parsed.text(function) in _UNSAFE_CALLS:
                 scope.unsafe = True
     own_name = fn.child_by_field_name("name").id
-    for node in walk(fn):
+    for node in parsed.nodes:
         if node.type == "identifier" and node.id != own_name and _is_variable(node):
             name = parsed.text(node)
             if name in scope.first_def:
                 scope.occurrences.setdefault(name, []).append(node)
-    for node in walk(body, PYTHON.nested_scopes | comprehension_types):
+    for node in own_nodes:
         if node.type == "identifier" and node.id not in scope.def_ids and _is_variable(node):
             name = parsed.text(node)
             if name in scope.first_def and name not in scope.comprehension_names:

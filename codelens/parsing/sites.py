@@ -29,6 +29,7 @@ The first nine were the BugLab families; the last four are the shapes real fixes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from codelens.parsing import function_syntax as syntax
@@ -113,7 +114,7 @@ def _variable_misuse(parsed, table) -> list[_Raw]:
 
 def _swapped_arguments(parsed, table) -> list[_Raw]:
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type != table.argument_list:
             continue
         args = list(node.named_children)
@@ -129,7 +130,7 @@ def _swapped_arguments(parsed, table) -> list[_Raw]:
 
 def _operators(parsed, node_type: str, ops: dict[str, tuple[str, ...]], kind: str) -> list[_Raw]:
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type != node_type:
             continue
         for child in node.children:
@@ -140,7 +141,7 @@ def _operators(parsed, node_type: str, ops: dict[str, tuple[str, ...]], kind: st
 
 def _off_by_one(parsed, table) -> list[_Raw]:
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         text = parsed.text(node) if node.type == table.integer else ""
         if text.isdigit() and int(text) <= MAX_LITERAL:
             value = int(text)
@@ -152,12 +153,12 @@ def _off_by_one(parsed, table) -> list[_Raw]:
 def _flipped_boolean(parsed, table) -> list[_Raw]:
     flip = {table.true: "False", table.false: "True"}
     return [_Raw(n.start_byte, n.end_byte, "flipped-boolean", (flip[n.type],))
-            for n in syntax.walk(parsed.fn) if n.type in flip]
+            for n in parsed.nodes if n.type in flip]
 
 
 def _dropped_negation(parsed, table) -> list[_Raw]:
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type == table.negation:
             argument = node.child_by_field_name("argument")
             if argument is not None:
@@ -167,7 +168,7 @@ def _dropped_negation(parsed, table) -> list[_Raw]:
 
 def _added_negation(parsed, table) -> list[_Raw]:
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type not in table.conditions:
             continue
         cond = node.child_by_field_name("condition")
@@ -193,7 +194,7 @@ def _wrong_attribute(parsed, table) -> list[_Raw]:
     if table is not syntax.PYTHON:
         return []
     uses, names = [], {}
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type == "attribute" and (parts := _attribute_parts(parsed, node)) is not None:
             obj, name, called = parts
             # Data attributes stand in for data attributes, methods for methods, on the same object.
@@ -211,7 +212,7 @@ def _wrong_callee(parsed, table) -> list[_Raw]:
     if table is not syntax.PYTHON:
         return []
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type != table.call:
             continue
         callee = node.child_by_field_name("function")
@@ -226,7 +227,7 @@ def _wrong_callee(parsed, table) -> list[_Raw]:
 
 def _slice_bounds(parsed, table):
     """Non-literal index expressions and slice bounds of subscripts (Python)."""
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type == "subscript":
             for child in node.children_by_field_name("subscript"):
                 if child.type == "slice":
@@ -261,7 +262,7 @@ def _missing_argument(parsed, table) -> list[_Raw]:
     if table is not syntax.PYTHON:
         return []
     out = []
-    for node in syntax.walk(parsed.fn):
+    for node in parsed.nodes:
         if node.type != table.argument_list:
             continue
         args = [c for c in node.named_children if c.type != table.comment]
@@ -275,7 +276,7 @@ def _call_closers(parsed, table) -> list[_Raw]:
     """As a scan weighs missing arguments: each Python call's closing parenthesis, with no repair."""
     if table is not syntax.PYTHON:
         return []
-    return [_Raw(n.end_byte - 1, n.end_byte, "missing-argument", ()) for n in syntax.walk(parsed.fn)
+    return [_Raw(n.end_byte - 1, n.end_byte, "missing-argument", ()) for n in parsed.nodes
             if n.type == table.argument_list and n.children and n.children[-1].type == ")"
             and any(c.type != table.comment for c in n.named_children)]
 
@@ -299,13 +300,16 @@ def _raw_sites(parsed, table) -> list[_Raw]:
     ]
 
 
+@functools.lru_cache(maxsize=64)
 def parse_sites(source: str, language: str = "python", indent: str = ""):
-    """(parsed function, its sites in byte offsets of the framed text) or None when it cannot be parsed."""
+    """(parsed function, its sites in byte offsets of the framed text) or None when it cannot be parsed.
+
+    Remembered for the last few functions: making several bugs of one function asks for its sites each time."""
     table = syntax.NODE_TYPES.get(language)
     parsed = syntax.parse_function(source, language, indent) if table else None
     if parsed is None:
         return None
-    return parsed, _raw_sites(parsed, table)
+    return parsed, tuple(_raw_sites(parsed, table))
 
 
 def edit_sites(source: str, language: str = "python", indent: str = "") -> list[Site]:

@@ -25,7 +25,10 @@ class TrainConfig:
     codexglue: list[str] = field(default_factory=list)
     """CodeXGLUE files (Devign / POJ-104 / CodeSearchNet JSONL) or BigCloneBench folders."""
     out: str = "codelens-adapter"
-    """Adapter folder to write (replaced atomically at the end)."""
+    """Adapter folder to write (replaced atomically at the end). It must be new, empty, or an adapter folder
+    (replaced only with --overwrite); anything else is refused before training starts."""
+    overwrite: bool = False
+    """Replace the adapter already in --out."""
     split_by: SplitBy = SplitBy.DIR
     """dir: each corpus folder is one repository; subdir: each top-level folder of it is one."""
     manifest: str | None = None
@@ -121,6 +124,9 @@ class TrainConfig:
     """Processes that build the task data (the result does not depend on their number)."""
     max_functions_per_repository: int | None = None
     """Build examples from at most this many functions of one repository (chosen by a hash; None: all)."""
+    rewrite_functions_per_repository: int | None = None
+    """Make bug and clone rewrites (the costly examples) from at most this many functions of one repository
+    (chosen by a hash); every function still gives its summary example. None: all."""
     data_cache: str | None = None
     """Folder where built task data is kept (gzipped JSON keyed by the data settings and the corpus files'
     names and sizes): runs over the same corpus (single-task baselines, resumes) build it once."""
@@ -160,6 +166,21 @@ class TrainConfig:
         for name in ("eval_every", "checkpoint_every", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
+
+    def data_config(self):
+        """How the task data is built from the corpus (``codelens.train.data.dataset.DataConfig``): the trainer's,
+        and that of anything that must rebuild the same examples (training/study.py)."""
+        from pathlib import Path
+
+        from codelens.train.data.dataset import DataConfig
+        from codelens.train.data.functions import load_manifest
+
+        return DataConfig(seed=self.seed, clone_variants=self.clone_variants, bugs_per_function=self.bugs_per_function,
+                          bug_kinds=tuple(self.bug_kinds), split_by=self.split_by,
+                          manifest=load_manifest(Path(self.manifest)) if self.manifest else {},
+                          codexglue_limit=self.codexglue_limit,
+                          max_functions_per_repository=self.max_functions_per_repository,
+                          rewrite_functions_per_repository=self.rewrite_functions_per_repository)
 
     def bug_head(self):
         """The defect head's shape (``codelens.model.heads.BugHeadConfig``)."""

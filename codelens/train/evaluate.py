@@ -9,6 +9,7 @@ the temperature on validation, ``task_metrics`` scores any split with them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -357,6 +358,8 @@ def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibra
         out["summary"] = {"bleu4": M.smoothed_bleu4(refs, preds), "rouge_l": M.rouge_l(refs, preds), "n": len(scored),
                           "examples": [{"reference": r, "prediction": p} for r, p in list(zip(refs, preds))[:5]],
                           **gated_summary_metrics(data, scores, thresholds.summary)}
+    for task, curves in task_curves(data, scores, thresholds, calibration).items():
+        out.setdefault(task, {}).update(curves)
     return out
 
 
@@ -370,6 +373,61 @@ def gated_summary_metrics(data: TaskData, scores: Scores, gate: float | None) ->
     return {"gate": gate, "shown": len(shown) / len(rows),
             "shown_bleu": 100 * sum(r[1] for r in shown) / len(shown) if shown else None,
             "shown_name_bleu": 100 * sum(r[2] for r in shown) / len(shown) if shown else None}
+
+
+CURVE_POINTS = 30
+"""Thresholds in each stored precision / recall curve (the model card's plots; training/plots.py)."""
+RELIABILITY_BINS = 10
+"""Confidence bins of each stored reliability diagram."""
+
+
+def task_curves(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:
+    """Per task, the data of the model card's plots: ``reliability`` (``metrics.reliability_bins`` of the
+    confidence a scan reports against how often it is right) and ``threshold_curve`` (``metrics.threshold_curve``
+    of the score the threshold applies to).
+
+    defect: the calibrated probability, a buggy example counting as right. clone: the confidence of a pair
+    (logistic in its clone score minus the threshold, ``Calibration.clone_scale``), a clone pair counting as
+    right; its curve is over the clone score. summary: exp(mean token log-probability), a suggestion counting as
+    right when it beats the function's split name (sentence BLEU), among those the phrase check lets through;
+    its curve is over the mean log-probability, the gate's scale."""
+    out: dict = {}
+    if data.defect:
+        labels = [e.label for e in data.defect]
+        probs = [sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
+        out["defect"] = {"reliability": M.reliability_bins(labels, probs, RELIABILITY_BINS),
+                         "threshold_curve": M.threshold_curve(labels, probs, CURVE_POINTS)}
+    if data.clone_pairs:
+        labels = [p.label for p in data.clone_pairs]
+        lexical = LexicalSets()
+        sims = [clone_score(scores, lexical, p.a, p.b, thresholds.clone_lexical) for p in data.clone_pairs]
+        confidence = [sigmoid(calibration.clone_scale * (s - thresholds.clone)) for s in sims]
+        out["clone"] = {"reliability": M.reliability_bins(labels, confidence, RELIABILITY_BINS),
+                        "threshold_curve": M.threshold_curve(labels, sims, CURVE_POINTS)}
+    rows = [r for r in summary_rows(data, scores) if r[3]]
+    if rows:
+        labels = [int(model > name) for _, model, name, _ in rows]
+        out["summary"] = {"reliability": M.reliability_bins(labels, [math.exp(r[0]) for r in rows], RELIABILITY_BINS),
+                          "threshold_curve": M.threshold_curve(labels, [r[0] for r in rows], CURVE_POINTS)}
+    return out
+
+
+def loss_history(history: list[dict], first_step: int = 1, points: int = 200) -> dict:
+    """Per-step training losses by task, averaged over windows of steps to at most ``points`` points: {"step":
+    [last step of each window], task: [mean loss of the window]} (a task missing from a step, or a non-finite
+    loss, leaves it out of that step's means)."""
+    if not history:
+        return {}
+    tasks = sorted({task for row in history for task in row})
+    size = max(1, math.ceil(len(history) / points))
+    out: dict = {"step": [], **{task: [] for task in tasks}}
+    for start in range(0, len(history), size):
+        window = history[start:start + size]
+        out["step"].append(first_step + start + len(window) - 1)
+        for task in tasks:
+            values = [row[task] for row in window if task in row and math.isfinite(row[task])]
+            out[task].append(sum(values) / len(values) if values else None)
+    return out
 
 
 def localisation(examples: list, probs: list[float], bugs: dict, threshold: float) -> dict:
@@ -434,7 +492,8 @@ def data_config_of(meta, split_by: str | None = None, manifest: str | None = Non
                       split_by=split_by or trained.get("split_by", "dir"),
                       manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
                       codexglue_limit=codexglue_limit,
-                      max_functions_per_repository=trained.get("max_functions_per_repository"))
+                      max_functions_per_repository=trained.get("max_functions_per_repository"),
+                      rewrite_functions_per_repository=trained.get("rewrite_functions_per_repository"))
 
 
 def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 200, device: str = "auto",

@@ -58,6 +58,9 @@ class DataConfig:
     """Read at most this many records per CodeXGLUE file (None: all)."""
     max_functions_per_repository: int | None = None
     """Use at most this many functions of one repository (chosen by a hash of their id); None: all."""
+    rewrite_functions_per_repository: int | None = None
+    """Make bug and clone rewrites (the costly examples) from at most this many functions of one repository,
+    chosen by a hash of their id; every function still gives its summary example. None: all."""
     independent: bool = True
     """Add the independently written clone classes of ``independent.mine_independent`` (with their hard and
     random negatives) to every split, and to training the cross-modal pairs (a function, its docstring)."""
@@ -120,10 +123,15 @@ def repair_target(bug, language: str, indent: str) -> tuple[str | None, tuple[st
     return fallback, ()
 
 
-def function_examples(fn: Function, cfg: DataConfig) -> TaskData:
-    """Every example derived from one function."""
+def function_examples(fn: Function, cfg: DataConfig, rewrite: bool = True) -> TaskData:
+    """Every example derived from one function (``rewrite`` False: its summary example alone)."""
     rng = random.Random(f"{cfg.seed}:{fn.origin}")
     out = TaskData()
+    if not rewrite:
+        summary = first_sentence(fn.docstring)
+        if summary:
+            out.summary.append(SummaryExample(fn.body, summary, fn.repo, fn.split, fn.origin))
+        return out
     variants = []  # (source, body, kind), bodies distinct from the original and each other
     seen = {fn.body}
     wanted = max(cfg.clone_variants, cfg.bugs_per_function - 1)
@@ -222,8 +230,10 @@ def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1, prog
     functions, skipped = collect_functions(repos, cfg.languages, workers, cfg.max_functions_per_repository)
     progress("reading repositories", len(repos), len(repos))
     out = TaskData()
+    rewritten = _rewrite_choice(functions, cfg.rewrite_functions_per_repository)
+    items = [(fn, fn.origin in rewritten) if rewritten is not None else (fn, True) for fn in functions]
     size = max(1, len(functions) // (8 * max(1, workers)))
-    chunks = [functions[i:i + size] for i in range(0, len(functions), size)]
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     progress("making examples (functions)", 0, len(functions))
     for done, part in enumerate(_map(partial(_examples, cfg=cfg), chunks, workers), start=1):
         out.extend(part)
@@ -284,11 +294,25 @@ def drop_templates(examples: list[SummaryExample], repeats: int) -> list[Summary
     return [e for e in examples if counts[(e.split, _summary_key(e.summary))] < repeats]
 
 
-def _examples(functions: list[Function], cfg: DataConfig) -> TaskData:
+def _examples(items: list[tuple[Function, bool]], cfg: DataConfig) -> TaskData:
     out = TaskData()
-    for fn in functions:
-        out.extend(function_examples(fn, cfg))
+    for fn, rewrite in items:
+        out.extend(function_examples(fn, cfg, rewrite))
     return out
+
+
+def _rewrite_choice(functions: list[Function], limit: int | None) -> set[str] | None:
+    """Origins of the functions that get rewrites: the first ``limit`` of each repository by a hash of their
+    id (None: every function)."""
+    if limit is None:
+        return None
+    import hashlib
+
+    by_repo: dict[str, list[str]] = {}
+    for fn in functions:
+        by_repo.setdefault(fn.repo, []).append(fn.origin)
+    return {o for origins in by_repo.values()
+            for o in sorted(origins, key=lambda o: hashlib.sha256(o.encode()).hexdigest())[:limit]}
 
 
 def _map(fn, items: list, workers: int):

@@ -175,3 +175,28 @@ def test_templated_docstrings_make_no_summary_examples():
     kept = drop_templates(examples, 5)
     assert [e.summary for e in kept] == ["Do thing 5.", "Do thing 6.", "Do thing 7.", "initialize SELF"]
     assert drop_templates(examples, 6) == examples
+
+
+def test_rewrites_from_a_capped_share_of_functions_summaries_from_all(tmp_path):
+    """rewrite_functions_per_repository bounds the costly bug and clone rewrites; every function with a
+    docstring still gives its summary example, and the chosen functions' examples are what they would be
+    without the cap."""
+    import shutil
+    import sysconfig
+    from pathlib import Path
+
+    from codelens.train.data.dataset import DataConfig, corpus_task_data
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    corpus = tmp_path / "corpus"
+    (corpus / "json").mkdir(parents=True)
+    for name in ("__init__.py", "decoder.py", "encoder.py"):
+        shutil.copy(stdlib / "json" / name, corpus / "json" / name)
+    full = corpus_task_data([corpus], DataConfig(split_by="subdir", manifest={"json": "train"}, independent=False))
+    capped = corpus_task_data([corpus], DataConfig(split_by="subdir", manifest={"json": "train"}, independent=False,
+                                                   rewrite_functions_per_repository=3))
+    assert {e.origin for e in capped.defect} < {e.origin for e in full.defect}
+    assert len({e.origin for e in capped.defect}) == 3
+    assert [(s.code, s.summary) for s in capped.summary] == [(s.code, s.summary) for s in full.summary]
+    chosen = {e.origin for e in capped.defect}
+    assert [e for e in full.defect if e.origin in chosen] == capped.defect
