@@ -40,7 +40,7 @@ if ! command -v "$codelens" >/dev/null 2>&1; then
 fi
 # CODELENS_HOOK=1: the scan keeps the model loaded in your background server (`codelens server status`),
 # starting it on first use; set server = "off" in your codelens config to run without it.
-CODELENS_HOOK=1 exec "$codelens" scan . --staged --quiet
+CODELENS_HOOK=1 exec "$codelens" scan . --staged --quiet --blocking-only
 """
 
 app = typer.Typer(help="Git hooks without the pre-commit framework.", no_args_is_help=True)
@@ -135,7 +135,7 @@ def install_hook(repo: Path, force: bool = False, command: str | None = None) ->
                 raise CodelensError(
                     f"{target} already exists and was not written by codelens",
                     hint="pass --force to replace it (it is kept as pre-commit.codelens-backup), or add "
-                         "`codelens scan . --staged --quiet` to it yourself, or use the pre-commit framework")
+                         "`codelens scan . --staged --quiet --blocking-only` to it yourself, or use the pre-commit framework")
             backup = _backup_path(target)
             try:
                 shutil.copy2(target, backup)
@@ -152,7 +152,7 @@ def install(
     path: Annotated[Path, typer.Argument(help="The git repository (any folder inside it).")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing pre-commit hook codelens did not write.")] = False,
 ) -> None:
-    """Install a git pre-commit hook that runs `codelens scan . --staged --quiet` before each commit."""
+    """Install a git pre-commit hook that runs `codelens scan . --staged --quiet --blocking-only` before each commit."""
     from codelens.cli.console import say
 
     target, backup = install_hook(path, force)

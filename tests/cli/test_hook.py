@@ -35,7 +35,7 @@ def test_install_writes_an_executable_hook_and_updates_its_own(capsys, tmp_path)
     hook = repo / ".git" / "hooks" / "pre-commit"
     assert code == 0 and "installed" in err
     assert MARKER in hook.read_text() and os.access(hook, os.X_OK)
-    assert "exec \"$codelens\" scan . --staged --quiet" in hook.read_text()
+    assert "exec \"$codelens\" scan . --staged --quiet --blocking-only" in hook.read_text()
     hook.write_text(hook.read_text() + "# edited\n")
     assert install(capsys, str(repo))[0] == 0  # its own hook is replaced without --force
     assert "# edited" not in hook.read_text()
