@@ -207,17 +207,13 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: Wor
     import torch
 
     from codelens.model.adapter_meta import PromptFormat
-    from codelens.train.data.functions import load_manifest
 
     def counted(phase: str):
         return lambda stage, done, total: report(TrainProgress(phase, message=stage, done=done, total=total))
 
     _seed_all(cfg.seed)
-    manifest = load_manifest(Path(cfg.manifest)) if cfg.manifest else {}
-    data_cfg = DataConfig(seed=cfg.seed, clone_variants=cfg.clone_variants,
-                          bugs_per_function=cfg.bugs_per_function, bug_kinds=tuple(cfg.bug_kinds),
-                          split_by=cfg.split_by, manifest=manifest, codexglue_limit=cfg.codexglue_limit,
-                          max_functions_per_repository=cfg.max_functions_per_repository)
+    data_cfg = cfg.data_config()
+    manifest = data_cfg.manifest
     data = main_first(world if cfg.data_cache else None, lambda: cached_task_data(
         [Path(p) for p in cfg.corpus], [Path(p) for p in cfg.codexglue], data_cfg,
         Path(cfg.data_cache) if cfg.data_cache else None, cfg.data_workers, counted("data")))
