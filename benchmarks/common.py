@@ -210,18 +210,28 @@ def matmul_gflops(dtype, device="cpu", n: int = 2048, repeat: int = 5) -> float:
 
 
 def ceilings(ctx: BenchContext, remeasure: bool = False) -> dict[str, float]:
-    """bf16 and fp32 matmul ceilings (GFLOP/s) with the run's thread count: the best seen in this run.
+    """Matmul ceilings (GFLOP/s) with the run's thread count, the best seen in this run: ``fp32``, ``bf16``
+    and ``native``, the dtype the runtime computes in on this device (``auto``: bf16 only where the hardware
+    runs it natively). Without AVX512-BF16 / AMX a CPU emulates bf16 matmuls many times slower than fp32
+    (0.3 against 116 GFLOP/s seen on an AVX2 machine), so bf16 is then measured on a smaller product, and
+    ratios of work done in fp32 are taken against the fp32 ceiling.
 
     ``remeasure`` measures again and keeps the higher values: on a busy machine one measurement can
     land in a slow moment, and a ceiling read too low would flatter every ratio against it.
     """
     import torch
 
+    from codelens.model.devices import dtype_name
+
+    native = dtype_name("auto", "cuda:0" if str(ctx.device).startswith("cuda") else "cpu")
+
     def measure() -> dict[str, float]:
         with torch_threads(ctx.n_threads):
             repeat = 3 if ctx.quick else 5
-            return {"bf16": matmul_gflops(torch.bfloat16, ctx.device, repeat=repeat),
-                    "fp32": matmul_gflops(torch.float32, ctx.device, repeat=repeat)}
+            fp32 = matmul_gflops(torch.float32, ctx.device, repeat=repeat)
+            bf16 = matmul_gflops(torch.bfloat16, ctx.device, n=2048 if native == "bfloat16" else 256,
+                                 repeat=repeat)
+            return {"bf16": bf16, "fp32": fp32, "native": bf16 if native == "bfloat16" else fp32}
 
     if "ceilings" not in ctx._cache:
         ctx._cache["ceilings"] = measure()
@@ -232,6 +242,14 @@ def ceilings(ctx: BenchContext, remeasure: bool = False) -> dict[str, float]:
         for key, value in again.items():
             best[key] = max(best[key], value)
     return best
+
+
+def native_dtype_label(ctx: BenchContext) -> str:
+    """"bf16" or "fp32": what the runtime computes in on this run's device."""
+    from codelens.model.devices import dtype_name
+
+    name = dtype_name("auto", "cuda:0" if str(ctx.device).startswith("cuda") else "cpu")
+    return "bf16" if name == "bfloat16" else "fp32"
 
 
 class torch_threads:

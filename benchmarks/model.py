@@ -32,6 +32,7 @@ from benchmarks.common import (
     ceilings,
     check,
     load_default,
+    native_dtype_label,
     prefill_flops,
     ratio_of,
     sync,
@@ -184,7 +185,7 @@ def prefill(lm, batch: int, length: int, batches: int, device) -> dict:
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(3, config.vocab_size, (batch, length), generator=generator).to(device)
     mask = torch.ones_like(ids)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=lm.dtype == torch.bfloat16)
     with torch.inference_mode(), autocast, quiet():
         decoder(input_ids=ids, attention_mask=mask, use_cache=False)
         sync(device)
@@ -210,12 +211,12 @@ def prefill_variants(ctx: BenchContext, label: str, base_dir: str, batches: int,
 
     out: list[tuple[str, dict | str]] = []
     for quantize in QUANTISATIONS:
-        name = f"prefill {label} {'bf16' if quantize == 'none' else quantize}"
+        name = f"prefill {label} {native_dtype_label(ctx) if quantize == 'none' else quantize}"
         ceilings(ctx, remeasure=True)
         lm = None
         try:
             with quiet():
-                lm, _ = load_base(base_dir, device=ctx.device, dtype="bfloat16", quantize=quantize)
+                lm, _ = load_base(base_dir, device=ctx.device, dtype="auto", quantize=quantize)
             with torch_threads(ctx.n_threads):
                 out.append((name, prefill(lm, batch, length, batches, torch.device(ctx.device))))
         except Exception as exc:  # noqa: BLE001 - a quantisation the platform lacks is a row, not a crash
@@ -229,9 +230,10 @@ def prefill_figure(ctx: BenchContext, name: str, got: dict | str, target: str | 
     """A prefill result as achieved GFLOP/s against the best bf16 matmul ceiling of the run."""
     if isinstance(got, str):
         return Figure("model", name, None, "GFLOP/s", note=got)
-    ceiling = ceilings(ctx)["bf16"]
+    ceiling = ceilings(ctx)["native"]
     ratio = ratio_of(got["gflops"], ceiling)
-    return Figure("model", name, got["gflops"], "GFLOP/s", "bf16 matmul 2048^3", ceiling, ratio, target,
+    return Figure("model", name, got["gflops"], "GFLOP/s", f"{native_dtype_label(ctx)} matmul ceiling", ceiling, ratio,
+                  target,
                   check(ratio, target), f"{got['tokens_per_s']:,.0f} tokens/s, {got['shape']}",
                   {k: round(v, 3) if isinstance(v, float) else v for k, v in got.items()})
 
@@ -254,12 +256,13 @@ def run(ctx: BenchContext) -> list[Figure]:
     results = [(name, got, None) for name, got in prefill_variants(ctx, "default", base, batches=3 if ctx.quick else 5)]
     big, label = deepseek_shaped(ctx)
     try:
-        results += [(name, got, PREFILL_TARGET if name.endswith("bf16") else None)
+        results += [(name, got, PREFILL_TARGET if name.endswith(native_dtype_label(ctx)) else None)
                     for name, got in prefill_variants(ctx, label, big, batches=2 if ctx.quick else 3)]
     finally:
         shutil.rmtree(big, ignore_errors=True)
     c = ceilings(ctx, remeasure=True)
     figures.append(Figure("model", "matmul ceiling bf16", c["bf16"], "GFLOP/s", "fp32 matmul 2048^3", c["fp32"],
-                          ratio_of(c["bf16"], c["fp32"]), note="torch.matmul, best over the run"))
+                          ratio_of(c["bf16"], c["fp32"]),
+                          note=f"torch.matmul, best over the run; this device computes in {native_dtype_label(ctx)}"))
     figures += [prefill_figure(ctx, name, got, target) for name, got, target in results]
     return figures
