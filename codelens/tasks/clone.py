@@ -169,19 +169,42 @@ def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], th
     _semantic_pairs(pairs, _group(similar, lambda u: u.hash), results, threshold, semantic_k, block_size,
                     lexical_weight)
     pair_list = sorted(pairs.values(), key=lambda p: (unit_key(p.a), unit_key(p.b)))
-    neighbours = nearest_neighbours(ordered, results, neighbours_k, block_size) if neighbours_k > 0 else {}
+    neighbours = nearest_neighbours(ordered, results, neighbours_k, block_size, lexical_weight) \
+        if neighbours_k > 0 else {}
     return CloneReport(pair_list, clone_classes(pair_list), threshold, neighbours)
 
 
+NEIGHBOUR_CANDIDATES = 4
+"""With a lexical share in the clone score, each function's top k * this many by embedding are re-ranked by
+the fused score (the one CL200 decides on) and the best k kept."""
+
+
 def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], k: int,
-                       block_size: int = 2048) -> dict[CodeUnit, tuple[Neighbour, ...]]:
-    """The k most similar other functions of each function that has a usable embedding."""
+                       block_size: int = 2048, lexical_weight: float = 0.0) -> dict[CodeUnit, tuple[Neighbour, ...]]:
+    """The k most similar other functions of each function that has a usable embedding, by the clone score
+    CL200 uses: the embedding cosine fused with identifier-set Jaccard by ``lexical_weight``."""
+    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+
     kept, matrix = _usable([(u, results[u.hash].embedding) for u in units if u.hash in results])
     if matrix is None or k <= 0:
         return {u: () for u in kept}
-    idx, sims = top_k_similar(matrix, k, block_size=block_size)
-    return {unit: tuple(Neighbour(kept[j], _clip(s)) for j, s in zip(idx[row], sims[row]) if j >= 0)
-            for row, unit in enumerate(kept)}
+    wide = k if lexical_weight <= 0.0 else max(k * NEIGHBOUR_CANDIDATES, 20)
+    idx, sims = top_k_similar(matrix, wide, block_size=block_size)
+    tokens: dict[int, frozenset[str]] = {}
+
+    def words(i: int) -> frozenset[str]:
+        if i not in tokens:
+            tokens[i] = token_set(kept[i].body, kept[i].language)
+        return tokens[i]
+
+    out = {}
+    for row, unit in enumerate(kept):
+        found = [(int(j), float(s)) for j, s in zip(idx[row], sims[row]) if j >= 0]
+        if lexical_weight > 0.0:
+            found = [(j, fused_similarity(s, jaccard(words(row), words(j)), lexical_weight)) for j, s in found]
+            found.sort(key=lambda pair: (-pair[1], pair[0]))
+        out[unit] = tuple(Neighbour(kept[j], _clip(s)) for j, s in found[:k])
+    return out
 
 
 def clone_classes(pairs: Iterable[ClonePair]) -> list[tuple[CodeUnit, ...]]:

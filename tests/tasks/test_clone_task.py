@@ -197,3 +197,21 @@ def test_the_lexical_share_of_the_clone_score_lifts_shared_names_and_drops_forei
     assert _kinds(fused) == [("price_a", "price_b", "semantic")]
     assert fused.pairs[0].similarity == pytest.approx(0.5 * 0.8 + 0.5 * lexical, abs=1e-5)
     assert cosine_floor(0.7, 0.5) == pytest.approx(0.4) and cosine_floor(0.9, 0.0) == 0.9
+
+
+def test_neighbours_rank_by_the_fused_clone_score_cl200_decides_on():
+    """By embedding alone ``far`` is the nearer; fused with identifier overlap, ``twin`` (the same names) wins,
+    and its similarity is the fused score, as a CL200 pair would carry it."""
+    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+
+    query = unit("area", "pkg/a.py", 1, source="def area(width, height):\n    return width * height")
+    twin = unit("size", "pkg/b.py", 1, source="def size(width, height):\n    return height * width")
+    far = unit("speak", "pkg/c.py", 1, source="def speak(text):\n    print(text.upper())")
+    units, results = _scan((query, vector(1, 0)), (twin, vector(1, 0.8)), (far, vector(1, 0.3)))
+    alone = find_clones(units, results, threshold=0.99, neighbours_k=1)
+    assert [n.unit.qualname for n in alone.neighbours[query]] == ["speak"]
+    fused = find_clones(units, results, threshold=0.99, neighbours_k=1, lexical_weight=0.5)
+    (best,) = fused.neighbours[query]
+    cosine = 1 / math.sqrt(1 + 0.8**2)
+    expected = fused_similarity(cosine, jaccard(token_set(query.body, "python"), token_set(twin.body, "python")), 0.5)
+    assert best.unit.qualname == "size" and best.similarity == pytest.approx(expected, abs=1e-6)
