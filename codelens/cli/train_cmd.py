@@ -22,6 +22,7 @@ TRAIN_OPTIONS = (
            help="Base model: local folder or hub id ('default' = the embedded default's base; codelens-small "
                 "and codelens-nano name a shipped one)."),
     Option("corpus", metavar="DIR"), Option("codexglue", metavar="FILE"), Option("out", metavar="DIR"),
+    Option("overwrite", ("--overwrite",)),
     Option("split_by"), Option("manifest", metavar="FILE"), Option("tasks", metavar="TASK[,TASK]"), Option("method"),
     *(Option(name) for name in (
         "max_steps", "batch_size", "lr", "head_lr", "warmup_steps", "weight_decay", "grad_clip", "lora_r",

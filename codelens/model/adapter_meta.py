@@ -10,6 +10,8 @@ An adapter folder holds:
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,8 @@ METADATA_FILE = "codelens.json"
 HEADS_FILE = "heads.safetensors"
 FULL_WEIGHTS_FILE = "full_model.safetensors"
 """A fully fine-tuned model's weights (every parameter of the base, by name), in place of peft's files."""
+MAX_METADATA_BYTES = 64 << 20
+"""Largest codelens.json read (metrics and loss histories included, a real one is well under 1 MiB)."""
 FORMAT_VERSION = 2
 """2: the defect head locates the bug (token sites + repairs); 1 had one pooled defect logit."""
 
@@ -116,29 +120,33 @@ class AdapterMetadata:
 
     @classmethod
     def load(cls, folder: Path) -> "AdapterMetadata":
+        from codelens.files import FileReadError, read_text_bounded
+
         path = Path(folder) / METADATA_FILE
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise ModelError(
                 f"{folder} is not a codelens adapter: {METADATA_FILE} is missing",
                 hint="pass the folder written by `codelens train --out`, or omit --adapter for the default model",
             )
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # bounded and without blocking: an adapter folder may come from the scanned repository
+            data = json.loads(read_text_bounded(path, MAX_METADATA_BYTES, "adapter metadata"))
+            if not isinstance(data, dict):
+                raise TypeError(f"the top level is {type(data).__name__}, not an object")
+            for part in ("prompt", "thresholds", "calibration"):
+                if not isinstance(data.get(part, {}), dict):
+                    raise TypeError(f"{part} is {type(data[part]).__name__}, not an object")
             meta = cls.from_dict(data)
+        except FileReadError as exc:
+            raise ModelError(exc.message, hint=exc.hint) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelError(
                 f"{path} is corrupt: {exc}",
                 hint="re-create the adapter with `codelens train`",
             ) from exc
-        template = meta.prompt.template
-        if not isinstance(template, str) or template.count("{code}") != 1:
-            raise ModelError(f"{path}: the prompt template must hold {{code}} exactly once, got {template!r}",
-                             hint="re-create the adapter with `codelens train`")
-        for name in ("max_code_tokens", "max_summary_tokens"):
-            value = getattr(meta.prompt, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100_000:
-                raise ModelError(f"{path}: prompt.{name} = {value!r} is not a token count",
-                                 hint="re-create the adapter with `codelens train`")
+        problem = _type_problem(meta)
+        if problem:
+            raise ModelError(f"{path}: {problem}", hint="re-create the adapter with `codelens train`")
         if not isinstance(meta.method, str) or meta.method not in {m.value for m in Method}:
             raise ModelError(f"{path}: method = {meta.method!r} is not one codelens knows",
                              hint="re-create the adapter with `codelens train`")
@@ -148,3 +156,61 @@ class AdapterMetadata:
                 hint="retrain the adapter with this version of codelens",
             )
         return meta
+
+
+def _number(value, low: float = -math.inf, high: float = math.inf) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and low <= value <= high)
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _type_problem(meta: AdapterMetadata) -> str | None:
+    """What in ``meta`` has a type or value codelens cannot use (an adapter's codelens.json is read from
+    folders a repository may name), or None. Every field is checked here, so a bad value is one clear error
+    at load time, not a crash in the middle of a scan."""
+    prompt, thresholds, calibration = meta.prompt, meta.thresholds, meta.calibration
+    template = prompt.template
+    if not isinstance(template, str) or [part[1:] for part in _fields(template)] != [("code", "", None)]:
+        return f"the prompt template must hold {{code}} exactly once and no other field, got {template!r}"
+    checks = [
+        ("base_model", isinstance(meta.base_model, str) and meta.base_model != "", "a model id or folder"),
+        ("base_fingerprint", isinstance(meta.base_fingerprint, str), "a string"),
+        ("tasks", _strings(meta.tasks) and set(meta.tasks) <= set(TASKS), f"a list of {', '.join(TASKS)}"),
+        ("prompt.max_code_tokens", _number(prompt.max_code_tokens, 1, 100_000) and isinstance(prompt.max_code_tokens, int), "a token count"),
+        ("prompt.max_summary_tokens", _number(prompt.max_summary_tokens, 1, 100_000) and isinstance(prompt.max_summary_tokens, int), "a token count"),
+        ("prompt.no_repeat_ngram", _number(prompt.no_repeat_ngram, 0, 100) and isinstance(prompt.no_repeat_ngram, int), "0 or a small n-gram size"),
+        ("thresholds.defect", _number(thresholds.defect, 0, 1), "a probability"),
+        ("thresholds.clone", _number(thresholds.clone, -1, 1), "a similarity between -1 and 1"),
+        ("thresholds.clone_lexical", _number(thresholds.clone_lexical, 0, 1), "a weight between 0 and 1"),
+        ("thresholds.summary", thresholds.summary is None or _number(thresholds.summary, high=0), "null or a log-probability"),
+        ("calibration.defect_temperature", _number(calibration.defect_temperature, 1e-6), "a positive number"),
+        ("calibration.clone_scale", _number(calibration.clone_scale, 1e-6), "a positive number"),
+        ("calibration.defect_precision", isinstance(calibration.defect_precision, list) and all(
+            isinstance(pair, list) and len(pair) == 2 and all(_number(v) for v in pair)
+            for pair in calibration.defect_precision), "a list of [score, precision] pairs"),
+        *((name, _number(getattr(meta, name), 0) and isinstance(getattr(meta, name), int), "a size")
+          for name in ("pooled_dim", "clone_dim", "head_hidden")),
+        *((name, isinstance(getattr(meta, name), dict), "an object") for name in ("bug_head", "training", "metrics")),
+        ("languages", _strings(meta.languages), "a list of language names"),
+    ]
+    for name, good, wanted in checks:
+        if not good:
+            value = meta
+            for part in name.split("."):
+                value = getattr(value, part)
+            return f"{name} = {value!r:.80} is not {wanted}"
+    return None
+
+
+def _fields(template: str):
+    """The replacement fields of a format string (``string.Formatter().parse``); a malformed one has none
+    that count, so the template is refused."""
+    import string
+
+    try:
+        return [part for part in string.Formatter().parse(template) if part[1] is not None]
+    except ValueError:
+        return []

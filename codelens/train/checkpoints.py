@@ -16,7 +16,7 @@ from enum import Enum
 from pathlib import Path
 
 from codelens.errors import CodelensError
-from codelens.model.adapter_meta import HEADS_FILE
+from codelens.model.adapter_meta import FULL_WEIGHTS_FILE, HEADS_FILE, METADATA_FILE
 
 CHECKPOINT_FILE = "checkpoint.pt"
 _RESUME_KEYS = ("model", "method", "batch_size", "lora_r", "lora_alpha", "target_modules", "tasks", "sampling",
@@ -87,13 +87,54 @@ def resume(path: Path, model, heads, optimizer, sampler, data_hash: str, cfg) ->
     return int(state["step"])
 
 
-def save_adapter(out: Path, model, heads, meta) -> None:
-    """Write the adapter folder next to ``out`` and move it into place in one rename."""
+ADAPTER_FILES = frozenset({METADATA_FILE, HEADS_FILE, FULL_WEIGHTS_FILE, "adapter_config.json",
+                           "adapter_model.safetensors", "README.md"})
+"""What an adapter folder written by ``save_adapter`` may hold: replacing it loses nothing else."""
+
+
+def check_out(out: Path, overwrite: bool = False) -> Path:
+    """``out`` resolved, or a CodelensError when saving the adapter there could destroy anything but an
+    adapter: a link, a file, the working folder or one holding it (``--out .``), a non-empty folder that is
+    not an adapter, an adapter folder with other files in it, or an adapter without ``overwrite``.
+    Called before training starts (a refusal costs nothing) and again when saving."""
+    given = Path(os.path.abspath(out))
+    hint = "choose a new or empty folder for --out"
+    if given.is_symlink():
+        raise CodelensError(f"--out {out} is a symbolic link; codelens does not write through links", hint=hint)
+    real = given.resolve()
+    here = Path.cwd().resolve()
+    if real == here or real in here.parents:
+        raise CodelensError(f"--out {out} is the folder you are working in (or holds it): replacing it would delete "
+                            "your files", hint=hint)
+    if not os.path.lexists(real):
+        return real
+    if not real.is_dir():
+        raise CodelensError(f"--out {out} exists and is not a folder", hint=hint)
+    names = {entry.name for entry in real.iterdir()}
+    if not names:
+        return real
+    if METADATA_FILE not in names:
+        raise CodelensError(f"--out {out} is a folder that holds files and is not a codelens adapter", hint=hint)
+    others = sorted(names - ADAPTER_FILES)
+    if others:
+        shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        raise CodelensError(f"--out {out} is an adapter folder that also holds other files ({shown}): replacing it "
+                            "would delete them", hint="move them out, or choose another --out")
+    if not overwrite:
+        raise CodelensError(f"--out {out} already holds an adapter", hint="pass --overwrite to replace it, or "
+                                                                          "choose another --out")
+    return real
+
+
+def save_adapter(out: Path, model, heads, meta, overwrite: bool = True) -> None:
+    """Write the adapter folder next to ``out`` and move it into place in one rename. ``check_out`` decides
+    whether an existing ``out`` may be replaced: never unless it is an adapter folder; an adapter only with
+    ``overwrite`` (the trainer checks ``--overwrite`` before training starts, so here it defaults to yes)."""
     from safetensors.torch import save_file
 
     from codelens.train.methods import save_module
 
-    out = out.resolve()
+    out = check_out(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f"{out.name}.tmp-"))
     try:

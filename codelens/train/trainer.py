@@ -25,7 +25,7 @@ from typing import Callable
 
 from codelens.errors import CodelensError
 from codelens.train.batches import Encoder, TaskSampler, lr_at, step_losses
-from codelens.train.checkpoints import checkpoint_path, resume, save_adapter, save_checkpoint
+from codelens.train.checkpoints import check_out, checkpoint_path, resume, save_adapter, save_checkpoint
 from codelens.train.config import TrainConfig
 from codelens.train.data.dataset import DataConfig, TaskData, cached_task_data
 from codelens.train.distributed import (World, agree, broadcast_parameters, detect, device_for, dropout_seed,
@@ -189,6 +189,7 @@ def train(cfg: TrainConfig, progress: Callable[[TrainProgress], None] | None = N
     from codelens.model.forward import quiet_int8
 
     world = detect()
+    check_out(Path(cfg.out), cfg.overwrite)  # before hours of training, not after them
     device = device_for(world, cfg.device) if world else cfg.device
     if world is not None and not world.main:
         progress = None  # rank 0 alone reports
