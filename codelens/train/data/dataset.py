@@ -346,9 +346,11 @@ def load_task_data(corpus: list[Path], codexglue: list[Path], cfg: DataConfig, w
 
 
 def _corpus_key(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> str:
-    """What decides the built data: the settings and every input file's relative name and size.
+    """What decides the built data: the settings and every input file's relative name and contents.
 
-    Names and sizes (not paths or times) so a copy of the same corpus on another machine hits the cache.
+    Contents, not sizes: an edit that keeps a file's size (a changed operator, a renamed variable of the same
+    length) must not reuse examples built from the old text. Names and contents (not paths or times), so a
+    copy of the same corpus on another machine hits the cache.
     """
     h = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True, default=list).encode())
     for root in [*corpus, *codexglue]:
@@ -357,7 +359,9 @@ def _corpus_key(corpus: list[Path], codexglue: list[Path], cfg: DataConfig) -> s
             p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
         for path in files:
             rel = path.name if path == root else path.relative_to(root).as_posix()
-            h.update(f"{root.name}/{rel}\0{path.stat().st_size}\n".encode())
+            with open(path, "rb") as handle:  # is_file(): a regular file, so the read cannot block
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            h.update(f"{root.name}/{rel}\0{digest}\n".encode())
     return h.hexdigest()[:24]
 
 

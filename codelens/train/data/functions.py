@@ -17,6 +17,7 @@ from pathlib import Path
 
 from codelens.choices import SplitBy, choice
 from codelens.errors import ConfigError
+from codelens.files import is_inside
 from codelens.parsing.function_syntax import frame
 from codelens.train.data import SPLITS, split_of
 
@@ -90,8 +91,10 @@ def repositories(corpus: list[Path], split_by: SplitBy = SplitBy.DIR,
         folder = Path(folder)
         if not folder.is_dir():
             raise ConfigError(f"corpus folder {folder} does not exist", hint="pass an existing folder with --corpus")
-        roots = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) \
-            if split_by == "subdir" else [folder]
+        # A top-level link that leads out of the corpus folder is not a repository of it: following it would
+        # train on (and record the provenance of) whatever it points at.
+        roots = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+                       and (not p.is_symlink() or is_inside(p, folder))) if split_by == "subdir" else [folder]
         for root in roots:
             name = root.resolve().name
             # The name is the repository's identity (split manifest, function ids, provenance): two
