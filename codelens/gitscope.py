@@ -167,18 +167,19 @@ class Git:
                      "GIT_PAGER": "cat", "GIT_NO_LAZY_FETCH": "1"}
         self._filters: list[str] | None = None
 
-    def run(self, args: Iterable[str], stdin: bytes = b"", timeout: float = QUICK_TIMEOUT_S,
-            reads_tree: bool = False) -> subprocess.CompletedProcess[bytes]:
+    def run(self, args: Iterable[str], stdin: bytes = b"", reads_tree: bool = False) -> subprocess.CompletedProcess[bytes]:
         """``git ARGS`` in ``cwd``; ``reads_tree``: the command reads the work tree (diff, ls-files), so its
-        special files are checked first and filters switched off, and it gets ``TREE_TIMEOUT_S``."""
+        special files are checked first and filters switched off, and it gets ``TREE_TIMEOUT_S`` rather than
+        ``QUICK_TIMEOUT_S``."""
         options = list(self._options)
+        timeout = QUICK_TIMEOUT_S
         if reads_tree:
             found = git_top(self.cwd)
             if found is not None:
                 check_git_inputs(*found)
             options += [arg for name in self.filters() for key in _FILTER_KEYS
                         for arg in ("-c", f"filter.{name}.{key}=")]
-            timeout = max(timeout, TREE_TIMEOUT_S)
+            timeout = TREE_TIMEOUT_S
         return self._run([*options, *args], stdin, timeout)
 
     def filters(self) -> list[str]:
