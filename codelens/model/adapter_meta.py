@@ -107,6 +107,16 @@ class AdapterMetadata:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
+    def bug_kinds(self) -> tuple[str, ...]:
+        """The edit-site kinds the defect head was trained on: a scan weighs sites of these kinds only (an
+        adapter trained before the real-fix kinds never saw a missing argument's closing parenthesis)."""
+        from codelens.parsing.sites import BUG_KINDS
+
+        trained = (self.training.get("config") or {}).get("bug_kinds") if isinstance(self.training, dict) else None
+        if isinstance(trained, list) and trained:
+            return tuple(k for k in BUG_KINDS if k in trained)
+        return BUG_KINDS[:9]  # the BugLab families every adapter before them was trained on
+
     def save(self, folder: Path) -> None:
         (Path(folder) / METADATA_FILE).write_text(self.to_json(), encoding="utf-8")
 

@@ -171,8 +171,9 @@ def _locate(loaded, function: FunctionText, prompt: "Prompt", token_probs, state
     from codelens.model.repairs import best_site, candidate_inputs, token_indices
     from codelens.parsing.sites import edit_sites, repair_candidates
 
-    chosen = best_site(edit_sites(function.code, function.language, function.indent), prompt.offsets,
-                       token_probs.float().cpu().tolist())
+    kinds = loaded.meta.bug_kinds()
+    sites = [s for s in edit_sites(function.code, function.language, function.indent) if s.kind in kinds]
+    chosen = best_site(sites, prompt.offsets, token_probs.float().cpu().tolist())
     if chosen is None:
         return None
     site, mass = chosen
