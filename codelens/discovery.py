@@ -12,7 +12,6 @@ import codecs
 import io
 import os
 import stat
-import sys
 import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
@@ -374,7 +373,15 @@ def _read_regular(path: Path, max_file_bytes: int) -> bytes | str:
         if info.st_size > max_file_bytes:
             return "too-large"
         with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(min(max_file_bytes, sys.maxsize - 1) + 1)  # a huge limit must not overflow
+            # in chunks: read(limit) would allocate the limit at once, and a huge limit overflows
+            chunks, size = [], 0
+            while size <= max_file_bytes:
+                chunk = handle.read(min(max_file_bytes + 1 - size, 1 << 24))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
     finally:
         os.close(fd)
 
