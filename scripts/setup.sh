@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv (if missing) and installs codelens with its test, ray and quantize extras (the Ray tests start a
-# cluster on loopback, the quantisation tests run bitsandbytes; a plain install needs neither), every package at
-# the version in constraints.txt (what CI tested).
+# Creates .venv (if missing) and installs codelens with its test, ray, quantize and plots extras (the Ray tests start
+# a cluster on loopback, the quantisation tests run bitsandbytes, the model-card plot tests draw with matplotlib; a
+# plain install needs none of them), every package at the version in constraints.txt (what CI tested).
 # Idempotent. torch goes first, pinned to the CPU build that lies on this kind of machine: an open range would pull
 # a multi-GB CUDA build.
 set -euo pipefail
@@ -12,4 +12,4 @@ fi
 . .venv/bin/activate
 python -m pip install -q -c constraints.txt pip
 python -m pip install -q -c constraints.txt torch==2.13.0
-python -m pip install -q -c constraints.txt -e ".[test,ray,quantize]"
+python -m pip install -q -c constraints.txt -e ".[test,ray,quantize,plots]"

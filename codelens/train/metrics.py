@@ -149,6 +149,36 @@ def precision_curve(labels: list[int], scores: list[float], points: int = 20) ->
     return list(reversed(out))
 
 
+def threshold_curve(labels: list[int], scores: list[float], points: int = 30) -> list[list[float]]:
+    """[threshold, precision, recall] of ``score >= threshold`` at up to ``points`` thresholds (quantiles of the
+    scores, so each reports something), threshold ascending: what moving the threshold buys and costs."""
+    ranked = sorted(zip(scores, labels), reverse=True)
+    positives = sum(1 for y in labels if y == 1)
+    if not ranked:
+        return []
+    levels = sorted({ranked[round(q * (len(ranked) - 1) / max(1, points - 1))][0] for q in range(points)},
+                    reverse=True)
+    out, tp, seen, i = [], 0, 0, 0
+    for level in levels:
+        while i < len(ranked) and ranked[i][0] >= level:
+            tp += ranked[i][1] == 1
+            seen += 1
+            i += 1
+        out.append([float(level), tp / seen, tp / positives if positives else 0.0])
+    return out[::-1]
+
+
+def reliability_bins(labels: list[int], confidences: list[float], bins: int = 10) -> list[list[float]]:
+    """A reliability diagram's data: for each of ``bins`` equal-width confidence bins of [0, 1] that holds
+    examples, [low, high, count, mean confidence, share of positives]. A calibrated model's points lie on
+    the diagonal."""
+    members: list[list[tuple[float, int]]] = [[] for _ in range(bins)]
+    for confidence, label in zip(confidences, labels):
+        members[min(bins - 1, max(0, int(confidence * bins)))].append((confidence, label))
+    return [[b / bins, (b + 1) / bins, len(m), sum(c for c, _ in m) / len(m), sum(y == 1 for _, y in m) / len(m)]
+            for b, m in enumerate(members) if m]
+
+
 def _golden_min(f, lo: float, hi: float, iters: int = 80) -> float:
     """Minimiser of a unimodal ``f`` on [lo, hi] by golden-section search."""
     ratio = (math.sqrt(5) - 1) / 2

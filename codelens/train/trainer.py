@@ -338,6 +338,10 @@ def _train(cfg: TrainConfig, report: Callable[[TrainProgress], None], world: Wor
             "provenance": data.provenance, "counts": {s: data.split(s).counts() for s in ("train", "val", "test")},
             "world_size": world.size if world else 1, "global_batch_size": cfg.batch_size,
         }
+        from codelens.train.evaluate import loss_history
+
+        # The loss curves of the model card (training/plots.py); a resumed run has the steps since it resumed.
+        meta.training["loss_history"] = loss_history(history, first_step=step - len(history) + 1)
         out = Path(cfg.out)
         save_adapter(out, model, heads, meta)
         if checkpoint.is_file():

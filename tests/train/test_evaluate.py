@@ -42,13 +42,16 @@ def test_evaluate_reproduces_the_trainers_numbers(trained):
         assert report["counts"]["defect"] == result.metrics[split]["defect"]["n"]
 
 
-def _close(a, b) -> bool:
+def _close(a, b, tolerance: float = 1e-6) -> bool:
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+        # The plots' curves hold clone confidences, a steep logistic of the cosine: the saved adapter's merged
+        # LoRA moves a cosine by ~1e-7, and them by ~1e-6.
+        return a.keys() == b.keys() and all(
+            _close(a[k], b[k], 1e-4 if k in ("reliability", "threshold_curve") else tolerance) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_close(x, y, tolerance) for x, y in zip(a, b))
     if isinstance(a, float):
-        return a == pytest.approx(b, abs=1e-6)
+        return a == pytest.approx(b, abs=tolerance)
     return a == b
 
 
