@@ -38,7 +38,10 @@ from codelens.tasks import finding_order
 from codelens.tasks.clone import clone_classes, unit_key
 
 MAX_FUNCTION_LINES = 40
-"""A function longer than this shows its first lines and those around its findings, with the rest folded."""
+"""A function with a CL100 longer than this shows its first lines and those around the suspect token, with the
+rest folded."""
+MAX_HEADER_LINES = 8
+"""A function with only a CL300 longer than this shows its first lines (where a docstring goes), the rest folded."""
 CONTEXT_LINES = 3
 """Lines kept on each side of a suspect token when a long function is folded."""
 MAX_MEMBER_LINES = 60
@@ -205,7 +208,8 @@ def _unit_section(unit: CodeUnit | None, key: tuple, findings: list[Finding], cl
     language = f' <span class="lang">{_text(unit.language)}</span>' if unit is not None else ""
     # A clone's code is shown beside its twins in its clone class, and not twice.
     shows_code = unit is not None and any(f.code != "CL200" for f in findings)
-    code = _listing(unit, findings).html(MAX_FUNCTION_LINES) if shows_code else ""
+    limit = MAX_FUNCTION_LINES if any(f.region is not None or f.code == "CL100" for f in findings) else MAX_HEADER_LINES
+    code = _listing(unit, findings).html(limit) if shows_code else ""
     return (f'<section class="unit" id="{anchor}"><h3><a class="anchor" href="#{anchor}">#</a> '
             f'<span class="path">{_text(path)}</span>:<span class="line">{line}</span> '
             f'<span class="qualname">{_text(qualname)}</span>{language}</h3><ul class="items">{items}</ul>{code}'

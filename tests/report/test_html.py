@@ -5,7 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
 
 from codelens.choices import ReportFormat
 from codelens.config import ScanConfig
@@ -16,6 +20,8 @@ from codelens.tasks import all_findings
 from codelens.tasks.clone import find_clones
 from tests.report.scenario import THRESHOLDS, build_report, check_snapshot
 from tests.tasks.factory import located, result, unit, vector
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
 
 class Page(HTMLParser):
@@ -135,6 +141,12 @@ def test_long_function_is_folded_around_its_findings():
     assert re.findall(r"&#8943; (\d+) lines", page) == ["27", "8"]
     assert ('<div class="l del" data-n="150">    v49 = values[<mark><span class="n">49</span></mark>]</div>'
             '<div class="l add">    v49 = values[<mark><span class="n">48</span></mark>]</div>') in page
+    # A missing docstring is about the function's first lines: those are shown, with the suggestion.
+    docstring = Finding("CL300", "missing-docstring", "pkg/long.py", 100, 161, "long", "no docstring", Severity.INFO,
+                        1.0, long.hash, fix="Unpack the values.")
+    page = render(ScanReport(units=[long], results={}, findings=[docstring]), "html")
+    assert [int(n) for n in re.findall(r'data-n="(\d+)"', page)] == [100, 101, 102, 103]
+    assert re.findall(r"&#8943; (\d+) lines", page) == ["58"] and '"""Unpack the values."""' in page
 
 
 def test_clone_class_shows_members_side_by_side_with_the_differing_lines_marked():
@@ -214,3 +226,23 @@ def test_thousands_of_findings_keep_the_page_small():
     text = render(ScanReport(units=units, results=results, findings=findings, clones=clones.pairs), "html")
     assert len(findings) > 2500 and len(clones.classes) > 20
     assert len(text) / len(findings) < 1500  # bytes per finding, code and the data block included
+
+
+@pytest.mark.slow
+def test_scan_writes_a_page_with_the_findings_of_the_json_report(tmp_path, capsys, tiny_llama, tiny_llama_adapter):
+    from codelens.cli.main import main
+
+    repo = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, repo)
+    models = ["--model", str(tiny_llama), "--adapter", str(tiny_llama_adapter), "--fail-on", "never",
+              "--defect-threshold", "0.0"]  # a random tiny model: every function is a CL100, with a region or not
+    assert main(["scan", str(repo), *models, "--format", "json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    out = tmp_path / "report.html"
+    assert main(["scan", str(repo), *models, "--format", "html", "-o", str(out)]) == 0
+    page = Page(out.read_text(encoding="utf-8"))
+    assert expected["findings"] and page.data()["findings"] == expected["findings"]
+    # The page shows control characters of a (here random) summary as escapes: \x15, not the character.
+    visible = lambda text: re.sub("[\x00-\x08\x0b-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)  # noqa: E731
+    assert [(f["code"], f["path"], f["message"]) for f in page.findings] == [
+        (f["code"], f["path"], visible(f["message"])) for f in expected["findings"]]
