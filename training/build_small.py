@@ -94,6 +94,8 @@ class BuildConfig:
     """Of those, the functions bug and clone rewrites are made from (0: all; the rest give summaries only)."""
     max_code_tokens: int = 384
     """The adapter's code cut, in tokens."""
+    max_eval_functions: int = 0
+    """Functions of each held-out split the adapter is evaluated on (0: all)."""
     data_workers: int = 0
     """Processes for the corpus and the task data (0: all CPU cores but two)."""
     max_eval_summaries: int = 300
@@ -118,7 +120,7 @@ PRESETS = {
                 d_model=256, n_layers=4, n_heads=4, seq_len=512, batch_size=8, accum=2, lr=1.5e-3, compile=True,
                 threads=2, pretrain_minutes=0, pretrain_tokens=20_000_000, adapter_minutes=90, adapter_batch=16,
                 adapter_max_steps=20000, max_functions_per_repository=0, rewrite_functions_per_repository=600,
-                max_code_tokens=256, data_workers=2, max_eval_summaries=400,
+                max_code_tokens=256, data_workers=2, max_eval_summaries=400, max_eval_functions=2000,
                 model_name="codelens-nano"),
 }
 """Named settings: ``tiny`` runs every stage on a CPU in a couple of minutes (the test of this script); ``cpu``
@@ -261,7 +263,7 @@ class Build:
                            max_functions_per_repository=c.max_functions_per_repository or None,
                            rewrite_functions_per_repository=c.rewrite_functions_per_repository or None,
                            max_eval_summaries=c.max_eval_summaries, checkpoint_every=200, resume=True,
-                           threads=c.threads)
+                           threads=c.threads, max_eval_functions=c.max_eval_functions or None)
 
     def adapter(self) -> dict:
         from codelens.train.trainer import train

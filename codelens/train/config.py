@@ -124,6 +124,9 @@ class TrainConfig:
     """Processes that build the task data (the result does not depend on their number)."""
     max_functions_per_repository: int | None = None
     """Build examples from at most this many functions of one repository (chosen by a hash; None: all)."""
+    max_eval_functions: int | None = None
+    """Evaluate (fit thresholds, measure) on at most this many functions of each split, chosen by a hash, with
+    their rewrites and clone classes (None: every one; a corpus-sized split takes hours to score)."""
     rewrite_functions_per_repository: int | None = None
     """Make bug and clone rewrites (the costly examples) from at most this many functions of one repository
     (chosen by a hash); every function still gives its summary example. None: all."""

@@ -524,9 +524,10 @@ def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 2
 def evaluate(adapter: str, model: str | None = None, data: list[str] | None = None, split: str = "test",
              device: str = "auto", dtype: str = "auto", quantize: str = "none", trust_remote_code: bool = False,
              split_by: str | None = None, manifest: str | None = None, max_summaries: int | None = 200,
-             codexglue_limit: int | None = None, progress=None) -> dict:
+             codexglue_limit: int | None = None, progress=None, max_functions: int | None = None) -> dict:
     """Score a trained adapter on ``split`` of the task data built from ``data`` (corpus folders and/or
-    CodeXGLUE files), with the thresholds and calibration stored in its codelens.json.
+    CodeXGLUE files), with the thresholds and calibration stored in its codelens.json; ``max_functions``
+    (default: the adapter's own ``max_eval_functions``) bounds the functions scored, as in training.
 
     The data is rebuilt with the adapter's own training settings (seed, variants, split rule), so the
     same corpus gives the same held-out examples it was validated on.
@@ -543,7 +544,9 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
                                trust_remote_code=trust_remote_code))
     cfg = data_config_of(lazy.meta, split_by, manifest, codexglue_limit)
     corpus, files = _split_inputs(data)
-    chosen = load_task_data(corpus, files, cfg).split(split).for_tasks(lazy.meta.tasks)
+    if max_functions is None:
+        max_functions = (lazy.meta.training.get("config") or {}).get("max_eval_functions")
+    chosen = load_task_data(corpus, files, cfg).split(split).for_tasks(lazy.meta.tasks).sample_functions(max_functions)
     loaded = lazy.load()
     scores = score_split(loaded, chosen, max_summaries, progress=progress)
     return {

@@ -86,6 +86,27 @@ class TaskData:
                         [e for e in self.clone_pairs if e.split == name],
                         [e for e in self.summary if e.split == name], self.provenance)
 
+    def sample_functions(self, limit: int | None) -> "TaskData":
+        """At most ``limit`` functions' examples (chosen by a hash of their id, the same every run): their
+        defect examples, their clone classes, and the corpus pairs between kept members; independently
+        written classes and cross-modal pairs are kept whole, and so are the summaries. None: everything.
+
+        Evaluation of a corpus-sized split scores a fixed sample instead of every rewrite of every function."""
+        if limit is None:
+            return self
+        # A corpus function's clone class is named by its origin, like its defect examples.
+        functions = {e.origin for e in self.defect}
+        origins = sorted(functions, key=lambda o: hashlib.sha256(o.encode()).hexdigest())
+        if len(origins) <= limit:
+            return self
+        kept = set(origins[:limit])
+        clone = [c for c in self.clone if c.group not in functions or c.group in kept]
+        codes = {c.code for c in clone}
+        pairs = [p for p in self.clone_pairs
+                 if p.kind not in CORPUS_PAIR_KINDS or (p.a in codes and p.b in codes)]
+        return TaskData([e for e in self.defect if e.origin in kept], clone, pairs, list(self.summary),
+                        self.provenance)
+
     def for_tasks(self, tasks) -> "TaskData":
         """Only the examples of ``tasks`` (an adapter is scored on what it was trained for)."""
         wanted = set(tasks)
@@ -104,6 +125,10 @@ class TaskData:
     def hash(self) -> str:
         """data_hash over all examples, task by task."""
         return data_hash([*self.defect, *self.clone, *self.clone_pairs, *self.summary])
+
+
+CORPUS_PAIR_KINDS = frozenset({"transform", "hard-negative", "random-negative"})
+"""``ClonePair.kind`` of the pairs made between corpus clone classes (``clone_pairs``)."""
 
 
 def repair_target(bug, language: str, indent: str) -> tuple[str | None, tuple[str, ...]]:

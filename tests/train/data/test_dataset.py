@@ -200,3 +200,34 @@ def test_rewrites_from_a_capped_share_of_functions_summaries_from_all(tmp_path):
     assert [(s.code, s.summary) for s in capped.summary] == [(s.code, s.summary) for s in full.summary]
     chosen = {e.origin for e in capped.defect}
     assert [e for e in full.defect if e.origin in chosen] == capped.defect
+
+
+def test_an_evaluation_sample_keeps_whole_functions_and_every_independent_class():
+    from codelens.train.data import CloneExample, ClonePair, DefectExample, SummaryExample
+    from codelens.train.data.dataset import TaskData
+
+    def fn(origin):
+        return ([DefectExample(f"{origin}-clean", 0, "original", None, "r", "val", origin),
+                 DefectExample(f"{origin}-bug", 1, "off-by-one", 1, "r", "val", origin, (0, 1), "0")],
+                [CloneExample(f"{origin}-clean", origin, "original", "r", "val"),
+                 CloneExample(f"{origin}-renamed", origin, "rename", "r", "val")])
+
+    defect, clone = [], []
+    for origin in ("a", "b", "c", "d"):
+        d, c = fn(origin)
+        defect += d
+        clone += c
+    clone.append(CloneExample("x1", "override:1", "override", "r", "val"))
+    pairs = [ClonePair("a-clean", "a-renamed", 1, "transform", "r", "val"),
+             ClonePair("b-clean", "c-clean", 0, "random-negative", "r", "val"),
+             ClonePair("x1", "d-clean", 0, "hard-negative", "r", "val")]
+    data = TaskData(defect, clone, pairs, [SummaryExample("s", "Do it.", "r", "val", "a")])
+    assert data.sample_functions(None) is data and data.sample_functions(4) is data
+    two = data.sample_functions(2)
+    kept = {e.origin for e in two.defect}
+    assert len(kept) == 2 and len(two.defect) == 4
+    assert {c.group for c in two.clone} == kept | {"override:1"}
+    codes = {c.code for c in two.clone}
+    assert all(p.a in codes and p.b in codes for p in two.clone_pairs if p.kind != "hard-negative")
+    assert two.summary == data.summary
+    assert two.sample_functions(2).defect == two.defect  # the same choice every time
