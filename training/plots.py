@@ -74,7 +74,11 @@ class PlotResult:
 
 
 def read_log(path: Path) -> list[dict]:
-    """The rows of a pretraining log.jsonl (blank lines skipped; a broken line is an error naming it)."""
+    """The rows of a pretraining log.jsonl (blank lines skipped; a broken line is an error naming it), or of the
+    loss table a PRETRAINING.md recorded from it (``| step | tokens | train loss | val loss | ...``: codelens-nano's
+    run kept that table, not its log)."""
+    if Path(path).suffix == ".md":
+        return _log_table(Path(path))
     rows = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
@@ -82,6 +86,23 @@ def read_log(path: Path) -> list[dict]:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}:{number} is not JSON ({exc.msg})", hint="pass the run's log.jsonl") from None
+    return rows
+
+
+def _log_table(path: Path) -> list[dict]:
+    rows, columns = [], None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().replace(",", "") for c in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        if cells is None:
+            columns = None
+        elif cells[:4] == ["step", "tokens", "train loss", "val loss"]:
+            columns = cells
+        elif columns and not set(cells[0]) <= set("-: "):
+            rows.append({"step": int(cells[0]), "tokens": int(cells[1]), "train_loss": float(cells[2]),
+                         "val_loss": float(cells[3])})
+    if not rows:
+        raise ConfigError(f"{path} holds no table with the columns step | tokens | train loss | val loss",
+                          hint="pass the run's log.jsonl")
     return rows
 
 

@@ -13,7 +13,7 @@ from codelens.model.adapter_meta import AdapterMetadata
 
 pytest.importorskip("matplotlib", reason="the plots extra is not installed: pip install -e '.[plots]'")
 
-from training.plots import PlotConfig, make_plots, parse_args, plot_thresholds, split_metrics  # noqa: E402
+from training.plots import PlotConfig, make_plots, parse_args, plot_thresholds, read_log, split_metrics  # noqa: E402
 
 NANO = Path(__file__).resolve().parents[2] / "models" / "codelens-nano" / "adapter"
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
@@ -137,3 +137,18 @@ def test_a_trained_adapter_stores_what_the_plots_need_and_scoring_again_gives_it
     result = make_plots(cfg)
     assert result.rescored and [p.name for p in result.written] == ["loss-adapter.png", "reliability.png",
                                                                     "threshold.png"]
+
+
+def test_a_loss_table_recorded_in_markdown_reads_as_log_rows(tmp_path):
+    page = tmp_path / "PRETRAINING.md"
+    page.write_text("Loss curve:\n\n| step | tokens | train loss | val loss | tok/s |\n|---|---|---|---|---|\n"
+                    "| 100 | 204,800 | 6.614 | 6.689 | 1,008 |\n| 200 | 409,600 | 5.861 | 6.077 | 935 |\n\n"
+                    "| step | wall-clock |\n|---|---|\n| 5 | 1 |\n", encoding="utf-8")
+    assert read_log(page) == [{"step": 100, "tokens": 204800, "train_loss": 6.614, "val_loss": 6.689},
+                              {"step": 200, "tokens": 409600, "train_loss": 5.861, "val_loss": 6.077}]
+    # codelens-nano kept this table of its pretraining log, not the log: its card's curve is drawn from it.
+    rows = read_log(NANO.parent / "PRETRAINING.md")
+    assert len(rows) == 16 and rows[-1] == {"step": 1579, "tokens": 3233792, "train_loss": 4.235, "val_loss": 4.77}
+    (tmp_path / "empty.md").write_text("no table\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="holds no table"):
+        read_log(tmp_path / "empty.md")
