@@ -162,9 +162,14 @@ def test_the_local_snippet_runs_the_installed_codelens_with_its_server(tmp_path,
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     purelib = sysconfig.get_paths()["purelib"]
+    # The clone's wheel, built here (the new environment has no setuptools), installed there.
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                            "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("codelens-*.whl")
     installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                                "--quiet", "--no-deps", "--no-build-isolation", "--no-index", str(source)],
-                               capture_output=True, text=True, timeout=600)
+                                "--quiet", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True,
+                               timeout=600)
     assert installed.returncode == 0, installed.stderr
     env = git_env(PATH=f"{venv / 'bin'}:/usr/bin:/bin", PYTHONPATH=purelib, HF_HUB_OFFLINE="1",
                   XDG_RUNTIME_DIR=str(runtime), CODELENS_CONFIG=str(_user_config(tmp_path, tiny_llama,
@@ -190,7 +195,12 @@ def test_the_local_snippet_runs_the_installed_codelens_with_its_server(tmp_path,
     code, out = _commit(repo, env, "calc.py")
     assert code == 0, out
     assert git(repo, "log", "--format=%s", env=env).stdout.splitlines() == ["change", "initial"]
-    assert server_status(place)["served"] > status["served"]  # the second commit asked the same server
+    # (a comment changes no function's hash: the cache answered that one). A new function goes to the same server.
+    write(repo, {"more.py": BUGGY.replace("scale(values, factor):", "grow(values, step):  # codelens: ignore[CL100]")})
+    code, out = _commit(repo, env, "more.py")
+    assert code == 0, out
+    after = server_status(place)
+    assert after["pid"] == status["pid"] and after["served"] > status["served"]
 
 
 @pytest.mark.slow

@@ -165,3 +165,25 @@ def test_a_hook_returns_while_the_server_it_started_runs_on(runtime, tmp_path, t
     off = subprocess.run([*command, "--server", "off"], capture_output=True, text=True, env=env, timeout=300)
     assert "server_computed" not in json.loads(off.stdout)["stats"]
     assert server_status(server_place())["served"] == 2
+
+
+def test_a_scan_the_server_answers_never_imports_torch(runtime, tmp_path, tiny_llama, tiny_llama_adapter):
+    """What makes the warm hook fast: the scanning process parses, reads the cache and asks; torch and
+    transformers stay out of it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "calc.py").write_text(CALC)
+    report = tmp_path / "report.json"
+    probe = ("import json, sys\nfrom codelens.cli.main import main\n"
+             f"code = main(['scan', {str(repo)!r}, '--model', {str(tiny_llama)!r}, '--adapter', "
+             f"{str(tiny_llama_adapter)!r}, '--format', 'json', '--output', {str(report)!r}, '--quiet', '--no-cache'])\n"
+             "print(json.dumps({'code': code, 'heavy': sorted(m for m in ('torch', 'transformers', 'peft') "
+             "if m in sys.modules)}))\n")
+    for _ in range(3):  # again while a save to this tree outran the server's start
+        started()
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+        outcome = json.loads(result.stdout.strip().splitlines()[-1])
+        if "server_computed" in json.loads(report.read_text())["stats"]:
+            break
+    assert outcome["heavy"] == [] and outcome["code"] in (0, 1)
+    assert json.loads(report.read_text())["stats"]["server_computed"] == 1

@@ -15,7 +15,7 @@ from codelens.engine import analyse
 from codelens.model.loading import LazyModel, load_model
 from codelens.server import client as client_module
 from codelens.server.client import ServerScorer, connect, server_scorer, server_status
-from codelens.server.place import ServerError, ServerPlace
+from codelens.server.place import ServerError
 from codelens.server.protocol import receive, send
 from tests.server.conftest import assert_identical, running, settings
 
@@ -254,4 +254,3 @@ def test_looking_for_a_server_creates_nothing(spec, units, local, tmp_path, monk
     results, _ = analyse(units, lazy, settings(max_batch=4), scorer=scorer)
     assert_identical(results, local)
     assert scorer.notes == [] and not (tmp_path / "codelens").exists()
-    assert isinstance(ServerPlace(tmp_path, "0" * 64), ServerPlace)
