@@ -92,6 +92,8 @@ class BuildConfig:
     """Functions of one package the task data is made from (chosen by a hash): bounds the data build (0: all)."""
     rewrite_functions_per_repository: int = 0
     """Of those, the functions bug and clone rewrites are made from (0: all; the rest give summaries only)."""
+    held_out_rewrites_per_repository: int = 0
+    """The same for validation and test packages (0: as for training ones)."""
     max_code_tokens: int = 384
     """The adapter's code cut, in tokens."""
     max_eval_functions: int = 0
@@ -120,6 +122,7 @@ PRESETS = {
                 d_model=256, n_layers=4, n_heads=4, seq_len=512, batch_size=8, accum=2, lr=1.5e-3, compile=True,
                 threads=2, pretrain_minutes=0, pretrain_tokens=20_000_000, adapter_minutes=90, adapter_batch=16,
                 adapter_max_steps=20000, max_functions_per_repository=0, rewrite_functions_per_repository=600,
+                held_out_rewrites_per_repository=60,
                 max_code_tokens=256, data_workers=2, max_eval_summaries=400, max_eval_functions=2000,
                 model_name="codelens-nano"),
 }
@@ -262,6 +265,7 @@ class Build:
                            data_cache=str(self.out / "taskdata"), data_workers=c.workers,
                            max_functions_per_repository=c.max_functions_per_repository or None,
                            rewrite_functions_per_repository=c.rewrite_functions_per_repository or None,
+                           held_out_rewrites_per_repository=c.held_out_rewrites_per_repository or None,
                            max_eval_summaries=c.max_eval_summaries, checkpoint_every=200, resume=True,
                            threads=c.threads, max_eval_functions=c.max_eval_functions or None)
 

@@ -124,6 +124,8 @@ class TrainConfig:
     """Processes that build the task data (the result does not depend on their number)."""
     max_functions_per_repository: int | None = None
     """Build examples from at most this many functions of one repository (chosen by a hash; None: all)."""
+    held_out_rewrites_per_repository: int | None = None
+    """The rewrite cap of validation and test repositories (None: rewrite_functions_per_repository)."""
     max_eval_functions: int | None = None
     """Evaluate (fit thresholds, measure) on at most this many functions of each split, chosen by a hash, with
     their rewrites and clone classes (None: every one; a corpus-sized split takes hours to score)."""
@@ -183,7 +185,8 @@ class TrainConfig:
                           manifest=load_manifest(Path(self.manifest)) if self.manifest else {},
                           codexglue_limit=self.codexglue_limit,
                           max_functions_per_repository=self.max_functions_per_repository,
-                          rewrite_functions_per_repository=self.rewrite_functions_per_repository)
+                          rewrite_functions_per_repository=self.rewrite_functions_per_repository,
+                          held_out_rewrites_per_repository=self.held_out_rewrites_per_repository)
 
     def bug_head(self):
         """The defect head's shape (``codelens.model.heads.BugHeadConfig``)."""

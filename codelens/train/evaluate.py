@@ -493,7 +493,8 @@ def data_config_of(meta, split_by: str | None = None, manifest: str | None = Non
                       manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
                       codexglue_limit=codexglue_limit,
                       max_functions_per_repository=trained.get("max_functions_per_repository"),
-                      rewrite_functions_per_repository=trained.get("rewrite_functions_per_repository"))
+                      rewrite_functions_per_repository=trained.get("rewrite_functions_per_repository"),
+                      held_out_rewrites_per_repository=trained.get("held_out_rewrites_per_repository"))
 
 
 def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 200, device: str = "auto",

@@ -61,6 +61,9 @@ class DataConfig:
     rewrite_functions_per_repository: int | None = None
     """Make bug and clone rewrites (the costly examples) from at most this many functions of one repository,
     chosen by a hash of their id; every function still gives its summary example. None: all."""
+    held_out_rewrites_per_repository: int | None = None
+    """The same cap for validation and test repositories (evaluation scores a sample of their functions, so
+    rewriting all of them is wasted); None: rewrite_functions_per_repository."""
     independent: bool = True
     """Add the independently written clone classes of ``independent.mine_independent`` (with their hard and
     random negatives) to every split, and to training the cross-modal pairs (a function, its docstring)."""
@@ -255,7 +258,7 @@ def corpus_task_data(corpus: list[Path], cfg: DataConfig, workers: int = 1, prog
     functions, skipped = collect_functions(repos, cfg.languages, workers, cfg.max_functions_per_repository)
     progress("reading repositories", len(repos), len(repos))
     out = TaskData()
-    rewritten = _rewrite_choice(functions, cfg.rewrite_functions_per_repository)
+    rewritten = _rewrite_choice(functions, cfg.rewrite_functions_per_repository, cfg.held_out_rewrites_per_repository)
     items = [(fn, fn.origin in rewritten) if rewritten is not None else (fn, True) for fn in functions]
     size = max(1, len(functions) // (8 * max(1, workers)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
@@ -326,18 +329,22 @@ def _examples(items: list[tuple[Function, bool]], cfg: DataConfig) -> TaskData:
     return out
 
 
-def _rewrite_choice(functions: list[Function], limit: int | None) -> set[str] | None:
-    """Origins of the functions that get rewrites: the first ``limit`` of each repository by a hash of their
-    id (None: every function)."""
-    if limit is None:
+def _rewrite_choice(functions: list[Function], limit: int | None, held_out: int | None = None) -> set[str] | None:
+    """Origins of the functions that get rewrites: the first ``limit`` of each training repository (``held_out``
+    of each validation or test one) by a hash of their id; None when every function does."""
+    if limit is None and held_out is None:
         return None
-    import hashlib
-
     by_repo: dict[str, list[str]] = {}
+    split_of_repo: dict[str, str] = {}
     for fn in functions:
         by_repo.setdefault(fn.repo, []).append(fn.origin)
-    return {o for origins in by_repo.values()
-            for o in sorted(origins, key=lambda o: hashlib.sha256(o.encode()).hexdigest())[:limit]}
+        split_of_repo[fn.repo] = fn.split
+    chosen = set()
+    for repo, origins in by_repo.items():
+        cap = limit if split_of_repo[repo] == "train" or held_out is None else held_out
+        ranked = sorted(origins, key=lambda o: hashlib.sha256(o.encode()).hexdigest())
+        chosen.update(ranked if cap is None else ranked[:cap])
+    return chosen
 
 
 def _map(fn, items: list, workers: int):

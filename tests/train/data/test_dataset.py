@@ -200,6 +200,11 @@ def test_rewrites_from_a_capped_share_of_functions_summaries_from_all(tmp_path):
     assert [(s.code, s.summary) for s in capped.summary] == [(s.code, s.summary) for s in full.summary]
     chosen = {e.origin for e in capped.defect}
     assert [e for e in full.defect if e.origin in chosen] == capped.defect
+    # validation and test repositories have a cap of their own
+    held = corpus_task_data([corpus], DataConfig(split_by="subdir", manifest={"json": "val"}, independent=False,
+                                                 rewrite_functions_per_repository=3,
+                                                 held_out_rewrites_per_repository=1))
+    assert len({e.origin for e in held.defect}) == 1
 
 
 def test_an_evaluation_sample_keeps_whole_functions_and_every_independent_class():
