@@ -212,7 +212,8 @@ def _analyse_and_report(root, units, selected, config, progress, loaded, stats, 
     )
     tests = frozenset(task for task in TASKS if config.tests_for(task))
     scope = Scope({path: config.rules_for(path) for path in {u.path for u in units}}, tests, tuple(meta.languages),
-                  config.clone_min_lines, config.clone_min_tokens or MIN_CLONE_TOKENS)
+                  config.clone_min_lines, config.clone_min_tokens or MIN_CLONE_TOKENS, frozenset(meta.tasks),
+                  summaries=config.summaries != "none")
     if not (config.all_functions or config.neighbours):
         # A function no selected rule looks at (test code, a deselected rule) costs no model time.
         selected_for_model = [u for u in selected if scope.needs_model(u)]

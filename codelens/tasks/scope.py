@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping, Sequence
 
-from codelens.core import CodeUnit
+from codelens.core import TASKS, CodeUnit
 from codelens.rules import rule_of
 from codelens.tasks import reports_on, trained_on
 from codelens.tasks.clone import MIN_CLONE_LINES, MIN_CLONE_TOKENS, is_trivial
@@ -34,21 +34,27 @@ class Scope:
     """Smallest function (non-blank lines) that can pair."""
     clone_min_tokens: int = MIN_CLONE_TOKENS
     """Smallest function (tokens) that can pair."""
+    tasks: frozenset[str] = frozenset(TASKS)
+    """Tasks the adapter serves (``AdapterMetadata.tasks``): a rule of another task reports nothing."""
+    summaries: bool = True
+    """Whether summaries are generated at all (not with ``--summaries none``)."""
 
     def looks_at(self, task: str, unit: CodeUnit) -> bool:
         """Whether ``task``'s rule is on for the unit's file and the task looks at the unit (test code)."""
-        return rule_of(task).code in self.rules.get(unit.path, ()) and reports_on(task, unit, self.tests)
+        return (task in self.tasks and rule_of(task).code in self.rules.get(unit.path, ())
+                and reports_on(task, unit, self.tests))
 
     def wants_summary(self, unit: CodeUnit) -> bool:
         """Whether a summary of ``unit`` could be shown: CL300 looks at it and asks it for a docstring, in a
         language the adapter was trained on."""
-        return self.looks_at("summary", unit) and asks_for_docstring(unit) and trained_on(unit, self.languages)
+        return (self.summaries and self.looks_at("summary", unit) and asks_for_docstring(unit)
+                and trained_on(unit, self.languages))
 
     @cached_property
     def clones_anywhere(self) -> bool:
         """Whether CL200 is on in some file (a function of a file without it can still be the twin of one)."""
         code = rule_of("clone").code
-        return any(code in codes for codes in self.rules.values())
+        return "clone" in self.tasks and any(code in codes for codes in self.rules.values())
 
     def clone_candidate(self, unit: CodeUnit) -> bool:
         """Whether ``unit`` takes part in clone search: CL200 is on somewhere, test code only with clone-tests,

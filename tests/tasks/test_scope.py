@@ -62,3 +62,12 @@ def test_the_same_suggestion_for_many_functions_is_a_template_and_is_not_shown()
     assert [kept[u.hash].summary for u in units] == [None, None, None, None, "Parse the header.", "Parse the header."]
     findings = all_findings(units, kept, tasks=["summary"])
     assert [f.fix for f in findings] == [None, None, None, None, "Parse the header.", "Parse the header."]
+
+
+def test_no_model_time_for_a_task_the_adapter_lacks_or_summaries_turned_off():
+    big = unit("compute", source=body("compute"))
+    rules = {big.path: ALL_RULES}
+    assert not Scope(rules, tasks=frozenset({"summary"}), summaries=False).needs_model(big)
+    assert not Scope(rules, tasks=frozenset({"defect"})).wants_summary(big)
+    assert not Scope(rules, tasks=frozenset({"defect"})).clone_candidate(big)
+    assert Scope(rules, tasks=frozenset({"defect"})).needs_model(big)
