@@ -101,6 +101,8 @@ def test_an_anchor_lands_on_its_finding_even_from_a_filtered_view(browser, tmp_p
     assert browser.displayed(browser.find(f"#{anchor}"))
     assert browser.script("return document.querySelector(':target').id") == anchor
     assert browser.console() == []
+    browser.open(page.as_uri() + "#%E0%A4%A")  # a malformed link shows everything, and throws nothing
+    assert shown(browser)[0] == 8 and browser.console() == []
 
 
 def test_names_from_the_repository_do_not_run(browser, tmp_path):

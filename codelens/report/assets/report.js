@@ -67,7 +67,13 @@
     if (hash.includes("=")) {
       read(hash);
     } else if (hash) {
-      const target = document.getElementById(decodeURIComponent(hash));
+      let id = hash;
+      try {
+        id = decodeURIComponent(hash);
+      } catch (error) {
+        // a malformed link: look the fragment up as it is
+      }
+      const target = document.getElementById(id);
       if (target && (target.hidden || target.closest("[hidden]"))) read("");  // show what the link points at
     } else {
       read("");
