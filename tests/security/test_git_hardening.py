@@ -3,7 +3,8 @@
 
 One test per configuration key that names a program or a file (issue #23, item 2), each built so that plain
 git does run the program (or block) in the same repository: the test fails without the helper's setting for
-that key. ``core.fsmonitor`` has its test in ``test_repository_trust.py``.
+that key. ``core.fsmonitor`` has its test in ``test_repository_trust.py``. Issue #23's cases 6 (high), 19, 20
+and 21 (low) are the tests named after them.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _git_runs_it(repo: Path, marker: Path, *args: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["clean", "process"])
-def test_a_filter_driver_of_the_repository_is_not_run(tmp_path, key):
+def test_case06_a_filter_driver_of_the_repository_is_not_run(tmp_path, key):
     """High: `.git/config` filter.<x>.clean / process with a `.gitattributes` entry ran during
     `scan --diff-base` (and the pre-commit file list). Every configured driver's commands are emptied."""
     repo = _edited_repo(tmp_path, "*.py filter=evil\n")
@@ -94,7 +95,7 @@ def _fifo_blocks_git(repo: Path, *args: str) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_a_fifo_as_diff_order_file_does_not_hang(tmp_path):
+def test_case19_a_fifo_as_diff_order_file_does_not_hang(tmp_path):
     """Low: `diff.orderFile` naming a FIFO blocked `scan --diff-base` for ever."""
     repo = _edited_repo(tmp_path)
     os.mkfifo(repo / ".git" / "order")
@@ -157,7 +158,7 @@ def test_core_worktree_cannot_point_git_elsewhere(tmp_path):
     assert changed_lines(repo, diff_base="HEAD", staged=False) == {"calc.py": {2}}
 
 
-def test_a_minus_diff_attribute_does_not_drop_changed_functions(tmp_path):
+def test_case21_a_minus_diff_attribute_does_not_drop_changed_functions(tmp_path):
     """Low: `*.py -diff` made git print "Binary files differ" and every changed function left the scope
     silently; such a file now counts as wholly changed."""
     repo = _edited_repo(tmp_path, "*.py -diff\n")
@@ -167,7 +168,7 @@ def test_a_minus_diff_attribute_does_not_drop_changed_functions(tmp_path):
     assert changed_lines(repo, diff_base=None, staged=True) == {"calc.py": None}
 
 
-def test_a_hooks_path_outside_the_repository_does_not_receive_the_hook(tmp_path, capsys):
+def test_case20_a_hooks_path_outside_the_repository_does_not_receive_the_hook(tmp_path, capsys):
     """Low: `core.hooksPath` in the repository's config, pointing outside it, received the hook."""
     from codelens.cli.main import main
 

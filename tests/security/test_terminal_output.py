@@ -2,7 +2,7 @@
 bidi overrides in file names, comments and messages are shown escaped, and diff headers are quoted as git
 quotes them.
 
-Issue #23's cases 7 (medium), 22 and 23 (low), one test each; each failed before its fix.
+Issue #23's cases 7 (medium), 23 and 24 (low), one test each; each failed before its fix.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_case07_warnings_escape_file_names_and_suppression_comments(capsys, tmp_
     assert "bad\\x1b[2K\\x1b[1A\\u202eyp.py" in err and "ignore[CL999\\x1b[2K\\u202e]" in err
 
 
-def test_case22_docstring_diff_headers_are_quoted_as_git_quotes_them(capsys, tmp_path, tiny_llama, tiny_llama_adapter):
+def test_case23_docstring_diff_headers_are_quoted_as_git_quotes_them(capsys, tmp_path, tiny_llama, tiny_llama_adapter):
     """Low: `codelens docstring` printed file names raw in its diff headers (escapes, newlines, bidi
     controls); they are quoted as git quotes them, and `git apply` still takes the patch."""
     repo = make_repo(tmp_path / "repo", {ESC_NAME: CALC})
@@ -61,7 +61,7 @@ def test_case22_docstring_diff_headers_are_quoted_as_git_quotes_them(capsys, tmp
     assert applied.returncode == 0, applied.stderr
 
 
-def test_case23_github_annotations_and_the_text_report_escape_file_names():
+def test_case24_github_annotations_and_the_text_report_escape_file_names():
     """Low: GitHub annotations printed ESC and bidi controls of file names raw (the runner echoes them to
     the job log); the text report's escaping missed C1 controls and bidi overrides."""
     from codelens.report import REPORTERS

@@ -2,7 +2,7 @@
 user said, never through a link, never into .git/, never over a file codelens did not write unless asked,
 never a device, FIFO or read-only file; atomic.
 
-Issue #23's cases 1 (critical), 3, 4, 5 (high) and 24 (low), one test each; each failed before the guard.
+Issue #23's cases 1 (critical), 3, 4, 5 (high) and 25 (low), one test each; each failed before the guard.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_case04_output_never_goes_through_a_committed_link(capsys, tmp_path, tin
     assert run(capsys, *args, "--output", str(mine))[0] in (0, 1)  # codelens's own file: no --force needed
 
 
-def test_case04_output_is_never_a_device_or_fifo(tmp_path):
+def test_the_guard_never_writes_a_device_or_fifo(tmp_path):
     with pytest.raises(WriteRefused, match="not a regular file"):
         write_output("/dev/zero", "report", root=tmp_path, force=True)
     if hasattr(os, "mkfifo"):
@@ -133,7 +133,7 @@ def test_case05_train_out_never_deletes_what_is_not_an_adapter(capsys, tmp_path,
         check_out(tmp_path / "link", overwrite=True)
 
 
-def test_case24_docstring_write_refuses_a_read_only_file(capsys, tmp_path, tiny_llama, tiny_llama_adapter):
+def test_case25_docstring_write_refuses_a_read_only_file(capsys, tmp_path, tiny_llama, tiny_llama_adapter):
     """Low: `docstring --write` replaced a read-only file (a rename ignores the file's own mode)."""
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC})
     target = repo / "calc.py"
