@@ -76,6 +76,8 @@ class BuildConfig:
     """torch threads for pretraining (0: min(4, workers))."""
     max_package_mb: float = 0.0
     """Cap on text tokenised from one package (0: none)."""
+    init_from: str = ""
+    """A base model folder of the same shape to continue pretraining from (e.g. the shipped base)."""
     branch_from: str = ""
     """A wsd pretraining run (e.g. of the size sweep) to continue from where its decay began, instead of
     starting from random weights; the pretrain_tokens budget counts its tokens."""
@@ -120,7 +122,8 @@ PRESETS = {
     # machine's measured throughput; models/codelens-nano/PRETRAINING.md records the run.
     "cpu": dict(device="cpu", tokenizer=str(NANO_DIR / "base"), vocab_size=8192, max_package_mb=6.0,
                 d_model=256, n_layers=4, n_heads=4, seq_len=512, batch_size=8, accum=2, lr=1.5e-3, compile=True,
-                threads=2, pretrain_minutes=0, pretrain_tokens=20_000_000, adapter_minutes=90, adapter_batch=16,
+                threads=2, pretrain_minutes=150, pretrain_tokens=0, init_from=str(NANO_DIR / "base"),
+                adapter_minutes=90, adapter_batch=16,
                 adapter_max_steps=20000, max_functions_per_repository=0, rewrite_functions_per_repository=600,
                 held_out_rewrites_per_repository=60,
                 max_code_tokens=256, data_workers=2, max_eval_summaries=400, max_eval_functions=2000,
@@ -243,7 +246,7 @@ class Build:
                               accum=c.accum, compile=c.compile, d_model=c.d_model, n_layers=c.n_layers,
                               n_heads=c.n_heads, lr=c.lr, min_lr=c.lr / 20, warmup_steps=50, eval_every=100,
                               eval_batches=8, log_every=20, ckpt_minutes=1.0 if c.device != "cpu" else 5.0,
-                              threads=c.threads or min(4, c.workers), seed=1234 + c.seed)
+                              threads=c.threads or min(4, c.workers), seed=1234 + c.seed, init_from=c.init_from)
 
     def tokens(self) -> dict:
         """The tokenizer and token files of the deduplicated corpus (the size sweep reads them too)."""

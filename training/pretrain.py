@@ -193,10 +193,17 @@ def load_weights(model, folder: str) -> None:
 
     from codelens.errors import ConfigError
 
+    from codelens.model.packed import PACKED_FILE, is_packed, unpack_state
+
     path = Path(folder) / "model.safetensors"
-    if not path.is_file():
+    if is_packed(Path(folder)):  # a shipped base: int8 rows with their scales
+        import torch
+
+        state = unpack_state(load_file(str(Path(folder) / PACKED_FILE)), torch.float32)
+    elif path.is_file():
+        state = {k: v.float() for k, v in load_file(str(path)).items()}
+    else:
         raise ConfigError(f"{folder} holds no model.safetensors to start from", hint="fix --init-from")
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
     own = model.state_dict()
     if "lm_head.weight" in own and "lm_head.weight" not in state:
         state["lm_head.weight"] = state["model.embed_tokens.weight"]  # tied weights are saved once
