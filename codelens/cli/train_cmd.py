@@ -53,10 +53,7 @@ def train(
 
     Runs data-parallel when started by torchrun or accelerate launch (see docs/scale.md).
     """
-    from dataclasses import asdict
-
     from codelens.cli.console import error_console, warn
-    from codelens.model.adapter_meta import AdapterMetadata
     from codelens.rules.measured import unusable_tasks
     from codelens.train.trainer import train as run_training
 
@@ -83,7 +80,7 @@ def train(
         if isinstance(scores, dict):
             typer.echo(f"{split}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(_flat(scores).items())))
     # A run can end without an error and still make a task useless: say so (--quiet or not), with the cause.
-    for warning in unusable_tasks(result.metrics, asdict(AdapterMetadata.load(result.out).thresholds)):
+    for warning in unusable_tasks(result.metrics, written_thresholds(result.out)):
         warn(warning)
 
 
@@ -99,6 +96,19 @@ def _flat(scores: dict, prefix: str = "") -> dict:
 
 def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def written_thresholds(adapter) -> dict:
+    """The thresholds the run wrote into its adapter's codelens.json, as written (a gate that shows nothing
+    included); empty when they cannot be read."""
+    import json
+    from pathlib import Path
+
+    try:
+        thresholds = json.loads((Path(adapter) / "codelens.json").read_text(encoding="utf-8")).get("thresholds")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return thresholds if isinstance(thresholds, dict) else {}
 
 
 def eta(started: float, first: int, done: int, total: int, now: float) -> float | None:

@@ -91,3 +91,11 @@ def test_usable_tasks_give_no_warning():
     metrics = {"test": {"defect": {"recall": 0.3, "roc_auc": 0.8}, "clone": {"pair_f1": 0.6},
                         "summary": {"shown": 0.2}}}
     assert unusable_tasks(metrics, {"defect": 0.7, "clone": 0.9, "summary": -1.5}) == []
+
+
+def test_thresholds_are_read_as_written(tmp_path):
+    from codelens.cli.train_cmd import written_thresholds
+
+    (tmp_path / "codelens.json").write_text('{"thresholds": {"defect": 1.0, "summary": 1.0}}', encoding="utf-8")
+    assert written_thresholds(tmp_path) == {"defect": 1.0, "summary": 1.0}  # a gate that shows nothing, too
+    assert written_thresholds(tmp_path / "missing") == {}
