@@ -39,5 +39,6 @@ def test_wheel_contains_the_default_model(tmp_path):
                  "adapter/codelens.json", "adapter/heads.safetensors", "adapter/adapter_model.safetensors"):
         assert f"codelens/_models/codelens-nano/{part}" in names
     assert "codelens/rules/CL100.md" in names
+    assert {"codelens/report/assets/report.css", "codelens/report/assets/report.js"} <= names  # --format html
     assert "codelens/train/trainer.py" in names
     assert not any(name.startswith(("training/", "benchmarks/", "tests/")) for name in names)
