@@ -108,3 +108,13 @@ def test_docstring_says_how_many_suggestions_it_left_out(capsys, tmp_path, tiny_
     assert code == 2
     assert "no summary passed the gate: 2 suggestions left out: 2 templates (the same sentence for 4 or more" in err
     assert (repo / "pkg/a.py").read_text(encoding="utf-8") == FILES["pkg/a.py"]
+
+
+def test_left_out_names_both_reasons_and_says_nothing_when_none_was():
+    from codelens.cli.docstring_cmd import left_out
+
+    assert left_out({"summaries_below_gate": 3, "summary_templates": 1}, -1.5) == (
+        "4 suggestions left out: 3 below the confidence gate (summary-threshold -1.5), 1 template (the same "
+        "sentence for 4 or more functions)")
+    assert left_out({"summaries_below_gate": 0, "summary_templates": 0}, -1.5) is None
+    assert left_out({}, None) is None
