@@ -107,8 +107,8 @@ def hooks_dir(repo: Path) -> tuple[Path, Path, bool]:
         return target, work_tree, True
     raise CodelensError(f"core.hooksPath in {git_dir / 'config'} sends hooks to {target}, outside the repository; "
                         "codelens does not write there on a repository's word",
-                        hint="set core.hooksPath in your own git config (git config --global) to use that folder, "
-                             "or unset it here (git config --unset core.hooksPath)")
+                        hint="set core.hooksPath in your own git config (`git config --global core.hooksPath DIR`) "
+                             "to use that folder, or unset it here (`git config --unset core.hooksPath`)")
 
 
 def install_hook(repo: Path, force: bool = False, command: str | None = None) -> tuple[Path, Path | None]:
