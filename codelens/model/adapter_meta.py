@@ -195,7 +195,9 @@ def _type_problem(meta: AdapterMetadata) -> str | None:
         ("thresholds.defect", _number(thresholds.defect, 0, 1), "a probability"),
         ("thresholds.clone", _number(thresholds.clone, -1, 1), "a similarity between -1 and 1"),
         ("thresholds.clone_lexical", _number(thresholds.clone_lexical, 0, 1), "a weight between 0 and 1"),
-        ("thresholds.summary", thresholds.summary is None or _number(thresholds.summary, high=0), "null or a log-probability"),
+        # 1.0 lies above every mean log-probability: the fitted "no gate helps, show nothing" (NOTHING_SHOWN)
+        ("thresholds.summary", thresholds.summary is None or _number(thresholds.summary, high=1.0),
+         "null, a log-probability or 1.0 (nothing shown)"),
         ("calibration.defect_temperature", _number(calibration.defect_temperature, 1e-6), "a positive number"),
         ("calibration.clone_scale", _number(calibration.clone_scale, 1e-6), "a positive number"),
         ("calibration.defect_precision", isinstance(calibration.defect_precision, list) and all(
