@@ -222,7 +222,7 @@ class ServerScorer:
         self.notes: list[str] = []
         """Why the server was not used, for the scan's warnings (nothing when none runs and none may start)."""
         self.computed = 0
-        """Functions the server ran."""
+        """Functions whose results came from the server (kept also when it failed later in the request)."""
         self._given_up = False
         self._build = ""
 
@@ -238,6 +238,8 @@ class ServerScorer:
                 self._given_up = True  # the context pass of the same scan does not wait for it again
                 kept = f" ({len(delivered)} function(s) it had returned are kept)" if delivered else ""
                 self.notes.append(f"background server not used: {exc.message}{kept}; the model ran in this process")
+            finally:
+                self.computed += len(delivered)
         self._local(functions, summarise, on_batch, delivered)
 
     def close(self) -> None:
@@ -280,7 +282,6 @@ class ServerScorer:
             self._exchange(connection, functions, summarise, on_batch, delivered)
         finally:
             connection.close()
-        self.computed += len(delivered)
         return True
 
     def _exchange(self, connection: socket.socket, functions: dict, summarise: set[str], on_batch,
