@@ -70,6 +70,9 @@ class StudyConfig:
     """Code tokens per function (as codelens-nano's adapter)."""
     max_functions_per_repository: int = 8
     """Functions of one repository that make examples (0: all): keeps data building and evaluation cheap."""
+    max_eval_functions: int = 64
+    """Functions per split a cell is scored on (their rewrites and clone classes; every independent clone
+    class and summary kept): evaluation costs a cell more than its steps otherwise (0: all)."""
     max_eval_summaries: int = 40
     """Summaries generated per split when a cell is scored (the slow part of evaluation)."""
     head_hidden: int = 256
@@ -91,11 +94,11 @@ class StudyConfig:
     """The quick grid (every method and setting, 2 seeds, a few steps, tiny heads): minutes on a tiny base."""
 
 
-QUICK = dict(seeds=[0, 1], steps=3, batch_size=4, max_code_tokens=96, max_functions_per_repository=0,
-             max_eval_summaries=3, head_hidden=16, clone_dim=8, bug_width=32, scan_functions=8, zeroshot_functions=2)
+QUICK = dict(seeds=[0, 1], steps=3, batch_size=4, max_code_tokens=96, max_functions_per_repository=8,
+             max_eval_functions=0, max_eval_summaries=3, head_hidden=16, clone_dim=8, bug_width=32, scan_functions=8, zeroshot_functions=2)
 """What --quick sets, unless given on the command line."""
 SHAPE_KEYS = ("corpus", "manifest", "base", "batch_size", "max_code_tokens", "max_functions_per_repository",
-              "max_eval_summaries", "head_hidden", "clone_dim", "bug_width", "scan_functions", "zeroshot_functions")
+              "max_eval_functions", "max_eval_summaries", "head_hidden", "clone_dim", "bug_width", "scan_functions", "zeroshot_functions")
 """Settings every cell of one study shares: a rerun with other values would mix two studies."""
 
 
@@ -104,6 +107,7 @@ def plan_of(cfg: StudyConfig, steps: int) -> CellPlan:
                     data_cache=str(Path(cfg.out) / "taskdata"), steps=steps, batch_size=cfg.batch_size,
                     max_code_tokens=cfg.max_code_tokens,
                     max_functions_per_repository=cfg.max_functions_per_repository or None,
+                    max_eval_functions=cfg.max_eval_functions or None,
                     max_eval_summaries=cfg.max_eval_summaries, head_hidden=cfg.head_hidden, clone_dim=cfg.clone_dim,
                     bug_width=cfg.bug_width, threads=cfg.threads, device=cfg.device)
 
@@ -235,7 +239,7 @@ class Study:
                            if "mft" in self.cfg.settings}
                 write_json(path, zero_shot(self.cfg.base, self.data(seed), modules, self.cfg.device,
                                            self.cfg.max_code_tokens, self.cfg.max_eval_summaries,
-                                           self.cfg.zeroshot_functions))
+                                           self.cfg.zeroshot_functions, self.cfg.max_eval_functions or None))
             out[str(seed)] = json.loads(path.read_text(encoding="utf-8"))
         return out
 

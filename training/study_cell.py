@@ -68,6 +68,7 @@ class CellPlan:
     batch_size: int
     max_code_tokens: int
     max_functions_per_repository: int | None
+    max_eval_functions: int | None
     max_eval_summaries: int
     head_hidden: int
     clone_dim: int
@@ -85,7 +86,8 @@ def train_config(plan: CellPlan, cell: Cell, out: Path, steps: int | None = None
         model=plan.base, corpus=[plan.corpus], split_by="subdir", manifest=plan.manifest, out=str(out),
         method=cell.method, tasks=list(cell.tasks), seed=cell.seed, max_steps=steps, batch_size=plan.batch_size,
         lr=METHOD_LR[cell.method], max_code_tokens=plan.max_code_tokens, max_eval_summaries=plan.max_eval_summaries,
-        max_functions_per_repository=plan.max_functions_per_repository, data_cache=plan.data_cache,
+        max_functions_per_repository=plan.max_functions_per_repository, max_eval_functions=plan.max_eval_functions,
+        data_cache=plan.data_cache,
         head_hidden=plan.head_hidden, clone_dim=plan.clone_dim, bug_width=plan.bug_width, threads=plan.threads,
         device=plan.device, checkpoint_every=max(1, steps // 4), resume=True)
 

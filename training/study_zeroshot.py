@@ -49,28 +49,33 @@ def base_as_module(base: str, device: str, max_code_tokens: int, max_summary_tok
                        model_id=base)
 
 
-def raw_scores(base: str, data, device: str, max_code_tokens: int, max_summaries: int) -> dict:
-    """Clone and summary metrics of the base on its own (test split; decisions fitted on validation)."""
+def raw_scores(base: str, data, device: str, max_code_tokens: int, max_summaries: int,
+               max_functions: int | None) -> dict:
+    """Clone and summary metrics of the base on its own (test split; decisions fitted on validation), on the
+    functions the cells are scored on (``TaskData.sample_functions``)."""
     from codelens.train.evaluate import fit_decisions, score_split, task_metrics
     from training.study_cell import scalar_metrics
 
     loaded = base_as_module(base, device, max_code_tokens)
-    splits = {name: data.split(name).for_tasks(["clone", "summary"]) for name in ("val", "test")}
+    splits = {name: data.split(name).sample_functions(max_functions).for_tasks(["clone", "summary"])
+              for name in ("val", "test")}
     scores = {name: score_split(loaded, part, max_summaries) for name, part in splits.items()}
     thresholds, calibration, _ = fit_decisions(splits["val"], scores["val"])
     return scalar_metrics(task_metrics(splits["test"], scores["test"], thresholds, calibration), ("clone", "summary"))
 
 
-def defect_examples(data, split: str, functions: int, max_chars: int) -> list:
-    """The defect examples of ``functions`` functions of ``split`` (an even sample by a hash of their origin),
-    short enough for the likelihood baseline (its candidates grow with a function's size)."""
-    part = [e for e in data.split(split).defect if len(e.code) <= max_chars]
+def defect_examples(data, split: str, functions: int, max_chars: int, max_functions: int | None = None) -> list:
+    """The defect examples of ``functions`` functions of ``split`` among those the cells are scored on (an
+    even sample by a hash of their origin), short enough for the likelihood baseline (its candidates grow
+    with a function's size)."""
+    part = [e for e in data.split(split).sample_functions(max_functions).defect if len(e.code) <= max_chars]
     origins = sorted({e.origin for e in part}, key=lambda o: hashlib.sha256(o.encode()).hexdigest())[:functions]
     chosen = set(origins)
     return [e for e in part if e.origin in chosen]
 
 
-def defect_scores(base: str, data, modules: dict[str, Path], device: str, functions: int) -> dict:
+def defect_scores(base: str, data, modules: dict[str, Path], device: str, functions: int,
+                  max_functions: int | None = None) -> dict:
     """Likelihood-of-the-repair scores of the base, and the heads of each module in ``modules`` (name ->
     adapter folder), on the same test examples; the baseline's threshold fitted on validation."""
     from benchmarks.defect_likelihood import MAX_CHARS, LogProb, likelihood_scores, scorer_metrics
@@ -79,8 +84,8 @@ def defect_scores(base: str, data, modules: dict[str, Path], device: str, functi
     from codelens.train import metrics as M
     from codelens.train.evaluate import score_codes
 
-    val = defect_examples(data, "val", functions, MAX_CHARS)
-    test = defect_examples(data, "test", functions, MAX_CHARS)
+    val = defect_examples(data, "val", functions, MAX_CHARS, max_functions)
+    test = defect_examples(data, "test", functions, MAX_CHARS, max_functions)
     if not val or not test:
         return {}
     likelihood = likelihood_scores(val + test, LogProb(base, "cpu" if device == "auto" else device))
@@ -103,7 +108,8 @@ def defect_scores(base: str, data, modules: dict[str, Path], device: str, functi
 
 
 def zero_shot(base: str, data, modules: dict[str, Path], device: str, max_code_tokens: int, max_summaries: int,
-              defect_functions: int) -> dict:
-    """The base's zero-shot scores on one seed's held-out data, with the modules' defect heads beside it."""
-    return {"defect": defect_scores(base, data, modules, device, defect_functions),
-            **raw_scores(base, data, device, max_code_tokens, max_summaries)}
+              defect_functions: int, max_functions: int | None = None) -> dict:
+    """The base's zero-shot scores on one seed's held-out data (the functions the cells are scored on), with
+    the modules' defect heads beside it."""
+    return {"defect": defect_scores(base, data, modules, device, defect_functions, max_functions),
+            **raw_scores(base, data, device, max_code_tokens, max_summaries, max_functions)}

@@ -547,7 +547,8 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     corpus, files = _split_inputs(data)
     if max_functions is None:
         max_functions = (lazy.meta.training.get("config") or {}).get("max_eval_functions")
-    chosen = load_task_data(corpus, files, cfg).split(split).for_tasks(lazy.meta.tasks).sample_functions(max_functions)
+    # Sampled before the tasks are picked, as in training (the sample is drawn by the defect examples' functions).
+    chosen = load_task_data(corpus, files, cfg).split(split).sample_functions(max_functions).for_tasks(lazy.meta.tasks)
     loaded = lazy.load()
     scores = score_split(loaded, chosen, max_summaries, progress=progress)
     return {

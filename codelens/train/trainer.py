@@ -168,7 +168,9 @@ def _evaluate_splits(model, tokenizer, heads, meta, device, compute, data: TaskD
                          base_fingerprint=meta.base_fingerprint, adapter_hash="", model_id=cfg.model,
                          quantize=cfg.quantize)
     max_summaries = cfg.max_eval_summaries if "summary" in meta.tasks else 0
-    splits = {name: data.split(name).for_tasks(meta.tasks).sample_functions(cfg.max_eval_functions) for name in names}
+    # Sampled before the tasks are picked: the sample is drawn by the defect examples' functions, so every
+    # adapter of a corpus, a clone-only one too, is scored on the same functions.
+    splits = {name: data.split(name).sample_functions(cfg.max_eval_functions).for_tasks(meta.tasks) for name in names}
     scores = {}
     for name, part in splits.items():
         scores[name] = score_split(loaded, part, max_summaries,

@@ -173,3 +173,24 @@ def test_the_quick_grid_end_to_end(tiny_llama, tmp_path, capsys):
     saved = (out / "results.json").read_text()
     main(["report", *args])
     assert (out / "results.json").read_text() == saved
+
+
+def test_every_cell_of_a_seed_is_scored_on_the_same_functions(tiny_llama, tmp_path):
+    """With evaluation bounded to a sample of functions, a clone-only cell and a multi-task one are scored on
+    the same clone items (the sample is drawn before the tasks are picked)."""
+    from codelens.train.config import TrainConfig
+    from codelens.train.trainer import train
+
+    corpus = tmp_path / "corpus"
+    for name in ("numtools", "ledger"):
+        shutil.copytree(CORPUS / name, corpus / name)
+    manifest = tmp_path / "splits.json"
+    manifest.write_text(json.dumps({"numtools": "train", "ledger": "val"}))
+    counts = {}
+    for tasks in (["clone"], ["defect", "clone"]):
+        result = train(TrainConfig(model=str(tiny_llama), corpus=[str(corpus)], split_by="subdir", manifest=str(manifest),
+                                   out=str(tmp_path / "-".join(tasks)), tasks=tasks, max_steps=1, batch_size=4,
+                                   head_hidden=16, clone_dim=8, bug_width=32, device="cpu", dtype="float32",
+                                   max_code_tokens=96, threads=1, max_eval_functions=3))
+        counts[len(tasks)] = (result.metrics["val"]["clone"]["n"], result.metrics["val"]["clone"]["pairs"])
+    assert counts[1] == counts[2] and counts[1][0] < 80  # a sample, not the 80 clone items of the whole split
