@@ -7,6 +7,7 @@
     python -m training.nano table models/codelens-nano/adapter runs/nano-single/*   # the model card's table
     python -m training.nano kinds --adapter models/codelens-nano/adapter           # defect scores per bug kind
     python -m training.nano ship --adapter runs/nano/adapter   # into models/codelens-nano/adapter
+    python -m training.nano ship --adapter runs/v3/codelens-nano/adapter --base-from runs/v3/codelens-nano  # + base
 
 The corpus is the one the base was pretrained on (training/corpus.py: the standard library and the
 permissively licensed packages of the venv), with the same package-level split, so packages held
@@ -217,11 +218,15 @@ def _kinds_arguments(p: argparse.ArgumentParser) -> None:
 def _ship_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter", type=Path, required=True, help="the trained adapter folder")
     p.add_argument("--into", type=Path, default=DEFAULT_BASE.parent / "adapter")
+    p.add_argument("--base-from", type=Path, default=None,
+                   help="a build's model folder (build_small's <out>/codelens-nano) whose base and manifest ship too")
 
 
 def _ship(args) -> None:
-    from training.shipping import ship_adapter
+    from training.shipping import ship_adapter, ship_base
 
+    if args.base_from is not None:
+        print(ship_base(args.base_from, args.into.parent))
     print(ship_adapter(args.adapter, args.into, "codelens-nano"))
 
 

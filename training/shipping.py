@@ -49,3 +49,26 @@ def ship_adapter(source: Path, dest: Path, name: str) -> Path:
         shutil.rmtree(dest)
     staging.rename(dest)
     return dest
+
+
+def ship_base(build_model: Path, dest: Path) -> Path:
+    """Install a build's base model (``build_model``/base, as build_small's pretrain stage packs it) and its
+    corpus manifest as ``dest``/base and ``dest``/manifest.json, replacing what was there; returns the base
+    folder. The weights are copied byte for byte: the adapter trained on them keeps its fingerprint."""
+    source = Path(build_model) / "base"
+    if not source.is_dir():
+        raise ValueError(f"{source} is not a base model folder")
+    staging = Path(dest) / ".base.shipping"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    staging.chmod(0o755)
+    for path in staging.iterdir():
+        path.chmod(0o644)
+    target = Path(dest) / "base"
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    manifest = Path(build_model) / "manifest.json"
+    if manifest.is_file():
+        shutil.copyfile(manifest, Path(dest) / "manifest.json")
+    return target
