@@ -43,6 +43,19 @@ def _stop_servers(folder: Path) -> None:
 
 
 atexit.register(_stop_servers, Path(os.environ["XDG_RUNTIME_DIR"]))  # runs before the folder's removal
+
+
+@pytest.fixture(autouse=True)
+def _own_runtime_folder(monkeypatch):
+    """Each test gets a runtime folder of its own: a server that one test's hook started (pre-commit sets
+    PRE_COMMIT=1, and a hook's scan starts the server) must not score the in-process scans of the tests
+    after it, which then compare other numbers or never load the model they check."""
+    folder = Path(tempfile.mkdtemp(prefix="clt-", dir="/tmp"))
+    folder.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    yield folder
+    _stop_servers(folder)
+    shutil.rmtree(folder, ignore_errors=True)
 # Nor write the user's own codelens state (the ledger of files codelens wrote, the result cache's key): a
 # folder of this test session stands in for it, shared with the codelens processes the tests start.
 os.environ["CODELENS_CACHE_HOME"] = tempfile.mkdtemp(prefix="codelens-test-home-")

@@ -25,6 +25,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,8 @@ MAX_TRIES = 3
 """Attempts of one chunk before the scan gives up on it (a function that kills every worker)."""
 MAX_RESTARTS = 3
 """Times Ray restarts a worker whose process died."""
+RESTART_PAUSE_S = 0.5
+"""Pause before probing again a worker whose probe was lost to its death (Ray is restarting it)."""
 START_TIMEOUT_S = 600.0
 """How long the scan waits for a first worker to load its model before it gives up."""
 PROBE_TIMEOUT_S = 10.0
@@ -165,6 +168,7 @@ class RayScorer:
         self._actors: list = []
         self._starting: dict = {}  # identity ObjectRef -> actor
         self._ready: list = []
+        self._failed_probes: dict[int, int] = {}  # id(actor) -> identity probes lost in a row
         self._tokenizer = None  # loaded on first use; False when it cannot be
         self.identities: list[dict] = []
         """What each worker reported when it started (host, pid, device): for logs and tests."""
@@ -326,8 +330,17 @@ class RayScorer:
         except RayTaskError as exc:
             raise _cause(exc) from None  # cannot load the model (missing folder, wrong base): no retry helps
         except RayError:
-            self._actors.remove(actor)  # dead for good (restarts used up, node gone): the others go on
+            # A probe sent before Ray noticed the death fails like the task did, although Ray restarts the
+            # worker: probe again (it waits for the restart) until more probes were lost than restarts exist.
+            lost = self._failed_probes.get(id(actor), 0) + 1
+            self._failed_probes[id(actor)] = lost
+            if lost <= MAX_RESTARTS:
+                time.sleep(RESTART_PAUSE_S)
+                self._probe(actor)
+            else:
+                self._actors.remove(actor)  # dead for good (restarts used up, node gone): the others go on
             return
+        self._failed_probes.pop(id(actor), None)
         expected = {"codelens": __version__, "adapter_hash": self.loaded.adapter_hash,
                     "base_fingerprint": self.loaded.base_fingerprint, "dtype": self.loaded.dtype_name,
                     "quantize": str(self.loaded.quantize)}

@@ -147,7 +147,10 @@ def _metadata(cfg: TrainConfig, fingerprint: str, tasks: list[str], fmt, model):
     base = shipped_model_dir().name if cfg.model == DEFAULT_MODEL else cfg.model
     return AdapterMetadata(base, fingerprint, list(tasks), fmt, pooled_dim=2 * model.config.hidden_size,
                            clone_dim=cfg.clone_dim, head_hidden=cfg.head_hidden, bug_head=cfg.bug_head().to_dict(),
-                           languages=trained_languages(cfg.codexglue), method=cfg.method.value)
+                           languages=trained_languages(cfg.codexglue), method=cfg.method.value,
+                           # the kinds a scan and `codelens eval` weigh (AdapterMetadata.bug_kinds): the numbers
+                           # chosen and measured here must see the same sites as they do
+                           training={"config": {"bug_kinds": list(cfg.bug_kinds)}})
 
 
 def trained_languages(codexglue: list) -> list[str]:

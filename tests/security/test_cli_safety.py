@@ -143,7 +143,9 @@ def test_the_model_load_is_a_labelled_stage(tmp_path, tiny_llama, tiny_llama_ada
     repo.mkdir()
     (repo / "calc.py").write_text(CALC)
     seen = []
-    config = ScanConfig(model=str(tiny_llama), adapter=str(tiny_llama_adapter), summaries="none", cache=False)
+    # server off: a background server left by another test would score the functions, and nothing loads here
+    config = ScanConfig(model=str(tiny_llama), adapter=str(tiny_llama_adapter), summaries="none", cache=False,
+                        server="off")
     run_scan(repo, config, progress=lambda stage, done, total: seen.append((stage, done, total)))
     stages = [stage for stage, _, _ in seen]
     assert ("loading model", 0, 1) in seen and ("loading model", 1, 1) in seen

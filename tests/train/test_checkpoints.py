@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 
+from codelens.errors import CodelensError
 from codelens.train import checkpoints
 from codelens.train.checkpoints import save_adapter
 
@@ -34,11 +35,22 @@ def _save(out, marker: str) -> None:
 def test_replaces_the_folder_whole(tmp_path):
     out = tmp_path / "adapter"
     _save(out, "first")
-    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
     _save(out, "second")
     assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "codelens.json", "heads.safetensors"]
     assert (out / "adapter_config.json").read_text(encoding="utf-8") == "second"
     assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no temporary folders left behind
+
+
+def test_an_adapter_folder_holding_other_files_is_refused_and_kept(tmp_path):
+    # Replacing the folder whole would delete the user's file: the write guard refuses instead (issue #23).
+    out = tmp_path / "adapter"
+    _save(out, "first")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(CodelensError, match="notes.txt"):
+        _save(out, "second")
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (out / "adapter_config.json").read_text(encoding="utf-8") == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]
 
 
 def test_a_failed_replace_keeps_the_previous_adapter(tmp_path, monkeypatch):

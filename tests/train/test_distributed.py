@@ -164,9 +164,10 @@ def _config(base: Path, corpus: tuple[Path, Path], out: Path) -> TrainConfig:
 
 
 def _printed_losses(stderr: str) -> list[dict]:
-    """The step losses rank 0 printed ("step 3/4 clone=0.3723 defect=4.5720 summary=7.5269")."""
+    """The step losses rank 0 printed ("[train] steps 3/4 (eta 2s) clone=0.3723 defect=4.5720 summary=7.5269";
+    off a terminal a line per tenth of the run, so every step of a run this short)."""
     return [{k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
-            for line in stderr.splitlines() if re.match(r"step \d+/\d+ ", line)]
+            for line in stderr.splitlines() if re.match(r"\[train\] steps \d+/\d+ ", line)]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import pytest
@@ -109,9 +111,11 @@ def test_resume_after_a_crash_continues_identically(tiny_llama, small_corpus, tm
         assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
     assert resumed.metrics == straight.metrics
 
+    # "resumed" now holds the finished adapter: the second crashed run replaces it only with overwrite.
     with pytest.raises(_Crash):
-        train(crashed, crash_at_step_4)
-    changed = _config(tiny_llama, small_corpus, tmp_path / "resumed", checkpoint_every=3, resume=True, lora_r=2)
+        train(dataclasses.replace(crashed, overwrite=True), crash_at_step_4)
+    changed = _config(tiny_llama, small_corpus, tmp_path / "resumed", checkpoint_every=3, resume=True, lora_r=2,
+                      overwrite=True)
     with pytest.raises(CodelensError, match="lora_r"):
         train(changed)
 

@@ -28,7 +28,7 @@ def built(tmp_path_factory):
 
 def test_every_stage_runs_and_records_its_numbers(built):
     stages, root = built
-    assert set(stages) == {"corpus", "task_data", "pretrain", "adapter", "bits_per_byte"}
+    assert set(stages) == {"corpus", "tokens", "task_data", "pretrain", "adapter", "bits_per_byte"}
     assert stages["pretrain"]["tokens"] > 0 and stages["pretrain"]["val_bits_per_byte"] > 0
     assert stages["task_data"]["counts"]["train"]["defect"] > 0
     defect = stages["adapter"]["metrics"]["test"]["defect"]
@@ -60,8 +60,8 @@ def test_a_second_run_skips_the_stages_already_done(built, capsys):
     again = run(cfg)
     assert again == stages
     out = capsys.readouterr().out
-    # corpus, pretrain, adapter and bits_per_byte say so; the task data process is not even started
-    assert out.count("done before, skipped") == 4 and "task_data: start" not in out
+    # corpus, tokens, pretrain, adapter and bits_per_byte say so; the task data process is not even started
+    assert out.count("done before, skipped") == 5 and "task_data: start" not in out
 
 
 def test_model_card_is_written_from_the_build_records(tmp_path):

@@ -142,7 +142,7 @@ def test_the_quick_grid_end_to_end(tiny_llama, tmp_path, capsys):
     cells = summary["cells"]
     assert len(cells) == 4 * 7 * 2 and summary["study"]["steps"] == QUICK["steps"]
     rows = (out / "table.md").read_text().splitlines()
-    assert len(rows) == 2 + 4 * 7 and all(row.count("|") == 16 for row in rows)
+    assert len(rows) == 2 + 4 * 7 and all(row.count("|") == 15 for row in rows)  # 14 columns
     assert [row.split(" | ")[:3] for row in rows[2:4]] == [["| full", "defect", "2"], ["| full", "clone", "2"]]
     lm_params = sum(p.numel() for p in __import__("transformers").AutoModelForCausalLM.from_pretrained(
         tiny_llama).parameters())
