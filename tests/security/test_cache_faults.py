@@ -136,6 +136,14 @@ def _stored(cache: Path) -> dict:
                 conn.execute("SELECT unit_hash, key, defect_logit, embedding, summary FROM results")}
 
 
+def _stored_yet(cache: Path) -> dict:
+    """``_stored`` while the scan may still be creating the file: a file without its table yet holds nothing."""
+    try:
+        return _stored(cache)
+    except sqlite3.OperationalError:
+        return {}
+
+
 def _same(a, b) -> bool:
     """Equal, floats within 2e-4 (the JSON's 4 decimals, a last-digit flip allowed)."""
     if isinstance(a, dict):
@@ -164,7 +172,7 @@ def test_kill_9_loses_nothing_stored_and_the_rescan_equals_an_uninterrupted_run(
                                stderr=subprocess.DEVNULL)
     cache = killed / ".codelens-cache" / "results.sqlite"
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None and not (cache.is_file() and _stored(cache)):
+    while time.monotonic() < deadline and process.poll() is None and not (cache.is_file() and _stored_yet(cache)):
         time.sleep(0.2)
     assert process.poll() is None, "the scan ended before it could be killed: make the repository bigger"
     stored = _stored(cache)
