@@ -44,6 +44,14 @@ def _stop_servers(folder: Path) -> None:
 
 atexit.register(_stop_servers, Path(os.environ["XDG_RUNTIME_DIR"]))  # runs before the folder's removal
 
+# Nor write the user's own codelens state (the ledger of files codelens wrote, the result cache's key): a
+# folder of this test session stands in for it, shared with the codelens processes the tests start.
+os.environ["CODELENS_CACHE_HOME"] = tempfile.mkdtemp(prefix="codelens-test-home-")
+atexit.register(shutil.rmtree, os.environ["CODELENS_CACHE_HOME"], True)
+# Ray, where a test runs it, stays on loopback (read when ray is first imported; it would otherwise swap
+# 127.0.0.1 for the machine's network address) and without token authentication (see tests/raycluster.py).
+os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
+
 
 @pytest.fixture(autouse=True)
 def _own_runtime_folder(monkeypatch):
@@ -56,13 +64,6 @@ def _own_runtime_folder(monkeypatch):
     yield folder
     _stop_servers(folder)
     shutil.rmtree(folder, ignore_errors=True)
-# Nor write the user's own codelens state (the ledger of files codelens wrote, the result cache's key): a
-# folder of this test session stands in for it, shared with the codelens processes the tests start.
-os.environ["CODELENS_CACHE_HOME"] = tempfile.mkdtemp(prefix="codelens-test-home-")
-atexit.register(shutil.rmtree, os.environ["CODELENS_CACHE_HOME"], True)
-# Ray, where a test runs it, stays on loopback (read when ray is first imported; it would otherwise swap
-# 127.0.0.1 for the machine's network address) and without token authentication (see tests/raycluster.py).
-os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
 
 
 @pytest.fixture(scope="session")

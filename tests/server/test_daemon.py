@@ -6,11 +6,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,19 +28,10 @@ CALC = ("def scale(values, factor):\n    out = []\n    for v in values:\n       
 
 
 @pytest.fixture
-def runtime(monkeypatch):
-    """A short runtime folder of the test's own (``XDG_RUNTIME_DIR``): the place a scan finds by itself."""
-    folder = Path(tempfile.mkdtemp(prefix="clr-", dir="/tmp"))
-    folder.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
-    yield folder
-    for socket_file in (folder / "codelens").glob("server-*.sock"):
-        place = server_place(folder=socket_file.parent)
-        found = connect(place) if place.socket == socket_file else None
-        if found is not None:
-            found[0].close()
-            stop_server(place)
-    shutil.rmtree(folder, ignore_errors=True)
+def runtime(_own_runtime_folder):
+    """A short runtime folder of the test's own (``XDG_RUNTIME_DIR``): the place a scan finds by itself
+    (tests/conftest.py gives every test one, and stops the servers started there)."""
+    return _own_runtime_folder
 
 
 def started(idle_minutes: float = 5.0) -> tuple:
