@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -178,15 +179,23 @@ class Study:
         data = self.data(self.cfg.seeds[0])
         probes = {}
         for method in self.cfg.methods:
+            folder = self.out / "sizing" / method
+            measured = folder / "probe.json"
+            shape = {k: getattr(self.cfg, k) for k in SHAPE_KEYS}
+            stored = json.loads(measured.read_text(encoding="utf-8")) if measured.is_file() else {}
+            if stored.get("shape") == shape:  # a rerun after a budget that did not fit: its costs as measured
+                probes[method] = {k: stored[k] for k in ("seconds_per_step", "cell_seconds")}
+                continue
             self.say(f"[sizing] probe cell: {method}, {PROBE_STEPS} steps of all three tasks", flush=True)
+            shutil.rmtree(folder, ignore_errors=True)  # a probe interrupted before probe.json measured nothing whole
             codes = self.scan_codes()
             began = time.perf_counter()
-            result = run_cell(plan_of(self.cfg, PROBE_STEPS), Cell(method, "mft", self.cfg.seeds[0]),
-                              self.out / "sizing" / method, data, codes)
+            result = run_cell(plan_of(self.cfg, PROBE_STEPS), Cell(method, "mft", self.cfg.seeds[0]), folder, data, codes)
             per_step = result["seconds_per_step"]
             # What a cell costs besides its steps: loading, evaluation, the FLOP count and the scan timing.
             probes[method] = {"seconds_per_step": per_step,
                               "cell_seconds": time.perf_counter() - began - per_step * PROBE_STEPS}
+            write_json(measured, {**probes[method], "shape": shape})
         spent = time.perf_counter() - start + self.data_seconds[0] * (len(self.cfg.seeds) - 1)
         seeds, tasks = len(self.cfg.seeds), sum(len(SETTINGS[s]) for s in self.cfg.settings)
         fixed = seeds * len(self.cfg.settings) * sum(p["cell_seconds"] for p in probes.values())

@@ -115,6 +115,38 @@ def test_a_study_folder_refuses_other_settings(tmp_path):
     assert "another --out" in err.value.hint
 
 
+def test_a_rerun_after_a_budget_that_did_not_fit_sizes_from_the_probes_as_measured(tmp_path, monkeypatch):
+    """The hint says "raise --hours": the rerun must not take the probes' cached results for free cells."""
+    import training.study as study
+
+    ran = []
+
+    def probe(plan, cell, folder, data, codes):
+        ran.append(cell.method)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "result.json").write_text("{}")
+        return {"seconds_per_step": 10.0}
+
+    clock = iter(range(0, 10**6, 100))  # every perf_counter call 100 s later: a probe costs 100 s besides its steps
+    monkeypatch.setattr(study, "run_cell", probe)
+    monkeypatch.setattr(study.time, "perf_counter", lambda: float(next(clock)))
+    monkeypatch.setattr(study.Study, "data", lambda self, seed: self.data_seconds.append(0.0) or object())
+    monkeypatch.setattr(study.Study, "scan_codes", lambda self: [])
+    cfg = StudyConfig(out=str(tmp_path), methods=["lora", "ia3"], hours=0.5)
+    with pytest.raises(ConfigError, match="steps per cell fit in 0.5 hours"):
+        Study(cfg).size()
+    assert ran == ["lora", "ia3"]
+    first = json.loads((tmp_path / "sizing" / "lora" / "probe.json").read_text())
+    cfg.hours = 20.0
+    sized = Study(cfg).size()
+    assert ran == ["lora", "ia3"]  # measured once
+    assert sized["probes"]["lora"] == {k: first[k] for k in ("seconds_per_step", "cell_seconds")}
+    assert sized["probes"]["lora"]["cell_seconds"] > 0 and sized["steps"] >= study.MIN_STEPS
+    cfg.max_eval_summaries = 7  # another shape: the probes measured something else
+    Study(cfg).size()
+    assert ran == ["lora", "ia3", "lora", "ia3"]
+
+
 def _numel(path: Path) -> int:
     with safe_open(str(path), framework="pt") as weights:
         total = 0
