@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,9 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
             kept.pop(key)  # .git/hooks/pre-commit as a baseline would become a script git runs
             notes.append(f"{where}: {key.replace('_', '-')} = {value!r} ignored: codelens never uses a path inside "
                          f".git/; pass --{key.replace('_', '-')} on the command line to use another path")
+        elif key in ("model", "adapter") and (problem := _unsafe_entry(target, root)):
+            kept.pop(key)  # transformers and peft read every file of the folder with plain, blocking reads
+            notes.append(f"{where}: {key} = {value!r} ignored: {problem}; pass --{key} on the command line to use it")
         else:
             kept[key] = str(target)
     if "adapter" in kept and "model" not in kept:
@@ -250,6 +254,33 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
             notes.append(f"{where}: adapter ignored: its codelens.json names the base {base!r}, outside the "
                          f"repository ({root}); pass --adapter (or a model inside the repository) to use it")
     return kept, notes
+
+
+MAX_MODEL_ENTRIES = 10_000
+"""Most files and folders looked at in a model or adapter folder the repository names (a real one has tens)."""
+
+
+def _unsafe_entry(folder: Path, root: Path) -> str | None:
+    """Why a model or adapter folder the repository names cannot be loaded safely, or None: a FIFO, socket or
+    device in it (the loaders would block on it or read it for ever), or a link out of the repository."""
+    if not folder.is_dir():
+        return None  # a file: loading says what is wrong with it
+    seen = 0
+    for base, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            seen += 1
+            if seen > MAX_MODEL_ENTRIES:
+                return f"it holds more than {MAX_MODEL_ENTRIES:,} files"
+            path = Path(base) / name
+            if path.is_symlink() and not is_inside(path, root):
+                return f"{path} leads outside the repository ({root})"
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue  # a dangling link: nothing to read there
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                return f"{path} is not a regular file (a pipe, socket or device)"
+    return None
 
 
 def _recorded_base(adapter: Path) -> str | None:

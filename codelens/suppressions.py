@@ -239,13 +239,13 @@ def apply_suppressions(
     that ``ignore[likely-defect]`` works for CL100.
     """
     units = list(units)
-    by_name = {(u.path, u.qualname, u.start_line): u for u in units}
+    by_name = {u.key: u for u in units}
     by_line = {(u.path, u.start_line): u for u in units}
     used: set[tuple[str, int]] = set()
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     for finding in findings:
-        unit = by_name.get((finding.path, finding.qualname, finding.start_line)) or by_line.get(
+        unit = by_name.get(finding.key) or by_line.get(
             (finding.path, finding.start_line)
         )
         zone, names = _zone(unit, finding), _names(finding, rule_names)

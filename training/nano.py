@@ -173,7 +173,7 @@ def _train(args) -> None:
 
 
 def _refit(args) -> None:
-    from codelens.train.evaluate import refit_decisions
+    from training.refit import refit_decisions
 
     print(json.dumps(refit_decisions(str(args.adapter), [str(args.corpus)]), indent=2, default=str))
 

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from codelens.engine.runner import EngineSettings
     from codelens.model.forward import ScoredBatch
-    from codelens.model.loading import ModelSpec
+    from codelens.model.options import ModelSpec
 
 CHUNK_BATCHES = 2
 """Forward batches' worth of functions in one chunk: what a lost worker costs, and how often results

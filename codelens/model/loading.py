@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codelens.choices import Dtype, Quantize, check_device, choice
+from codelens.choices import Dtype, Quantize
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
 from codelens.model.devices import device_name, dtype_name, resolve_device, resolve_dtype
 from codelens.model.lora_merge import merge_into, merge_plan, replace_weights
+from codelens.model.options import ModelSpec
 from codelens.model.packed import is_packed
 
 SHIPPED_MODELS = ("codelens-small", "codelens-nano")
@@ -29,34 +30,6 @@ SHIPPED_MODELS = ("codelens-small", "codelens-nano")
 DEFAULT_MODEL = "default"
 """What --model may say for the embedded default (or name one of SHIPPED_MODELS)."""
 _HUB_TIMEOUT_S = "10"
-
-
-@dataclass
-class ModelSpec:
-    """Which model to load and how; the CLI's --model / --adapter / --device / --quantize / --dtype."""
-
-    model: str | None = None
-    """Base model: a local folder or a Hugging Face hub id. None = the embedded default's base,
-    or, when only ``adapter`` is given, the base recorded in the adapter's codelens.json."""
-    adapter: str | None = None
-    """Adapter folder written by `codelens train`. None = the embedded default's adapter."""
-    device: str = "auto"
-    """auto (first GPU if any, else CPU), cpu, cuda or cuda:N."""
-    quantize: Quantize = Quantize.NONE
-    """Weight quantisation through bitsandbytes: none, int8 or nf4 (4-bit NormalFloat)."""
-    dtype: Dtype = Dtype.AUTO
-    """Compute dtype: auto (bf16 where the hardware has it, else fp32), float32, bfloat16, float16."""
-    trust_remote_code: bool = False
-    """Run Python code shipped with a hub model; off unless asked, since it executes foreign code."""
-    merge: bool = True
-    """Fold the LoRA into the base's weights at load time (inference only; not possible for int8 /
-    nf4 bases, whose layers keep the adapter beside them). Off leaves a peft.PeftModel, which can
-    switch the adapter off."""
-
-    def __post_init__(self) -> None:
-        self.device = check_device("device", self.device, ModelError)
-        self.quantize = choice(Quantize, "quantize", self.quantize, ModelError)
-        self.dtype = choice(Dtype, "dtype", self.dtype, ModelError)
 
 
 @dataclass

@@ -13,9 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codelens.model.adapter_meta import Calibration, Thresholds
+from codelens.core import Calibration, Thresholds
 from codelens.model.forward import sigmoid
-from codelens.parsing.sites import BUG_KINDS
 from codelens.train import metrics as M
 from codelens.train.data.dataset import DataConfig, TaskData, load_task_data
 
@@ -470,7 +469,7 @@ def defect_by_kind(examples: list, probs: list[float], bugs: dict, threshold: fl
     return out
 
 
-def _split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
+def split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
     """Corpus folders and CodeXGLUE files among the given paths (a BigCloneBench folder counts as a file)."""
     corpus, files = [], []
     for item in data:
@@ -482,44 +481,39 @@ def _split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
 def data_config_of(meta, split_by: str | None = None, manifest: str | None = None,
                    codexglue_limit: int | None = None) -> DataConfig:
     """The DataConfig an adapter was trained with (seed, variants, bug kinds, split rule), so rebuilding
-    the data from the same corpus gives the same held-out examples."""
+    the data from the same corpus gives the same held-out examples: ``codelens.train.config.data_config`` of
+    the settings its codelens.json stores, ``split_by`` and ``manifest`` (a file) overriding them."""
+    from codelens.train.config import data_config
     from codelens.train.data.functions import load_manifest
 
-    trained = meta.training.get("config", {})
-    return DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),
-                      bugs_per_function=int(trained.get("bugs_per_function", 4)),
-                      bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
-                      split_by=split_by or trained.get("split_by", "dir"),
-                      manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
-                      codexglue_limit=codexglue_limit,
-                      max_functions_per_repository=trained.get("max_functions_per_repository"),
-                      rewrite_functions_per_repository=trained.get("rewrite_functions_per_repository"),
-                      held_out_rewrites_per_repository=trained.get("held_out_rewrites_per_repository"))
+    trained = dict(meta.training.get("config", {}))
+    trained.update(codexglue_limit=codexglue_limit, **({"split_by": split_by} if split_by else {}))
+    return data_config(trained, load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}))
 
 
-def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 200, device: str = "auto",
-                    progress=None) -> dict:
-    """Fit thresholds and calibration of a trained adapter again on validation (after a change of policy),
-    recompute val and test metrics, and write them into its codelens.json. Returns the notes and metrics."""
-    from codelens.model.adapter_meta import AdapterMetadata
-    from codelens.model.loading import LazyModel, ModelSpec
+def fit_and_measure(loaded, data: TaskData, max_summaries: int | None, max_functions: int | None = None,
+                    names: tuple[str, ...] = ("val", "test"), progress=None) -> tuple[Thresholds, Calibration, dict, dict]:
+    """Fit the decisions on validation, then measure each split of ``names`` with them: (thresholds,
+    calibration, fitting notes, metrics by split). What training does at its end (and ``names=("val",)`` in
+    its middle), through the scan's forward (``loaded``, a ``LoadedModel``); ``progress(stage, done, total)``
+    hears of each stage.
 
-    # The data first (it needs only the adapter's metadata): bad input fails before the weights load.
-    lazy = LazyModel(ModelSpec(adapter=adapter, device=device))
-    corpus, files = _split_inputs(data)
-    task_data = load_task_data(corpus, files, data_config_of(lazy.meta))
-    loaded = lazy.load()
-    splits = {name: task_data.split(name).for_tasks(loaded.meta.tasks) for name in ("val", "test")}
-    scores = {}
-    for name, part in splits.items():
-        scores[name] = score_split(loaded, part, max_summaries, progress=progress)
-    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
-    metrics = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
-    meta = AdapterMetadata.load(Path(adapter))
-    meta.thresholds, meta.calibration, meta.metrics = thresholds, calibration, metrics
-    meta.training["calibration"] = notes
-    meta.save(Path(adapter))
-    return {"notes": notes, "metrics": metrics}
+    Each split is sampled (``max_functions``) before the adapter's tasks are picked: the sample is drawn by the
+    defect examples' functions, so every adapter of a corpus, a clone-only one too, is scored on the same ones.
+    """
+    progress = progress or _quiet
+    max_summaries = max_summaries if "summary" in loaded.meta.tasks else 0
+    splits = {name: data.split(name).sample_functions(max_functions).for_tasks(loaded.meta.tasks) for name in names}
+    scores = {name: score_split(loaded, part, max_summaries,
+                                progress=lambda done, total, name=name: progress(f"scoring {name}", done, total))
+              for name, part in splits.items()}
+    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"], progress)
+    metrics = {}
+    for done, (name, part) in enumerate(splits.items()):
+        progress("metrics", done, len(splits))
+        metrics[name] = task_metrics(part, scores[name], thresholds, calibration)
+    progress("metrics", len(splits), len(splits))
+    return thresholds, calibration, notes, metrics
 
 
 def evaluate(adapter: str, model: str | None = None, data: list[str] | None = None, split: str = "test",
@@ -534,7 +528,8 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     same corpus gives the same held-out examples it was validated on.
     """
     from codelens.errors import ConfigError
-    from codelens.model.loading import LazyModel, ModelSpec
+    from codelens.model.loading import LazyModel
+    from codelens.model.options import ModelSpec
 
     if split not in ("train", "val", "test"):
         raise ConfigError(f"unknown split {split!r}", hint="use train, val or test")
@@ -544,7 +539,7 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     lazy = LazyModel(ModelSpec(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
                                trust_remote_code=trust_remote_code))
     cfg = data_config_of(lazy.meta, split_by, manifest, codexglue_limit)
-    corpus, files = _split_inputs(data)
+    corpus, files = split_inputs(data)
     if max_functions is None:
         max_functions = (lazy.meta.training.get("config") or {}).get("max_eval_functions")
     # Sampled before the tasks are picked, as in training (the sample is drawn by the defect examples' functions).

@@ -19,7 +19,8 @@ from codelens.core import TASKS
 from codelens.engine import EngineSettings, analyse, cache_key, ray_scorer
 from codelens.engine.ray_scorer import CHARS_PER_TOKEN, CHUNK_BATCHES, RayScorer, plan_chunks, portable_spec
 from codelens.errors import CodelensError, ModelError
-from codelens.model.loading import LazyModel, ModelSpec, load_model
+from codelens.model.loading import LazyModel, load_model
+from codelens.model.options import ModelSpec
 from tests.tinymodels import make_unit, sample_bodies
 
 TEST_TIMEOUT_S = 300

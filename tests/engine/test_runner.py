@@ -15,7 +15,8 @@ from codelens.errors import ConfigError
 from codelens.model import forward
 from codelens.model.batching import plan_batches
 from codelens.model.generate import generate_first_lines
-from codelens.model.loading import ModelSpec, load_model
+from codelens.model.loading import load_model
+from codelens.model.options import ModelSpec
 from codelens.model.prompt import build_prompt_ids
 from tests.tinymodels import make_unit, sample_bodies
 

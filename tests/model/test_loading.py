@@ -17,7 +17,8 @@ from codelens.model import devices
 from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
 from codelens.model.heads import TaskHeads
-from codelens.model.loading import ModelSpec, adapter_hash, default_model_dir, load_base, load_model
+from codelens.model.loading import adapter_hash, default_model_dir, load_base, load_model
+from codelens.model.options import ModelSpec
 
 
 @pytest.fixture(scope="module")
@@ -299,7 +300,8 @@ def test_fingerprint_is_stable_across_loads(tiny_llama):
 
 
 def test_lazy_model_answers_identity_without_loading_weights(tiny_llama, tiny_llama_adapter):
-    from codelens.model.loading import LazyModel, ModelSpec, load_model
+    from codelens.model.loading import LazyModel, load_model
+    from codelens.model.options import ModelSpec
 
     lazy = LazyModel(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
     assert not lazy.is_loaded

@@ -204,7 +204,8 @@ def test_case26_an_interrupted_scan_resumes_to_the_uninterrupted_results(tmp_pat
     from codelens.discovery import discover
     from codelens.engine import EngineSettings, analyse
     from codelens.engine.runner import LocalScorer
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import load_model
+    from codelens.model.options import ModelSpec
     from codelens.parsing import parse_files
 
     repo = tmp_path / "repo"

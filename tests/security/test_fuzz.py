@@ -40,13 +40,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from codelens.core import CodeUnit, SourceFile, UnitResult
+from codelens.core import CodeUnit, SourceFile, Thresholds, UnitResult
 from codelens.discovery import SKIP_REASONS, discover
 from codelens.escapes import BIDI_CONTROLS
-from codelens.model.adapter_meta import Thresholds
 from codelens.parsing import EXTENSIONS, extract_units, language_for_path, parse_files
 from codelens.report import REPORTERS
-from codelens.report.model import ReportOptions, ScanReport
+from codelens.report.model import ModelInfo, ReportOptions, ScanReport
 from codelens.tasks import all_findings
 from codelens.tasks.clone import find_clones
 
@@ -399,8 +398,9 @@ def render_all(rng: random.Random, units: list[CodeUnit]) -> int:
     findings = all_findings(units, results, thresholds=thresholds, clones=clones)
     report = ScanReport(
         units=units, results=results, findings=findings, clones=clones.pairs, neighbours=clones.neighbours,
-        model={"model_id": "fuzz\u202e", "nan": float("nan"), "inf": float("inf"), "path": Path("a b/ü"),
-               "np": np.float32(0.5), "nested": {"z": 1, 3: [1, 2.5]}},
+        model=ModelInfo(id="fuzz\u202e", adapter="a b/ü\udcff", base_fingerprint="\x00\n", adapter_hash="", quantize="none",
+                        device="cpu", dtype="float32", languages=("python",),
+                        thresholds=Thresholds(defect=float("nan"), clone=float("inf"), summary=np.float32(0.5))),
         stats={"seconds": rng.random() * 100, "cache_hits": rng.randrange(10), "note": "\x00\n"},
         options=ReportOptions(all=rng.random() < 0.5),
     )

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from codelens.core import Thresholds
 from codelens.discovery import Skipped, decode_source, discover
-from codelens.model.adapter_meta import Thresholds
 from codelens.parsing import parse_files
 from codelens.report import REPORTERS
 from codelens.report.model import ScanReport, printable

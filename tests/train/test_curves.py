@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codelens.model.adapter_meta import Calibration, Thresholds
+from codelens.core import Calibration, Thresholds
 from codelens.model.forward import sigmoid
 from codelens.train import metrics as M
 from codelens.train.data import DefectExample

@@ -155,7 +155,7 @@ def test_copies_in_several_clone_classes_are_not_false_matches():
 
 def test_defect_scores_per_bug_kind():
     """Each bug kind is ranked against every clean example; recall counts its examples at the threshold."""
-    from codelens.model.adapter_meta import Calibration, Thresholds
+    from codelens.core import Calibration, Thresholds
     from codelens.train.data import DefectExample
     from codelens.train.data.dataset import TaskData
     from codelens.train.evaluate import Scores, task_metrics
@@ -198,7 +198,8 @@ def test_a_function_scores_the_same_in_evaluation_and_in_a_scan(trained):
     """Training evaluation and `codelens scan` run one forward (codelens.model.forward): same numbers."""
     from codelens.config import ScanConfig
     from codelens.model.forward import sigmoid
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import load_model
+    from codelens.model.options import ModelSpec
     from codelens.scan import run_scan
     from codelens.train.evaluate import score_codes
 
@@ -272,7 +273,7 @@ def test_lexical_weight_is_fitted_where_identifiers_separate_what_embeddings_do_
     weight, and the scores reported on a split use it."""
     import numpy as np
 
-    from codelens.model.adapter_meta import Calibration
+    from codelens.core import Calibration
     from codelens.train.data import CloneExample, ClonePair
     from codelens.train.data.dataset import TaskData
     from codelens.train.evaluate import Scores, fit_decisions, task_metrics

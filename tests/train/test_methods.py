@@ -12,7 +12,8 @@ from safetensors.torch import load_file, save_file
 
 from codelens.errors import CodelensError, ConfigError, ModelError
 from codelens.model.adapter_meta import FULL_WEIGHTS_FILE, AdapterMetadata
-from codelens.model.loading import ModelSpec, load_base, load_model
+from codelens.model.loading import load_base, load_model
+from codelens.model.options import ModelSpec
 from codelens.train.config import TrainConfig
 from codelens.train.trainer import train
 from tests.tinymodels import build_tiny_model

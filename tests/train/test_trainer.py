@@ -12,9 +12,11 @@ from safetensors.torch import load_file
 from codelens.errors import CodelensError, ConfigError
 from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
-from codelens.model.loading import ModelSpec, load_base, load_model
+from codelens.model.loading import load_base, load_model
+from codelens.model.options import ModelSpec
 from codelens.train.config import TrainConfig
-from codelens.train.trainer import resolve_targets, train
+from codelens.train.methods import resolve_targets
+from codelens.train.trainer import train
 from tests.tinymodels import build_tiny_tokenizer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
