@@ -39,6 +39,7 @@ def findings(capsys, repo: Path, models: list[str], *extra: str) -> tuple[int, l
     return code, json.loads(out)["findings"]
 
 
+@pytest.mark.slow
 def test_baseline_accepts_current_findings_and_reports_new_ones(capsys, repo, models):
     code, before = findings(capsys, repo, models)
     assert code == 1 and len(before) >= 16

@@ -192,6 +192,7 @@ def test_kill_9_loses_nothing_stored_and_the_rescan_equals_an_uninterrupted_run(
     assert _same({k: v for k, v in report.items() if k != "stats"}, {k: v for k, v in expected.items() if k != "stats"})
 
 
+@pytest.mark.slow
 def test_case26_an_interrupted_scan_resumes_to_the_uninterrupted_results(tmp_path, tiny_llama, tiny_llama_adapter):
     """Issue #23, case 26 (low): a SIGINT-resumed scan was reported to differ from an uninterrupted one in a
     third decimal. In bf16 a function's numbers depend on what shares its batch, so a resumed scan must run

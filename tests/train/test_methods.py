@@ -141,6 +141,7 @@ def _close(a, b) -> bool:
     return a == b
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["ia3", "full"])
 def test_resume_continues_each_method_identically(method, tiny_llama, small_corpus, tmp_path):
     straight = train(_config(tiny_llama, small_corpus, tmp_path / "straight", method=method, max_steps=4,

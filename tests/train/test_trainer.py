@@ -89,6 +89,7 @@ class _Crash(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_resume_after_a_crash_continues_identically(tiny_llama, small_corpus, tmp_path):
     straight = train(_config(tiny_llama, small_corpus, tmp_path / "straight", checkpoint_every=3))
 
