@@ -63,7 +63,7 @@ def distinct_units(root: Path) -> list:
     from codelens.discovery import discover
     from codelens.parsing import parse_files
 
-    units, _ = parse_files(discover(root).files)
+    units = parse_files(discover(root).files).units
     seen: dict[str, object] = {}
     for unit in units:
         seen.setdefault(unit.hash, unit)

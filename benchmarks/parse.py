@@ -55,7 +55,7 @@ def codelens_extract(root: Path, workers: int):
     from codelens.parsing import parse_files
 
     found = discover(root)
-    units, _ = parse_files(found.files, workers=workers)
+    units = parse_files(found.files, workers=workers).units
     return found.files, units
 
 

@@ -14,10 +14,13 @@ Every input is in ``Evidence``: no config file, no git, no model. Library code: 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from codelens.core import TASKS, Calibration, ClonePair, CloneReport, CodeUnit, FunctionKey, Neighbour, Thresholds, UnitResult
 from codelens.findings import Finding
+
+if TYPE_CHECKING:
+    from codelens.suppressions import Suppression
 
 AdvisoryKey = tuple[str, str, int, str]
 """(path, qualname, start line, code): a finding reported but not counted for --fail-on."""
@@ -48,8 +51,8 @@ class Evidence:
     --staged, --diff-base)."""
     results: Mapping[str, UnitResult]
     """Model results by ``CodeUnit.hash`` (summaries ungated: the cache keeps them all)."""
-    texts: Mapping[str, str]
-    """Each file's text as discovery decoded it, by path: where suppression comments are read."""
+    markers: Mapping[str, list[Suppression]]
+    """The ``codelens: ignore`` markers of each file that has any, by path (``parse_suppressions``)."""
     thresholds: Thresholds
     """The adapter's decision points with the user's overrides (``ScanConfig.thresholds``)."""
     calibration: Calibration = field(default_factory=Calibration)
@@ -162,12 +165,12 @@ def _clones(evidence: Evidence, results: Mapping[str, UnitResult]):
 def _accept_suppressed(evidence: Evidence, pairs: list[ClonePair]) -> tuple[list[ClonePair], set[tuple[str, int]]]:
     """``pairs`` without every pair with a member whose CL200 finding a suppression hides: one marker accepts
     the pair for both members, in whichever file the scan is of. Also the (path, line) of the markers that did."""
-    from codelens.suppressions import apply_suppressions, parse_suppressions
+    from codelens.suppressions import apply_suppressions
     from codelens.tasks.clone import member_findings
 
     members = member_findings(pairs)  # every member's finding, in the scanned files or not
-    languages = {u.path: u.language for u in evidence.units}
-    by_path = {rel: parse_suppressions(rel, evidence.texts[rel], languages[rel]) for rel in {f.path for f in members}}
+    paths = {f.path for f in members}
+    by_path = {rel: found for rel, found in evidence.markers.items() if rel in paths}
     outcome = apply_suppressions(members, evidence.units, by_path, _rule_names())
     accepted = {f.key for f in outcome.suppressed}
     if not accepted:
@@ -184,10 +187,11 @@ def _filter(evidence: Evidence, findings: list[Finding], accepted_by: set[tuple[
     suppressed = baselined = 0
     findings = [f for f in findings if evidence.reports(f)]
     if evidence.suppressions:
-        from codelens.suppressions import apply_suppressions, parse_suppressions
+        from codelens.suppressions import apply_suppressions
 
-        paths = {u.path: u.language for u in evidence.selected}
-        by_path = {rel: parse_suppressions(rel, evidence.texts[rel], language) for rel, language in paths.items()}
+        # The selected functions' files only: a marker in a file with none of them is not reported unused.
+        paths = {u.path for u in evidence.selected}
+        by_path = {rel: found for rel, found in evidence.markers.items() if rel in paths}
         outcome = apply_suppressions(findings, evidence.selected, by_path, _rule_names())
         findings, suppressed = outcome.kept, len(outcome.suppressed)
         if len(evidence.selected) == len(evidence.units):

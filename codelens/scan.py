@@ -5,8 +5,9 @@
 ``run_scan`` reads as that line:
 
     discover  ``discover_sources``: the files to read, and those skipped with a reason (``codelens.discovery``)
-    parse     ``parse_sources``: the functions cut out of them (``codelens.parsing``), and those this scan
-              looks at: the files named, what --staged / --diff-base changed (``codelens.gitscope``)
+    parse     ``parse_sources``: the functions cut out of them (``codelens.parsing``), their ``codelens: ignore``
+              markers, and the functions this scan looks at: the files named, what --staged / --diff-base
+              changed (``codelens.gitscope``)
     score     ``score``: their model results, the cache in front (``codelens.engine``); the model runs in this
               process, the user's background server (``codelens.server``) or on a Ray cluster
     decide    ``codelens.decide.decide``: thresholds, summary gate, clone search, findings, per-path settings,
@@ -35,6 +36,7 @@ from codelens.findings import Finding
 
 if TYPE_CHECKING:
     from codelens.discovery import DiscoveryResult
+    from codelens.suppressions import Suppression
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)."""
@@ -76,8 +78,8 @@ class Code:
     selected: list[CodeUnit]
     """Those the scan analyses and reports on: all, or those of the files named / the change (--staged,
     --diff-base)."""
-    texts: dict[str, str]
-    """Each file's text as discovery decoded it, by path."""
+    markers: dict[str, list[Suppression]]
+    """The ``codelens: ignore`` markers of each file that has any, by path, read from the parse's comments."""
     narrowed: bool
     """Whether a file list, --staged or --diff-base narrowed the scan to changed code."""
     stats: dict[str, int]
@@ -131,16 +133,18 @@ def discover_sources(root: Path, config: ScanConfig, warnings: list[str]) -> Dis
 
 def parse_sources(root: Path, found: DiscoveryResult, config: ScanConfig, wanted: set[str] | None,
                   warnings: list[str], progress: Progress | None = None) -> Code:
-    """The functions of the files found (in parallel, ``--jobs``), and those this scan looks at: of the files
-    ``wanted`` (None: every one), changed under --staged / --diff-base."""
+    """The functions of the files found (in parallel, ``--jobs``) and their suppression markers, and the
+    functions this scan looks at: of the files ``wanted`` (None: every one), changed under --staged / --diff-base."""
     from codelens.parsing import parse_files
+    from codelens.suppressions import parse_suppressions
 
     files = found.files
     if progress:
         progress("parsing", 0, len(files))
-    units, syntax_errors = parse_files(files, workers=config.jobs)
+    parsed = parse_files(files, workers=config.jobs)
     if progress:
         progress("parsing", len(files), len(files))
+    units, syntax_errors = parsed.units, parsed.errors
     for rel, count in sorted(syntax_errors.items()):
         warnings.append(f"{rel}: {count} syntax error region(s); the functions that parsed were analysed")
     selected = units if wanted is None else [u for u in units if u.path in wanted]
@@ -150,8 +154,10 @@ def parse_sources(root: Path, found: DiscoveryResult, config: ScanConfig, wanted
         selected = select_changed_units(selected, changed_lines(_git_folder(root), config.diff_base, config.staged))
     stats = {"files": len(files), "skipped_files": len(found.skipped), "functions_found": len(units),
              "functions": len(selected), "syntax_error_files": len(syntax_errors)}
-    return Code(units, selected, {f.rel: f.text for f in files},
-                wanted is not None or bool(config.staged or config.diff_base), stats)
+    # Read from the comments this parse found: no file is lexed or parsed a second time for them.
+    markers = {f.rel: marks for f in files
+               if (marks := parse_suppressions(f.rel, f.text, f.language, parsed.comments.get(f.rel, [])))}
+    return Code(units, selected, markers, wanted is not None or bool(config.staged or config.diff_base), stats)
 
 
 def lazy_model(config: ScanConfig, progress: Progress | None = None):
@@ -253,7 +259,7 @@ def open_cache(root: Path, config: ScanConfig, warnings: list[str]):
 def evidence(root: Path, code: Code, scores: Scores, config: ScanConfig, meta, baseline) -> Evidence:
     """What ``decide`` reads, from the scan's settings and the adapter's metadata."""
     return Evidence(
-        units=code.units, selected=code.selected, results=scores.results, texts=code.texts,
+        units=code.units, selected=code.selected, results=scores.results, markers=code.markers,
         thresholds=config.thresholds(meta.thresholds), calibration=meta.calibration, tasks=tuple(meta.tasks),
         languages=tuple(meta.languages), tests=_tests(config), min_confidence=config.min_confidence,
         clone_search=CloneSearch(config.neighbours, config.clone_tests, config.clone_min_lines, config.clone_min_tokens),

@@ -24,7 +24,7 @@ def test_json_all_shows_no_summary_in_a_language_the_model_was_not_trained_on():
     py = unit("total_price", "shop/pricing.py", 1)
     js = unit("cartTotal", "web/cart.js", 1, JS, language="javascript")
     results = {py.hash: summarised(py, "Return the total price."), js.hash: summarised(js, "Return a list of the value.")}
-    decision = decide(Evidence(units=[py, js], selected=[py, js], results=results, texts={}, thresholds=Thresholds(),
+    decision = decide(Evidence(units=[py, js], selected=[py, js], results=results, markers={}, thresholds=Thresholds(),
                                tasks=("defect", "clone", "summary"), languages=("python",), suppressions=False))
     report = ScanReport(units=[py, js], results=decision.results, findings=decision.findings,
                         options=ReportOptions(all=True))
@@ -39,7 +39,7 @@ def test_summaries_below_the_gate_are_counted_and_taken_away():
     sure, unsure = unit("sure_fn", "a.py", 1), unit("unsure_fn", "a.py", 20)
     results = {sure.hash: summarised(sure, "Parse the header.", -0.4),
                unsure.hash: summarised(unsure, "Parse the footer.", -2.5)}
-    decision = decide(Evidence(units=[sure, unsure], selected=[sure, unsure], results=results, texts={},
+    decision = decide(Evidence(units=[sure, unsure], selected=[sure, unsure], results=results, markers={},
                                thresholds=Thresholds(summary=-1.0), tasks=("summary",), suppressions=False))
     assert {h: r.summary for h, r in decision.results.items()} == {sure.hash: "Parse the header.", unsure.hash: None}
     assert decision.stats["summaries_below_gate"] == 1
@@ -52,7 +52,7 @@ def test_a_narrowed_scan_names_every_twin_and_lists_the_pairs_of_its_functions()
     a, b, c = (unit(name, path, 1, code.replace("first", name), normalized="same")
                for name, path in (("first", "a.py"), ("second", "b.py"), ("third", "c.py")))
     results = {u.hash: result(u, 0.1, vector(1.0)) for u in (a, b, c)}
-    evidence = Evidence(units=[a, b, c], selected=[a], results=results, texts={}, suppressions=False,
+    evidence = Evidence(units=[a, b, c], selected=[a], results=results, markers={}, suppressions=False,
                         thresholds=Thresholds(defect=1.0, clone=0.99), tasks=("clone",), changed=lambda units: {a.key})
     decision = decide(evidence)
     (finding,) = decision.findings

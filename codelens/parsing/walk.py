@@ -1,4 +1,4 @@
-"""One pass over a parsed file: its functions, and the token streams their hashes are built from.
+"""One pass over a parsed file: its functions, the token streams their hashes are built from, its comments.
 
 This is the hot path of a scan, so it is shaped for speed while giving exactly what the reference
 pieces in ``normalize`` give (a query for functions, literals and comments, ``atoms_of``,
@@ -209,6 +209,8 @@ class FileWalk:
     streams: list[TokenStream | None]
     """Tokens of each outermost function; None for one inside a literal (a JS template), which
     ``stream`` computes the reference way."""
+    comments: list[tuple[int, int]]
+    """Start and end byte of every comment node, in source order: where suppression markers are read."""
 
 
 def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWalk:
@@ -224,6 +226,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
     open_ends: list[int] = []  # and their end bytes
     outermost: list[Node] = []
     streams: list[TokenStream | None] = []
+    comments: list[tuple[int, int]] = []
     # The stream being filled, its bound appends, and where its last token ended.
     current = TokenStream()
     starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
@@ -252,6 +255,8 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
         elif LITERAL <= code < CONTAINER:  # a literal or a comment
             start = node.start_byte
             end = node.end_byte
+            if code >= COMMENT and end > start:
+                comments.append((start, end))
             if atom_depth < 0 and end > start:
                 kind = LIT if code < COMMENT else SKIP
                 if node.descendant_count > node.child_count + 1:
@@ -353,7 +358,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
             if next_sibling():
                 break
             if not parent():
-                return FileWalk(functions, scopes, outermost, streams)
+                return FileWalk(functions, scopes, outermost, streams, comments)
             depth -= 1
 
 

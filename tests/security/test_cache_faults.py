@@ -211,7 +211,7 @@ def test_case26_an_interrupted_scan_resumes_to_the_uninterrupted_results(tmp_pat
 
     repo = tmp_path / "repo"
     _write_repo(repo, files=4, per_file=20)
-    units, _ = parse_files(discover(repo).files, workers=1)
+    units = parse_files(discover(repo).files, workers=1).units
     loaded = load_model(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), dtype="bfloat16"))
     settings = EngineSettings(summaries="all", token_budget=256)
     whole, stats = analyse(units, loaded, settings)
