@@ -103,6 +103,10 @@ class CodeUnit:
     """Declares an interface rather than implementing one (``LanguageSpec.stub``; Python: ``@overload``,
     ``@abstractmethod``, a method of a ``Protocol`` class, or a body of only ``...``, ``pass``,
     ``raise NotImplementedError`` and a docstring). Its documentation lives on what implements it."""
+    token_set: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    """The identifiers and keywords of ``body``, what clone scores compare (``codelens.tasks.lexical``),
+    taken from the tokens extraction walked so that no one parses the function again; None for a unit
+    built without a parser. Not compared: it follows from ``body``."""
 
     @property
     def key(self) -> FunctionKey:

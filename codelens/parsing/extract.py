@@ -156,6 +156,7 @@ def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileCo
         indent=indent,
         body_cut=body_cut,
         stub=spec.stub(node) if spec.stub is not None else False,
+        token_set=tokens.words(start, end, cut),
     )
 
 

@@ -152,7 +152,7 @@ def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
                        block_size: int = 2048, lexical_weight: float = 0.0) -> dict[CodeUnit, tuple[Neighbour, ...]]:
     """The k most similar other functions of each function that has a usable embedding, by the clone score
     CL200 uses: the embedding cosine fused with identifier-set Jaccard by ``lexical_weight``."""
-    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+    from codelens.tasks.lexical import fused_similarity, jaccard, unit_token_set
 
     kept, matrix = _usable([(u, results[u.hash].embedding) for u in units if u.hash in results])
     if matrix is None or k <= 0:
@@ -163,7 +163,7 @@ def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
 
     def words(i: int) -> frozenset[str]:
         if i not in tokens:
-            tokens[i] = token_set(kept[i].body, kept[i].language)
+            tokens[i] = unit_token_set(kept[i])
         return tokens[i]
 
     out = {}
@@ -315,7 +315,7 @@ def _link_groups(pairs: dict, groups: list[list[CodeUnit]], kind: str, similarit
 
 def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Mapping[str, UnitResult],
                     threshold: float, semantic_k: int, block_size: int, lexical_weight: float = 0.0) -> None:
-    from codelens.tasks.lexical import cosine_floor, fused_similarity, jaccard, token_set
+    from codelens.tasks.lexical import cosine_floor, fused_similarity, jaccard, unit_token_set
 
     # Search over distinct hashes: copies share one result, so one row stands for all of them.
     hashes, matrix = _usable([(d, results[d].embedding) for d in by_hash if d in results])
@@ -329,8 +329,7 @@ def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Ma
 
     def words(digest: str) -> frozenset[str]:
         if digest not in tokens:
-            unit = by_hash[digest][0]
-            tokens[digest] = token_set(unit.body, unit.language)
+            tokens[digest] = unit_token_set(by_hash[digest][0])
         return tokens[digest]
 
     for row, cols in enumerate(idx):
