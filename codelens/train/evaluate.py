@@ -481,10 +481,10 @@ def split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
 def data_config_of(meta, split_by: str | None = None, manifest: str | None = None,
                    codexglue_limit: int | None = None) -> DataConfig:
     """The DataConfig an adapter was trained with (seed, variants, bug kinds, split rule), so rebuilding
-    the data from the same corpus gives the same held-out examples: ``codelens.train.config.data_config`` of
+    the data from the same corpus gives the same held-out examples: ``codelens.train_config.data_config`` of
     the settings its codelens.json stores, ``split_by`` and ``manifest`` (a file) overriding them."""
-    from codelens.train.config import data_config
     from codelens.train.data.functions import load_manifest
+    from codelens.train_config import data_config
 
     trained = dict(meta.training.get("config", {}))
     trained.update(codexglue_limit=codexglue_limit, **({"split_by": split_by} if split_by else {}))

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from codelens.errors import ConfigError
-from codelens.train.config import TrainConfig
 from codelens.train.evaluate import evaluate
 from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
