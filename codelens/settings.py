@@ -32,6 +32,7 @@ from codelens.choices import FailOn
 from codelens.config import PathOverride, ScanConfig, setting_fields
 from codelens.errors import ConfigError
 from codelens.files import CONFIG_LIMIT, FileReadError, is_inside, read_text_bounded
+from codelens.gitscope import git_top
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
 TRUSTED_ONLY = ("trust_remote_code", "ray", "server", "server_idle_minutes")
@@ -91,21 +92,14 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path} cannot be read: {exc}", hint="fix the TOML syntax") from exc
 
 
-def git_top(start: Path) -> Path | None:
-    """The work tree root of the git repository holding ``start`` (a folder with .git), if any."""
-    here = start.resolve()
-    if not here.is_dir():
-        here = here.parent
-    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)
-
-
 def find_config_file(start: Path) -> tuple[Path, dict] | None:
     """The nearest codelens.toml, or pyproject.toml with a [tool.codelens] table, at or above ``start``
     and not above the repository's top level."""
     here = start.resolve()
     if not here.is_dir():
         here = here.parent
-    top = git_top(here)
+    found = git_top(here)
+    top = found[0] if found else None
     for folder in (here, *here.parents):
         for name in CONFIG_FILES:
             path = folder / name
@@ -120,16 +114,16 @@ def find_config_file(start: Path) -> tuple[Path, dict] | None:
             table = data.get("tool", {}).get("codelens")
             if table is not None:
                 return path, table
-        if (folder / ".git").exists():
+        if folder == top:
             break  # never read settings from outside the repository being scanned
     return None
 
 
 def project_root(start: Path, config_file: Path | None = None) -> Path:
     """The git top level holding ``start``; else the config file's folder; else ``start``'s folder."""
-    top = git_top(start)
-    if top is not None:
-        return top
+    found = git_top(start.resolve())
+    if found is not None:
+        return found[0]
     if config_file is not None:
         return config_file.resolve().parent
     here = start.resolve()

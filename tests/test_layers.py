@@ -19,7 +19,8 @@ LAYERS = [
     {"codelens.parsing", "codelens.cache", "codelens.gitscope", "codelens.model"},
     {"codelens.discovery", "codelens.config", "codelens.settings", "codelens.baseline"},
     {"codelens.engine", "codelens.tasks", "codelens.suppressions"},
-    {"codelens.docstrings", "codelens.report", "codelens.train", "codelens.server", "codelens.decide"},
+    {"codelens.docstrings", "codelens.report", "codelens.train", "codelens.train_config", "codelens.server",
+     "codelens.decide"},
     {"codelens.scan"},
     {"codelens.cli"},
 ]

@@ -79,7 +79,7 @@ class CellPlan:
 
 def train_config(plan: CellPlan, cell: Cell, out: Path, steps: int | None = None):
     """The `codelens train` config of ``cell``."""
-    from codelens.train.config import TrainConfig
+    from codelens.train_config import TrainConfig
 
     steps = steps or plan.steps
     return TrainConfig(

@@ -1,6 +1,6 @@
 """`codelens train`: one LoRA adapter + task heads for defects, clones and summaries, from unlabelled code.
 
-    from codelens.train.config import TrainConfig
+    from codelens.train_config import TrainConfig
     from codelens.train.trainer import train
     result = train(TrainConfig(model="./base", corpus=["./repos"], split_by="subdir", out="./adapter"))
 
@@ -31,11 +31,11 @@ from typing import Any, Callable
 from codelens.errors import CodelensError
 from codelens.train.batches import Encoder, TaskSampler, lr_at, step_losses
 from codelens.train.checkpoints import check_out, checkpoint_path, resume, save_adapter, save_checkpoint
-from codelens.train.config import TrainConfig
 from codelens.train.data.dataset import DataConfig, TaskData, cached_task_data
 from codelens.train.distributed import (World, agree, broadcast_parameters, detect, device_for, dropout_seed,
                                         from_main, main_first, process_group, shard_backward)
 from codelens.train.methods import attach
+from codelens.train_config import TrainConfig
 
 
 @dataclass

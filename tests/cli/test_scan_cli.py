@@ -173,3 +173,20 @@ def test_help_and_version_do_not_import_torch(args):
     env = dict(os.environ, COLUMNS="100")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_a_scan_imports_no_training_code():
+    """The whole scan path, the default model's forward and the repair search included, runs without the
+    training library (``codelens.train``) or the recipes that built the models (``training``)."""
+    probe = (
+        "import json, sys; from codelens.cli.main import main\n"
+        f"code = main(['scan', {str(EXAMPLE)!r}, '--format', 'json', '--no-cache', '--quiet'])\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'training' or m == 'codelens.train'\n"
+        "          or m.startswith('codelens.train.')]\n"
+        "print(json.dumps({'code': code, 'training': sorted(loaded)}), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert json.loads(result.stdout)["functions"], "the scan found no functions"
+    assert report == {"code": report["code"], "training": []} and report["code"] in (0, 1)

@@ -14,8 +14,8 @@ from codelens.errors import CodelensError, ConfigError, ModelError
 from codelens.model.adapter_meta import FULL_WEIGHTS_FILE, AdapterMetadata
 from codelens.model.loading import load_base, load_model
 from codelens.model.options import ModelSpec
-from codelens.train.config import TrainConfig
 from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 from tests.tinymodels import build_tiny_model
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"

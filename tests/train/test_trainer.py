@@ -14,9 +14,9 @@ from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
 from codelens.model.loading import load_base, load_model
 from codelens.model.options import ModelSpec
-from codelens.train.config import TrainConfig
 from codelens.train.methods import resolve_targets
 from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 from tests.tinymodels import build_tiny_tokenizer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"

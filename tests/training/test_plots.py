@@ -103,8 +103,8 @@ def test_command_line_comes_from_the_config_fields(tmp_path):
 def test_a_trained_adapter_stores_what_the_plots_need_and_scoring_again_gives_it_back(tiny_llama, tmp_path):
     """The trainer keeps the loss history and the curves; an adapter stripped of the curves gets the same ones
     back by scoring its split again through codelens.train.evaluate (the nano adapter's case)."""
-    from codelens.train.config import TrainConfig
     from codelens.train.trainer import train
+    from codelens.train_config import TrainConfig
 
     corpus = tmp_path / "corpus"
     for name in ("numtools", "ledger"):

@@ -1,7 +1,9 @@
 """``TrainConfig``: every setting of `codelens train`, one dataclass with a docstring per field.
 
 The command line is built from it (``codelens/cli/train_cmd.py``) and the resolved config is stored in the
-adapter's codelens.json, so the two cannot drift apart. Light to import: `codelens --help` reads it.
+adapter's codelens.json, so the two cannot drift apart. Light to import: `codelens --help` reads it, and so
+does every `codelens scan`, whose CLI registers `codelens train` beside it; that is why it lives outside the
+``codelens.train`` package, which the scan never imports.
 """
 
 from __future__ import annotations
