@@ -95,6 +95,7 @@ def _fifo_blocks_git(repo: Path, *args: str) -> None:
         subprocess.run(["git", *args], cwd=repo, env=git_env(), capture_output=True, timeout=3)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_case19_a_fifo_as_diff_order_file_does_not_hang(tmp_path):
     """Low: `diff.orderFile` naming a FIFO blocked `scan --diff-base` for ever."""
@@ -107,6 +108,7 @@ def test_case19_a_fifo_as_diff_order_file_does_not_hang(tmp_path):
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 @pytest.mark.parametrize("key", ["core.excludesFile", "core.attributesFile"])
 def test_a_fifo_as_excludes_or_attributes_file_does_not_hang(tmp_path, key):

@@ -31,6 +31,7 @@ def trained(tiny_llama, tmp_path_factory):
     return train(cfg), root
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_trainers_numbers(trained):
     result, root = trained
     for split in ("val", "test"):

@@ -108,6 +108,7 @@ def ia3_trained(tiny_llama, tmp_path_factory):
     return train(cfg), root
 
 
+@pytest.mark.slow
 def test_an_ia3_adapter_scores_in_evaluation_and_in_a_scan_as_in_training(ia3_trained):
     """The trainer scored the IA3 layers unmerged; `codelens eval` and a scan load them folded into the base."""
     from codelens.config import ScanConfig

@@ -31,6 +31,7 @@ def _config(base: Path, corpus: tuple[Path, Path], out: Path, **kw) -> TrainConf
     return TrainConfig(**settings)
 
 
+@pytest.mark.slow
 def test_trains_saves_and_reloads(tiny_llama, small_corpus, tmp_path):
     events = []
     result = train(_config(tiny_llama, small_corpus, tmp_path / "adapter", max_steps=3, eval_every=2), events.append)
