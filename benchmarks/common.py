@@ -352,7 +352,7 @@ def build_random_adapter(base_dir: Path, out_dir: Path, rank: int = 16, head_hid
     from codelens.model.adapter_meta import AdapterMetadata
     from codelens.model.fingerprint import base_fingerprint
     from codelens.model.heads import TaskHeads
-    from codelens.train.trainer import resolve_targets
+    from codelens.train.methods import resolve_targets
 
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), use_safetensors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))

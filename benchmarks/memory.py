@@ -48,7 +48,7 @@ def child(argv: list[str] | None = None) -> dict:
         from codelens.parsing import parse_files
 
         files = discover(args.root).files
-        units, _ = parse_files(files, workers=args.workers)
+        units = parse_files(files, workers=args.workers).units
         counts = {"files": len(files), "functions": len(units)}
     else:
         from codelens.config import ScanConfig

@@ -63,7 +63,7 @@ def distinct_units(root: Path) -> list:
     from codelens.discovery import discover
     from codelens.parsing import parse_files
 
-    units, _ = parse_files(discover(root).files)
+    units = parse_files(discover(root).files).units
     seen: dict[str, object] = {}
     for unit in units:
         seen.setdefault(unit.hash, unit)
@@ -77,7 +77,7 @@ def naive_baseline(units: list, loaded, summaries: str = "missing") -> dict:
     from codelens.engine import EngineSettings
     from codelens.model.forward import prompt_for
     from codelens.model.generate import first_line, stop_token_ids
-    from codelens.model.heads import pool_hidden, word_relations
+    from codelens.model.heads import defect_inputs, pool_hidden
 
     settings = EngineSettings(summaries=summaries)
     tokenizer, fmt, device = loaded.tokenizer, loaded.meta.prompt, loaded.device
@@ -89,18 +89,15 @@ def naive_baseline(units: list, loaded, summaries: str = "missing") -> dict:
     with torch.inference_mode(), autocast, quiet():
         for unit in units:
             prompt = prompt_for(tokenizer, unit.body, fmt)
-            ids, code_start = prompt.ids, prompt.code_start  # `start` is the timer
+            ids = prompt.ids
             x = torch.tensor([ids], device=device)
             mask = torch.ones_like(x)
             out = loaded.model(input_ids=x, attention_mask=mask, output_hidden_states=True)
             hidden = out.hidden_states[-1]
             # The same heads as a scan: the clone embedding, and the bug block over the code's tokens.
-            code_mask = torch.zeros_like(mask)
-            code_mask[0, code_start:code_start + len(prompt.offsets)] = 1
-            relations = [[(r, code_start + i, code_start + j)
-                          for r, i, j in word_relations(unit.body, prompt.offsets)]]
+            inputs = defect_inputs([unit.body], [prompt], len(ids), device)
             loaded.heads.embed(pool_hidden(hidden, mask))
-            loaded.heads.bug(hidden, code_mask, relations)
+            loaded.heads.bug(hidden, inputs.code_mask, inputs.relations)
             tokens += len(ids)
             if summarising and settings.wants_summary(unit):
                 generated = loaded.model.generate(input_ids=x, attention_mask=mask, do_sample=False,

@@ -2,7 +2,7 @@
 
 Both sides use the same process pool size (one worker per core by default) over the same file list
 (the files discovery keeps), so the ratio is what cutting files into CodeUnits costs on top of
-parsing them: walking, ignore rules, decoding, function extraction, token-stream hashes.
+parsing them: walking, ignore rules, decoding, function extraction, token-stream hashes and token sets.
 Corpus: a copy of CPython's Lib/ (--quick: a few packages of it).
 """
 
@@ -55,7 +55,7 @@ def codelens_extract(root: Path, workers: int):
     from codelens.parsing import parse_files
 
     found = discover(root)
-    units, _ = parse_files(found.files, workers=workers)
+    units = parse_files(found.files, workers=workers).units
     return found.files, units
 
 

@@ -55,7 +55,7 @@ def plant(root: Path, seed: int = 0) -> list[dict]:
     from codelens.train.data.defects import sample_bugs
 
     files = discover(root).files
-    units, _ = parse_files([f for f in files if f.language == "python"], workers=1)
+    units = parse_files([f for f in files if f.language == "python"], workers=1).units
     by_path: dict[str, list] = {}
     for unit in units:
         by_path.setdefault(unit.path, []).append(unit)

@@ -38,6 +38,7 @@ BENCHMARKS = {
     "ray": "benchmarks.ray_scan",
     "baselines": "benchmarks.baselines",
     "defect_likelihood": "benchmarks.defect_likelihood",
+    "sites": "benchmarks.sites",
     "real_code": "benchmarks.real_code",
     "shapes": "benchmarks.shapes",
 }

@@ -82,8 +82,8 @@ def build_corpus(ctx: BenchContext, splits: dict[str, tuple[str, ...]]) -> tuple
 def timed_train(ctx: BenchContext, base: str, corpus: Path, manifest: Path, tasks: tuple[str, ...], steps: int,
                 batch_size: int) -> dict:
     """One `train` run: wall time, the timed steps' seconds and rows, trainable parameters."""
-    from codelens.train.config import TrainConfig
     from codelens.train.trainer import train
+    from codelens.train_config import TrainConfig
 
     stamps: list[float] = []
     rows: list[list[int]] = []

@@ -1,5 +1,6 @@
 """The fixed choices of codelens' settings, as Enums: one definition for the config file, the dataclasses
-(``ScanConfig``, ``ModelSpec``, ``TrainConfig``) and the command-line options built from them.
+(``ScanConfig``, ``ModelOptions``, ``TrainConfig``), the command-line options built from them, and the task
+names. At the bottom of the import graph with ``codelens.core`` (it imports only ``codelens.errors``).
 
 They are ``StrEnum``s, so a member compares equal to its value, formats as its value and serialises to
 JSON and TOML as a plain string: ``Quantize.NF4 == "nf4"``, ``f"{Quantize.NF4}" == "nf4"``.
@@ -12,6 +13,18 @@ from enum import StrEnum
 from typing import TypeVar
 
 from codelens.errors import CodelensError, ConfigError
+
+
+class Task(StrEnum):
+    """The jobs of the one adapter, in report order (``codelens.core.TASKS``): the names in codelens.json,
+    `codelens train --tasks` and the task data; each has its finding code (``codelens.rules``)."""
+
+    DEFECT = "defect"
+    """Likely defects (CL100)."""
+    CLONE = "clone"
+    """Clones (CL200)."""
+    SUMMARY = "summary"
+    """One-line summaries for missing docstrings (CL300)."""
 
 
 class ReportFormat(StrEnum):

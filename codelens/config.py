@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
-from codelens.choices import Dtype, FailOn, Quantize, ReportFormat, ServerMode, SummaryMode, check_device, choice
+from codelens.choices import FailOn, ReportFormat, ServerMode, SummaryMode, choice
+from codelens.core import Thresholds
 from codelens.errors import ConfigError
 from codelens.model.batching import DEFAULT_TOKEN_BUDGET
+from codelens.model.options import ModelOptions, ModelSpec
 
 MAX_FILE_BYTES = 1 << 30
 """Largest --max-file-bytes: tree-sitter offsets are 32-bit, and no source file a person wrote comes near."""
@@ -79,22 +81,12 @@ def check_glob(pattern: str, setting: str) -> None:
 
 
 @dataclass
-class ScanConfig:
-    """Everything `codelens scan` needs to know; every field can be set in `[tool.codelens]`."""
+class ScanConfig(ModelOptions):
+    """Everything `codelens scan` needs to know; every field can be set in `[tool.codelens]`. The model settings
+    (model, device, quantize, dtype, trust-remote-code) are ``ModelOptions``'."""
 
-    model: str | None = None
-    """Base model: a local folder or a Hugging Face hub id (default: the embedded model, codelens-small where
-    installed, else codelens-nano)."""
     adapter: str | None = None
     """Adapter folder written by `codelens train` (default: the default model's own adapter)."""
-    device: str = "auto"
-    """auto, cpu, cuda or cuda:N."""
-    quantize: Quantize = Quantize.NONE
-    """Weight quantisation through bitsandbytes: none, int8 or nf4."""
-    dtype: Dtype = Dtype.AUTO
-    """Compute dtype: auto (bf16 where the hardware supports it), float32, bfloat16, float16."""
-    trust_remote_code: bool = False
-    """Allow a hub model's own Python code to run; off unless you trust the model's authors."""
     include: tuple[str, ...] = ()
     """Gitignore-style globs relative to the scan root; empty = every supported file."""
     exclude: tuple[str, ...] = ()
@@ -186,10 +178,9 @@ class ScanConfig:
         self.include = tuple(self.include)
         self.exclude = tuple(self.exclude)
         self.per_path = tuple(self.per_path)
+        self.check_model_options()
         self.format = choice(ReportFormat, "format", self.format)
         self.summaries = choice(SummaryMode, "summaries", self.summaries)
-        self.quantize = choice(Quantize, "quantize", self.quantize)
-        self.dtype = choice(Dtype, "dtype", self.dtype)
         self.fail_on = choice(FailOn, "fail-on", self.fail_on)
         self.server = choice(ServerMode, "server", self.server)
         if not self.server_idle_minutes > 0:
@@ -205,7 +196,6 @@ class ScanConfig:
         if self.statistics and self.format not in (ReportFormat.TEXT, ReportFormat.JSON):
             raise ConfigError(f"statistics are printed as text or json, not {self.format}",
                               hint="pass --format text or --format json with --statistics")
-        self.device = check_device("device", self.device)
         if self.neighbours < 0:
             raise ConfigError(f"neighbours = {self.neighbours} must be 0 or more")
         if not 0 < self.max_file_bytes <= MAX_FILE_BYTES:
@@ -232,12 +222,16 @@ class ScanConfig:
                               hint="use --ray auto (the cluster this machine joined), --ray HOST:PORT or "
                                    "--ray ray://HOST:PORT")
 
-    def model_spec(self):
-        """The ``codelens.model.loading.ModelSpec`` these settings ask for."""
-        from codelens.model.loading import ModelSpec
+    def model_spec(self) -> ModelSpec:
+        """The ``ModelSpec`` these settings ask for."""
+        return ModelSpec.of(self, self.adapter)
 
-        return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, quantize=self.quantize,
-                         dtype=self.dtype, trust_remote_code=self.trust_remote_code)
+    def thresholds(self, adapter: Thresholds) -> Thresholds:
+        """The adapter's decision points with these settings' overrides (defect-, clone-, summary-threshold);
+        every other field as the adapter has it."""
+        overrides = {name: value for name, value in (("defect", self.defect_threshold), ("clone", self.clone_threshold),
+                                                     ("summary", self.summary_threshold)) if value is not None}
+        return dataclasses.replace(adapter, **overrides)
 
     def _matching(self, path: str) -> list[PathOverride]:
         return [o for o in self.per_path if o.matches(path)]

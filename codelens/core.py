@@ -1,28 +1,40 @@
-"""The data every layer shares, at the bottom of the import graph: nothing here imports codelens.
+"""The data every layer shares, at the bottom of the import graph: nothing here imports codelens but the
+choices (``codelens.choices``, as low).
 
-    TASKS         the three jobs of the one adapter
+    TASKS         the three jobs of the one adapter (``codelens.choices.Task``)
     SourceFile    a readable source file discovery found (input of parsing)
     Span          where a function sits in its file
     CodeUnit      one function cut out of a file (input of the model, the tasks and the reporters)
+    FunctionKey   which function: (path, qualname, start line), ``CodeUnit.key`` and ``Finding.key``
+    unit_order    the order functions are listed in everywhere
     UnitResult    the model's outputs for one distinct function (what the engine returns and the cache stores)
     LocatedBug    where a likely bug sits in a function, and its proposed repair
     FunctionText  what the model reads of a function
+    Thresholds    the decision points an adapter was fitted with (or the user overrode)
+    Calibration   how model scores become the confidences findings quote
+    ClonePair, Neighbour, CloneReport   what clone search found (``codelens.tasks.clone``)
 
 Pure data, no model knowledge; numpy is only named for type checkers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from codelens.choices import Task
 
 if TYPE_CHECKING:  # numpy is only needed by whoever builds a result
     import numpy as np
 
-TASKS = ("defect", "clone", "summary")
+TASKS: tuple[Task, ...] = tuple(Task)
 """The tasks one adapter serves, in report order: the names in codelens.json, `codelens train --tasks` and
 the task data. Each has its finding code (CL100, CL200, CL300 in ``codelens.rules``)."""
+
+FunctionKey = tuple[str, str, int]
+"""Which function a unit or a finding is: (path, qualified name, first line). Two functions of one file
+may share a name (a redefinition, an overload), never a name and a first line."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,15 @@ class CodeUnit:
     """Declares an interface rather than implementing one (``LanguageSpec.stub``; Python: ``@overload``,
     ``@abstractmethod``, a method of a ``Protocol`` class, or a body of only ``...``, ``pass``,
     ``raise NotImplementedError`` and a docstring). Its documentation lives on what implements it."""
+    token_set: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    """The identifiers and keywords of ``body``, what clone scores compare (``codelens.tasks.lexical``),
+    taken from the tokens extraction walked so that no one parses the function again; None for a unit
+    built without a parser. Not compared: it follows from ``body``."""
+
+    @property
+    def key(self) -> FunctionKey:
+        """Which function this is (``FunctionKey``): what ties a finding, a clone pair or a suppression to it."""
+        return (self.path, self.qualname, self.span.start_line)
 
     @property
     def start_line(self) -> int:
@@ -113,6 +134,11 @@ class CodeUnit:
         newline = before.rfind("\n")
         column = offset - (newline + 1) + (len(self.indent) if newline < 0 else 0)
         return self.span.start_line + before.count("\n"), column + 1
+
+
+def unit_order(unit: CodeUnit) -> tuple:
+    """The order functions are listed in everywhere (reports, clone pairs and classes): by file, then position."""
+    return (unit.path, unit.start_line, unit.end_line, unit.qualname, unit.hash)
 
 
 @dataclass(frozen=True)
@@ -166,3 +192,65 @@ class FunctionText:
     language: str = "python"
     indent: str = ""
     """The whitespace before its first line in its file (see ``CodeUnit.indent``)."""
+
+
+@dataclass
+class Thresholds:
+    """Decision points, chosen on the validation split when training (``AdapterMetadata.thresholds``)."""
+
+    defect: float = 0.5
+    """Defect probability at or above which CL100 is reported."""
+    clone: float = 0.9
+    """Cosine similarity at or above which two embeddings are a clone pair (types 3-4)."""
+    clone_lexical: float = 0.0
+    """Weight of identifier-set Jaccard in the clone score, ``(1 - w) * cosine + w * Jaccard``
+    (``codelens.tasks.lexical.fused_similarity``), fitted on validation; ``clone`` applies to that score."""
+    summary: float | None = None
+    """Mean token log-probability from which a generated summary is shown (the confidence gate, fitted on
+    validation so that shown summaries beat the function's split name); None: every summary is shown."""
+
+
+@dataclass
+class Calibration:
+    """Temperature scaling of the defect logit, fitted on validation (confidence = calibrated prob)."""
+
+    defect_temperature: float = 1.0
+    clone_scale: float = 1.0
+    """Slope of a logistic map from (similarity - clone threshold) to clone confidence."""
+    defect_precision: list = field(default_factory=list)
+    """[score, precision] pairs, score ascending: the share of validation functions scoring at least that
+    much that were really buggy. A CL100 finding quotes the precision at its score."""
+
+
+@dataclass(frozen=True)
+class ClonePair:
+    """Two functions that duplicate each other; ``a`` sorts before ``b`` (``unit_order``)."""
+
+    a: CodeUnit
+    b: CodeUnit
+    similarity: float
+    """Cosine similarity of the clone embeddings; 1.0 for type-1 and type-2 pairs."""
+    kind: str
+    """One of ``codelens.tasks.clone.CLONE_KINDS``."""
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One of a function's most similar other functions."""
+
+    unit: CodeUnit
+    similarity: float
+
+
+@dataclass
+class CloneReport:
+    """Everything clone detection found in one scan."""
+
+    pairs: list[ClonePair]
+    """Unique pairs, sorted by (a, b) position."""
+    classes: list[tuple[CodeUnit, ...]]
+    """Connected groups of paired functions, each sorted, sorted by their first member."""
+    threshold: float
+    """The cosine threshold used for semantic pairs."""
+    neighbours: dict[CodeUnit, tuple[Neighbour, ...]] = field(default_factory=dict)
+    """Top-K most similar other functions per function (empty unless asked for)."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Sequence
 from codelens.core import SourceFile
 from codelens.errors import CodelensError
 from codelens.files import CONFIG_LIMIT, FileReadError, read_bounded, read_text_bounded
+from codelens.gitscope import git_top
 from codelens.parsing.registry import language_for_path
 
 if TYPE_CHECKING:
@@ -76,22 +77,6 @@ def _spec(lines: Sequence[str]) -> GitIgnoreSpec:
     return GitIgnoreSpec.from_lines(lines)
 
 
-def _find_git_dir(start: Path) -> tuple[Path, Path] | None:
-    """``(work tree root, git dir)`` of the repository containing ``start``, if any."""
-    for directory in (start, *start.parents):
-        dot_git = directory / ".git"
-        if dot_git.is_dir():
-            return directory, dot_git
-        if dot_git.is_file():  # worktrees and submodules: "gitdir: <path>"
-            try:
-                content = read_text_bounded(dot_git, 4096, "git link file").strip()
-            except FileReadError:
-                return directory, dot_git
-            target = Path(content.removeprefix("gitdir:").strip())
-            return directory, (directory / target if not target.is_absolute() else target)
-    return None
-
-
 def _read_ignore_file(path: str, problems: list[tuple[str, str]]) -> GitIgnoreSpec | None:
     """The rules of one ignore file, read bounded and without blocking; a FIFO, device or huge file is
     left out and noted in ``problems`` as (path, reason) rather than hanging the scan."""
@@ -131,7 +116,7 @@ class _IgnoreRules:
 
     def __init__(self, root: Path) -> None:
         root = root.resolve()  # "." has no parents to search for the repository
-        found = _find_git_dir(root)
+        found = git_top(root)
         self.top = found[0] if found else root
         prefix = os.path.relpath(root, self.top).replace(os.sep, "/")
         self.prefix = "" if prefix == "." else prefix + "/"

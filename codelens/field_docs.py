@@ -15,7 +15,16 @@ from functools import lru_cache
 
 @lru_cache(maxsize=None)
 def field_docs(cls: type) -> dict[str, str]:
-    """Field name -> its docstring with whitespace folded, for every documented field of ``cls``."""
+    """Field name -> its docstring with whitespace folded, for every documented field of ``cls`` and of the
+    classes it extends (``ScanConfig``'s model settings are ``ModelOptions``'); a field declared again
+    below takes the lower docstring."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # object has no fields
+        docs.update(_own_docs(klass))
+    return docs
+
+
+def _own_docs(cls: type) -> dict[str, str]:
     try:
         source = textwrap.dedent(inspect.getsource(cls))
     except (OSError, TypeError):  # no source at hand (a frozen build): help without descriptions

@@ -40,12 +40,10 @@ CONFIG_LIMIT = 1 << 20
 """Most bytes read from a config or ignore file (1 MiB: a real one is a few KiB)."""
 LEDGER_FOLDER = "written"
 """The ledger of files codelens wrote, under ``user_cache_dir()``."""
-READ_REASONS = ("missing", "not-a-file", "too-large", "unreadable")
-"""Every ``FileReadError.reason``."""
 
 
 class FileReadError(CodelensError):
-    """An untrusted file that cannot be read safely; ``reason`` is one of ``READ_REASONS``."""
+    """An untrusted file that cannot be read safely; ``reason`` is missing, not-a-file, too-large or unreadable."""
 
     def __init__(self, message: str, reason: str, hint: str | None = None) -> None:
         super().__init__(message, hint)

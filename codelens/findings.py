@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 
+from codelens.core import FunctionKey
+
 
 class Severity(str, Enum):
     """How bad a finding is if it is true (ordered: info < low < medium < high)."""
@@ -70,6 +72,11 @@ class Finding:
     """What the finding proposes to put at ``region`` instead (CL100's repair), if anything."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def key(self) -> FunctionKey:
+        """Which function the finding is about (``codelens.core.FunctionKey``, as ``CodeUnit.key``)."""
+        return (self.path, self.qualname, self.start_line)
+
     def identity(self) -> tuple[str, str, str]:
         """(code, qualname, unit_hash): what the finding is about, wherever its function sits.
 
@@ -77,6 +84,11 @@ class Finding:
         edit to its body gives a new one. Baselines key on it; report fingerprints hash it.
         """
         return self.code, self.qualname, self.unit_hash
+
+
+def finding_order(finding: Finding) -> tuple:
+    """Report order: by file, line, code, then function name."""
+    return (finding.path, finding.start_line, finding.code, finding.qualname)
 
 
 def fingerprint(*parts: str) -> str:

@@ -24,8 +24,11 @@ A file git can only show as binary (a ``-diff`` or ``binary`` attribute, ``*.py 
 hunks to read: it counts as wholly changed rather than unchanged, so its functions are never dropped out of
 scope without a word.
 
-**Every git call goes through ``run_git``**, codelens's one hardened git helper (the hook installer uses
-it too). The scanned repository is untrusted, and so are its ``.git/config`` and attributes: git would run
+**Every git call goes through ``Git``**, codelens's one hardened git helper (the hook installer uses it
+too), and the repository's top level is found in one place, ``git_top``, without running git (the scan's
+settings and ignore rules, the hook installer and the helper's own work-tree pin all ask it).
+
+The scanned repository is untrusted, and so are its ``.git/config`` and attributes: git would run
 the programs they name, and read the files they name, while codelens only asks what changed. So every call
 runs with each setting that names a program or a file switched off (``HARDENED_CONFIG``: fsmonitor,
 hooksPath, excludesFile, attributesFile, orderFile, external diff and pager; every ``filter.<driver>`` that
@@ -91,8 +94,9 @@ class GitError(CodelensError):
 
 
 def git_top(start: Path) -> tuple[Path, Path] | None:
-    """``(work tree top, git dir)`` of the repository holding ``start``: the nearest folder with a ``.git``
-    folder, or a ``.git`` file naming the git dir (worktrees, submodules)."""
+    """``(work tree top, git dir)`` of the repository holding ``start`` (a folder or a file), as git finds
+    it: the nearest folder with a ``.git`` folder, or a ``.git`` file naming the git dir (worktrees,
+    submodules). Links in ``start`` are kept: callers that compare paths resolve it first."""
     here = Path(os.path.abspath(start))
     for folder in (here, *here.parents):
         dot_git = folder / ".git"
@@ -211,12 +215,6 @@ class Git:
                            hint="a FIFO or device among the files git reads (.git/config's include.path, "
                                 ".git/ contents) blocks it: remove it; or run codelens without --staged / "
                                 "--diff-base") from None
-
-
-def run_git(args: Iterable[str], cwd: str | os.PathLike, stdin: bytes = b"",
-            reads_tree: bool = False) -> subprocess.CompletedProcess[bytes]:
-    """One hardened git call (``Git``) in ``cwd``."""
-    return Git(cwd).run(args, stdin, reads_tree=reads_tree)
 
 
 def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:

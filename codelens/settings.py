@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from codelens.choices import FailOn
 from codelens.config import PathOverride, ScanConfig, setting_fields
 from codelens.errors import ConfigError
 from codelens.files import CONFIG_LIMIT, FileReadError, is_inside, read_text_bounded
+from codelens.gitscope import git_top
 
 CONFIG_FILES = ("codelens.toml", "pyproject.toml")
 TRUSTED_ONLY = ("trust_remote_code", "ray", "server", "server_idle_minutes")
@@ -90,21 +92,14 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path} cannot be read: {exc}", hint="fix the TOML syntax") from exc
 
 
-def git_top(start: Path) -> Path | None:
-    """The work tree root of the git repository holding ``start`` (a folder with .git), if any."""
-    here = start.resolve()
-    if not here.is_dir():
-        here = here.parent
-    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)
-
-
 def find_config_file(start: Path) -> tuple[Path, dict] | None:
     """The nearest codelens.toml, or pyproject.toml with a [tool.codelens] table, at or above ``start``
     and not above the repository's top level."""
     here = start.resolve()
     if not here.is_dir():
         here = here.parent
-    top = git_top(here)
+    found = git_top(here)
+    top = found[0] if found else None
     for folder in (here, *here.parents):
         for name in CONFIG_FILES:
             path = folder / name
@@ -119,16 +114,16 @@ def find_config_file(start: Path) -> tuple[Path, dict] | None:
             table = data.get("tool", {}).get("codelens")
             if table is not None:
                 return path, table
-        if (folder / ".git").exists():
+        if folder == top:
             break  # never read settings from outside the repository being scanned
     return None
 
 
 def project_root(start: Path, config_file: Path | None = None) -> Path:
     """The git top level holding ``start``; else the config file's folder; else ``start``'s folder."""
-    top = git_top(start)
-    if top is not None:
-        return top
+    found = git_top(start.resolve())
+    if found is not None:
+        return found[0]
     if config_file is not None:
         return config_file.resolve().parent
     here = start.resolve()
@@ -241,6 +236,9 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
             kept.pop(key)  # .git/hooks/pre-commit as a baseline would become a script git runs
             notes.append(f"{where}: {key.replace('_', '-')} = {value!r} ignored: codelens never uses a path inside "
                          f".git/; pass --{key.replace('_', '-')} on the command line to use another path")
+        elif key in ("model", "adapter") and (problem := _unsafe_entry(target, root)):
+            kept.pop(key)  # transformers and peft read every file of the folder with plain, blocking reads
+            notes.append(f"{where}: {key} = {value!r} ignored: {problem}; pass --{key} on the command line to use it")
         else:
             kept[key] = str(target)
     if "adapter" in kept and "model" not in kept:
@@ -250,6 +248,33 @@ def untrusted(values: dict[str, Any], config_file: Path, root: Path) -> tuple[di
             notes.append(f"{where}: adapter ignored: its codelens.json names the base {base!r}, outside the "
                          f"repository ({root}); pass --adapter (or a model inside the repository) to use it")
     return kept, notes
+
+
+MAX_MODEL_ENTRIES = 10_000
+"""Most files and folders looked at in a model or adapter folder the repository names (a real one has tens)."""
+
+
+def _unsafe_entry(folder: Path, root: Path) -> str | None:
+    """Why a model or adapter folder the repository names cannot be loaded safely, or None: a FIFO, socket or
+    device in it (the loaders would block on it or read it for ever), or a link out of the repository."""
+    if not folder.is_dir():
+        return None  # a file: loading says what is wrong with it
+    seen = 0
+    for base, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            seen += 1
+            if seen > MAX_MODEL_ENTRIES:
+                return f"it holds more than {MAX_MODEL_ENTRIES:,} files"
+            path = Path(base) / name
+            if path.is_symlink() and not is_inside(path, root):
+                return f"{path} leads outside the repository ({root})"
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue  # a dangling link: nothing to read there
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                return f"{path} is not a regular file (a pipe, socket or device)"
+    return None
 
 
 def _recorded_base(adapter: Path) -> str | None:

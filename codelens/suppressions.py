@@ -19,11 +19,11 @@ Where a file suppression counts: a comment anywhere in the file, on its own line
 licence, and a limit of the first N lines would silently stop working when that header grows.
 
 The marker must follow the comment marker itself (``# codelens:``, ``// codelens:``, also after an
-earlier comment on the same line: ``# noqa  # codelens: ignore``), and comments are found with a small
-line lexer that skips string literals (single-line, triple-quoted Python and Java text blocks, JS / Go
-backtick strings, multi-line Rust strings), so ``"# codelens: ignore"`` in a string is not a marker.
-Known limits: raw strings with custom delimiters (Rust ``r#"..."#``, C++ ``R"(...)"``) are read as
-plain strings.
+earlier comment on the same line: ``# noqa  # codelens: ignore``). Comments are the comment nodes of the
+file's tree-sitter parse (``codelens.parsing.ParseResult.comments``), so ``"# codelens: ignore"`` in any
+string literal (text blocks, template and raw strings included) is not a marker. Known limit: the C and
+C++ grammars keep a ``//`` comment that follows a ``#define`` value inside the macro's text, so a marker
+trailing a ``#define`` is not read (no function's marker sits on such a line; a file marker can stand alone).
 
 A suppression is *used* when it hid at least one finding; the rest come back as ``unused`` so the CLI
 can warn about stale or misplaced markers (an empty ``ignore[]`` or an unknown code is always unused).
@@ -32,11 +32,12 @@ can warn about stale or misplaced markers (an empty ``ignore[]`` or an unknown c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
 
 from codelens.core import CodeUnit
 from codelens.findings import Finding
+from codelens.parsing.registry import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -75,118 +76,58 @@ class SuppressionResult:
     """Suppressions that hid nothing, sorted by path and line."""
 
 
-@dataclass(frozen=True)
-class _Lexicon:
-    """What the comment scanner needs to know about one language."""
-
-    line_comment: str
-    block_comments: bool
-    strings: tuple[tuple[str, bool], ...]
-    """String delimiters, longest first, each with whether the string may span lines."""
-    char_literals: bool = False
-    """``'`` starts a char literal only when one closes right after (Rust: else it is a lifetime)."""
-
-
-_C_STRINGS = (('"', False), ("'", False))
-_LEXICONS: dict[str, _Lexicon] = {
-    "python": _Lexicon("#", False, (('"""', True), ("'''", True), ('"', False), ("'", False))),
-    "javascript": _Lexicon("//", True, (("`", True), ('"', False), ("'", False))),
-    "typescript": _Lexicon("//", True, (("`", True), ('"', False), ("'", False))),
-    "java": _Lexicon("//", True, (('"""', True), *_C_STRINGS)),
-    "go": _Lexicon("//", True, (("`", True), *_C_STRINGS)),
-    "c": _Lexicon("//", True, _C_STRINGS),
-    "cpp": _Lexicon("//", True, _C_STRINGS),
-    "rust": _Lexicon("//", True, (('"', True),), char_literals=True),
-}
-
-_RUST_CHAR = re.compile(r"'(?:\\[^']{1,10}|[^\\'])'")
 _MARKER = r"\s*codelens:\s*(ignore-file|ignore)(?![\w-])(?:\[([^\]\n]*)\])?"
+_BLOCK_MARKER = re.compile(r"/\*" + _MARKER)
 
 
-def _lexicon(language: str) -> _Lexicon | None:
-    """The scanner settings for a language; the comment marker comes from the parsing registry."""
-    lexicon = _LEXICONS.get(language)
-    if lexicon is None:
-        return None
-    from codelens.parsing.registry import LANGUAGES
+def _blank(data: bytes) -> bool:
+    """Whether ``data`` is only whitespace (as ``str.isspace`` sees it, not just ASCII)."""
+    return not data.decode("utf-8", "surrogatepass").strip()
 
+
+def _code_before(src: bytes, comments: Sequence[tuple[int, int]], index: int) -> bool:
+    """Whether code precedes comment ``index`` on its line; other comments there are not code."""
+    start = comments[index][0]
+    line_start = src.rfind(b"\n", 0, start) + 1
+    for earlier in range(index - 1, -1, -1):
+        earlier_start, earlier_end = comments[earlier]
+        if earlier_end <= line_start:
+            break
+        if not _blank(src[earlier_end:start]):
+            return True
+        start = earlier_start  # a comment opened on an earlier line leaves nothing before it to check
+    return not _blank(src[line_start:start])
+
+
+def parse_suppressions(path: str, text: str, language: str,
+                       comments: Sequence[tuple[int, int]]) -> list[Suppression]:
+    """Every suppression marker in one file, in line order; an unknown language has none.
+
+    ``comments`` are the file's comment byte ranges from its parse (``ParseResult.comments``).
+    """
     spec = LANGUAGES.get(language)
-    if spec is not None and spec.comment_prefix != lexicon.line_comment:
-        lexicon = replace(lexicon, line_comment=spec.comment_prefix)
-    return lexicon
-
-
-def _string_end(line: str, start: int, delimiter: str) -> int:
-    """Index just past the closing ``delimiter`` at or after ``start``, or -1 if the line has none."""
-    i = start
-    while i < len(line):
-        if line[i] == "\\":
-            i += 2
-        elif line.startswith(delimiter, i):
-            return i + len(delimiter)
-        else:
-            i += 1
-    return -1
-
-
-def _comments(text: str, lex: _Lexicon) -> Iterator[tuple[int, str, bool]]:
-    """Every comment that lies on one line: (1-based line, text from its marker, alone on its line)."""
-    open_string: str | None = None
-    in_block = False
-    # Split on "\n" only: str.splitlines also breaks on form feeds and U+2028, which would shift
-    # line numbers away from tree-sitter's.
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        i, code_before = 0, False
-        if open_string is not None:
-            i = _string_end(line, 0, open_string)
-            if i < 0:
-                continue
-            open_string, code_before = None, True
-        elif in_block:
-            i = line.find("*/")
-            if i < 0:
-                continue
-            in_block, i = False, i + 2
-        while i < len(line):
-            if line.startswith(lex.line_comment, i):
-                yield lineno, line[i:], not code_before
-                break
-            if lex.block_comments and line.startswith("/*", i):
-                end = line.find("*/", i + 2)
-                if end < 0:
-                    in_block = True
-                    break
-                yield lineno, line[i:end + 2], not code_before and not line[end + 2:].strip()
-                i = end + 2
-                continue
-            if lex.char_literals and line[i] == "'":
-                literal = _RUST_CHAR.match(line, i)
-                i, code_before = (literal.end() if literal else i + 1), True
-                continue
-            delimiter = next((d for d in lex.strings if line.startswith(d[0], i)), None)
-            if delimiter is not None:
-                quote, multiline = delimiter
-                end = _string_end(line, i + len(quote), quote)
-                if end < 0:
-                    open_string = quote if multiline else None
-                    break
-                i, code_before = end, True
-                continue
-            code_before = code_before or not line[i].isspace()
-            i += 1
-
-
-def parse_suppressions(path: str, text: str, language: str) -> list[Suppression]:
-    """Every suppression marker in one file, in line order; an unknown language has none."""
-    lex = _lexicon(language)
-    if lex is None or "codelens:" not in text:  # nearly every file: no comment to find, nothing to lex
+    if spec is None or "codelens:" not in text:  # nearly every file: nothing to read
         return []
-    line_marker = re.compile(re.escape(lex.line_comment) + _MARKER)
-    block_marker = re.compile(r"/\*" + _MARKER)
+    line_marker = re.compile(re.escape(spec.comment_prefix) + _MARKER)
+    src = text.encode("utf-8", "surrogatepass")  # as parsing encoded it: the ranges index these bytes
     found: list[Suppression] = []
-    for lineno, comment, own_line in _comments(text, lex):
-        pattern = block_marker if comment.startswith("/*") else line_marker
-        for match in pattern.finditer(comment):
+    for index, (start, end) in enumerate(comments):
+        comment = src[start:end]
+        if b"codelens:" not in comment:
+            continue
+        if comment.endswith(b"\n"):  # a Rust doc comment holds its line break
+            comment, end = comment[:-1], end - 1
+        block = comment.startswith(b"/*")
+        if block and b"\n" in comment:
+            continue  # only a block comment that opens and closes on one line is read
+        # A C line comment ending in a backslash runs on to the next line; the marker sits on the first.
+        comment = comment.split(b"\n", 1)[0]
+        line_end = src.find(b"\n", end)
+        own_line = not _code_before(src, comments, index) and (
+            not block or _blank(src[end:line_end if line_end >= 0 else len(src)]))
+        lineno = src.count(b"\n", 0, start) + 1
+        pattern = _BLOCK_MARKER if block else line_marker
+        for match in pattern.finditer(comment.decode("utf-8", "surrogatepass")):
             word, listed = match.group(1), match.group(2)
             codes = None if listed is None else frozenset(c.strip() for c in listed.split(",") if c.strip())
             found.append(Suppression(path, lineno, codes, word == "ignore-file", own_line))
@@ -239,13 +180,13 @@ def apply_suppressions(
     that ``ignore[likely-defect]`` works for CL100.
     """
     units = list(units)
-    by_name = {(u.path, u.qualname, u.start_line): u for u in units}
+    by_name = {u.key: u for u in units}
     by_line = {(u.path, u.start_line): u for u in units}
     used: set[tuple[str, int]] = set()
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     for finding in findings:
-        unit = by_name.get((finding.path, finding.qualname, finding.start_line)) or by_line.get(
+        unit = by_name.get(finding.key) or by_line.get(
             (finding.path, finding.start_line)
         )
         zone, names = _zone(unit, finding), _names(finding, rule_names)

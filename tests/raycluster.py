@@ -27,6 +27,10 @@ from pathlib import Path
 LOOPBACK = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
 """On both sides: no usage reports, addresses kept on 127.0.0.1, and no token authentication (which a token in
 ~/.ray, as `ray.init()` writes when it starts a local instance, would otherwise switch on for one side only)."""
+WORKER_PRIORITY = {"RAY_worker_niceness": "0"}
+"""For the cluster only: its workers at the priority of the tests that wait for them. Ray lowers its workers'
+priority by 15 (nice 19 under a `nice -n 5` test run), and on a machine busy with other work they then get a few
+percent of a core: a model that loads in seconds took minutes, and tests ran into their time limit."""
 START_TIMEOUT_S = 120
 STOP_WITH_PARENT = ("import ctypes, os, signal, sys\n"
                     "ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, kept across exec\n"
@@ -68,7 +72,7 @@ def local_cluster(cpus: int = 2, object_store_bytes: int = 100_000_000) -> Itera
     folder = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths live under it (107 characters at most)
     saved = {name: os.environ.get(name) for name in LOOPBACK}
     os.environ.update(LOOPBACK)
-    env = dict(os.environ)
+    env = dict(os.environ, **WORKER_PRIORITY)
     wrapper = [sys.executable, "-c", STOP_WITH_PARENT] if sys.platform.startswith("linux") else []
     head = subprocess.Popen(
         [*wrapper, str(ray), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from codelens.cache import ResultCache, default_cache_path, result_key
-from codelens.core import UnitResult
-from codelens.model.adapter_meta import Calibration, PromptFormat
+from codelens.core import Calibration, UnitResult
+from codelens.model.adapter_meta import PromptFormat
 
 
 def _result(name: str, summary: str | None = "Add two numbers.", dim: int = 4) -> UnitResult:

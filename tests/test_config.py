@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from codelens.config import ScanConfig
+from codelens.core import Thresholds
 from codelens.errors import ConfigError
 from codelens.settings import find_config_file, resolve_config
 
@@ -99,3 +100,10 @@ def test_clone_tests_is_a_file_key_and_a_flag(tmp_path):
     write(tmp_path / "pyproject.toml", '[tool.codelens]\nclone-tests = "yes"\n')
     with pytest.raises(ConfigError, match="clone-tests must be bool"):
         resolve_config(tmp_path, {})
+
+
+def test_thresholds_override_only_what_is_set():
+    adapter = Thresholds(defect=0.3, clone=0.8, clone_lexical=0.25, summary=-1.5)
+    assert ScanConfig().thresholds(adapter) == adapter
+    assert ScanConfig(defect_threshold=0.9, summary_threshold=-100.0).thresholds(adapter) == Thresholds(
+        defect=0.9, clone=0.8, clone_lexical=0.25, summary=-100.0)

@@ -12,14 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = [
-    {"codelens.core", "codelens.errors", "codelens.escapes", "codelens.field_docs", "codelens.files",
-     "codelens.__version__"},
-    {"codelens.choices", "codelens.findings"},
+    {"codelens.core", "codelens.choices", "codelens.errors", "codelens.escapes", "codelens.field_docs",
+     "codelens.files", "codelens.__version__"},
+    {"codelens.findings"},
     {"codelens.rules"},
     {"codelens.parsing", "codelens.cache", "codelens.gitscope", "codelens.model"},
     {"codelens.discovery", "codelens.config", "codelens.settings", "codelens.baseline"},
     {"codelens.engine", "codelens.tasks", "codelens.suppressions"},
-    {"codelens.docstrings", "codelens.report", "codelens.train", "codelens.server"},
+    {"codelens.docstrings", "codelens.report", "codelens.train", "codelens.train_config", "codelens.server",
+     "codelens.decide"},
     {"codelens.scan"},
     {"codelens.cli"},
 ]

@@ -257,7 +257,7 @@ class Build:
 
     def adapter_config(self):
         """The adapter stage's TrainConfig (the task data stage builds its data with the same settings)."""
-        from codelens.train.config import TrainConfig
+        from codelens.train_config import TrainConfig
 
         c = self.cfg
         return TrainConfig(model=str(self.out / c.model_name / "base"), corpus=[str(self.out / "corpus")],

@@ -47,9 +47,8 @@ def score(adapter: Path, data, max_summaries: int | None, device: str = "auto") 
     from codelens.train.evaluate import score_split, task_metrics
 
     loaded = LazyModel(ModelSpec(adapter=str(adapter), device=device)).load()
-    part = data.for_tasks(loaded.meta.tasks)
-    scores = score_split(loaded, part, max_summaries)
-    return task_metrics(part, scores, loaded.meta.thresholds, loaded.meta.calibration)
+    scored = score_split(loaded, data.for_tasks(loaded.meta.tasks), max_summaries)
+    return task_metrics(scored, loaded.meta.thresholds, loaded.meta.calibration)
 
 
 def table(names: list[str], results: list[dict]) -> str:

@@ -212,14 +212,3 @@ def write_manifest(packages: list[CorpusPackage], path: Path, tokens: dict[str, 
     Path(path).write_text(text, encoding="utf-8")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-
-def iter_texts(packages: list[CorpusPackage], split: str):
-    """Yield ``(package name, file text)`` for every kept file of the packages in ``split``, in a fixed order."""
-    for p in packages:
-        if p.split != split:
-            continue
-        for f in p.files:
-            try:
-                yield p.name, f.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue

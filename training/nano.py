@@ -81,8 +81,8 @@ def train_adapter(out: Path, corpus: Path, tasks: list[str], max_steps: int, see
                   batch_size: int, base: Path = DEFAULT_BASE, checkpoint_every: int = 100, resume: bool = False,
                   device: str = "auto"):
     """Train one adapter on the staged corpus (all tasks, or one for a single-task baseline)."""
-    from codelens.train.config import TrainConfig
     from codelens.train.trainer import train
+    from codelens.train_config import TrainConfig
 
     cfg = TrainConfig(
         model=str(base), corpus=[str(corpus)], out=str(out), split_by="subdir",
@@ -173,7 +173,7 @@ def _train(args) -> None:
 
 
 def _refit(args) -> None:
-    from codelens.train.evaluate import refit_decisions
+    from training.refit import refit_decisions
 
     print(json.dumps(refit_decisions(str(args.adapter), [str(args.corpus)]), indent=2, default=str))
 

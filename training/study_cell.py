@@ -79,7 +79,7 @@ class CellPlan:
 
 def train_config(plan: CellPlan, cell: Cell, out: Path, steps: int | None = None):
     """The `codelens train` config of ``cell``."""
-    from codelens.train.config import TrainConfig
+    from codelens.train_config import TrainConfig
 
     steps = steps or plan.steps
     return TrainConfig(
@@ -89,7 +89,9 @@ def train_config(plan: CellPlan, cell: Cell, out: Path, steps: int | None = None
         max_functions_per_repository=plan.max_functions_per_repository, max_eval_functions=plan.max_eval_functions,
         data_cache=plan.data_cache,
         head_hidden=plan.head_hidden, clone_dim=plan.clone_dim, bug_width=plan.bug_width, threads=plan.threads,
-        device=plan.device, checkpoint_every=max(1, steps // 4), resume=True)
+        # A checkpoint every quarter of a cell, so a study cut short loses little; a short cell (a sizing probe,
+        # the quick grid) starts over instead of timing its checkpoint writes.
+        device=plan.device, checkpoint_every=steps // 4 if steps >= 40 else 0, resume=True)
 
 
 def write_json(path: Path, value) -> None:

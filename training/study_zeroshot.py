@@ -53,15 +53,12 @@ def raw_scores(base: str, data, device: str, max_code_tokens: int, max_summaries
                max_functions: int | None) -> dict:
     """Clone and summary metrics of the base on its own (test split; decisions fitted on validation), on the
     functions the cells are scored on (``TaskData.sample_functions``)."""
-    from codelens.train.evaluate import fit_decisions, score_split, task_metrics
+    from codelens.train.evaluate import fit_and_measure
     from training.study_cell import scalar_metrics
 
-    loaded = base_as_module(base, device, max_code_tokens)
-    splits = {name: data.split(name).sample_functions(max_functions).for_tasks(["clone", "summary"])
-              for name in ("val", "test")}
-    scores = {name: score_split(loaded, part, max_summaries) for name, part in splits.items()}
-    thresholds, calibration, _ = fit_decisions(splits["val"], scores["val"])
-    return scalar_metrics(task_metrics(splits["test"], scores["test"], thresholds, calibration), ("clone", "summary"))
+    loaded = base_as_module(base, device, max_code_tokens)  # its tasks: clone and summary
+    *_, metrics = fit_and_measure(loaded, data, max_summaries, max_functions)
+    return scalar_metrics(metrics["test"], ("clone", "summary"))
 
 
 def defect_examples(data, split: str, functions: int, max_chars: int, max_functions: int | None = None) -> list:

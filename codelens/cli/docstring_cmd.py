@@ -52,7 +52,7 @@ def docstring(
     """
     from codelens.docstrings import plan_docstrings, unified_diff, wants_docstring
     from codelens.errors import CodelensError
-    from codelens.tasks import reports_on, trained_on
+    from codelens.tasks import reports_on
 
     config = scan_config(path, settings, no_cache, no_config)
     config = dataclasses.replace(config, summaries="all" if overwrite else "missing", staged=False, diff_base=None,
@@ -61,19 +61,20 @@ def docstring(
     report = outcome.report
     by_file: dict[str, dict[tuple[str, int], str]] = {}
     languages: dict[str, str] = {}
-    trained = report.model.get("languages") or ()
+    trained = report.model.languages if report.model else ()
+    gate = report.model.thresholds.summary if report.model else None
     tests = ("summary",) if config.summary_tests else ()
     for unit in report.units:
         result = report.results.get(unit.hash)
         # The functions CL300 looks at: its rule selected for the file, test code only with summary-tests.
         if wants_docstring(unit, overwrite) and "CL300" in config.rules_for(unit.path) and \
                 reports_on("summary", unit, tests):
-            # Not in a language the model was trained on: its summaries there are not vouched for (CL300 too).
-            summary = result.summary if result is not None and trained_on(unit, trained) else None
+            # The scan's gate took away what may not be shown (below the gate, a language the model was not
+            # trained on, a template).
+            summary = result.summary if result is not None else None
             by_file.setdefault(unit.path, {})[(unit.qualname, unit.start_line)] = summary or ""
             languages[unit.path] = unit.language
     if by_file and not any(any(s for s in wanted.values()) for wanted in by_file.values()):
-        gate = report.model.get("thresholds", {}).get("summary")
         if trained and not set(languages.values()) & set(trained):
             raise CodelensError(f"the model was trained on {', '.join(trained)} only, so it suggests no docstrings "
                                 f"for {', '.join(sorted(set(languages.values())))}",
@@ -121,7 +122,7 @@ def docstring(
             # In the file's own encoding (and with its byte-order mark), so that `git apply` matches its bytes.
             diffs.append(unified_diff(plan, first_line_prefix="\ufeff" if bom else "").encode(encoding))
         count += len(plan.inserted) + len(plan.replaced)
-    dropped = left_out(report.stats, report.model.get("thresholds", {}).get("summary"))
+    dropped = left_out(report.stats, gate)
     if write:
         say(f"{count} docstring{'s' if count != 1 else ''} written in {written} file{'s' if written != 1 else ''}"
             + (f"; {dropped}" if dropped else ""), quiet)

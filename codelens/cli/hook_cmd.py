@@ -90,12 +90,11 @@ def hooks_dir(repo: Path) -> tuple[Path, Path, bool]:
     folder = repo if repo.is_dir() else repo.parent
     git = Git(folder, hooks=True)
     result = git.run(["rev-parse", "--git-path", "hooks"])
-    top = git.run(["rev-parse", "--show-toplevel"])
-    if result.returncode != 0 or top.returncode != 0 or git.top is None:
+    if result.returncode != 0 or git.top is None:
         raise CodelensError(f"{repo} is not inside a git repository",
                             hint="run `codelens hook install` in a git work tree (or pass its path)")
     target = (folder / os.fsdecode(result.stdout.strip())).resolve()
-    work_tree = Path(os.fsdecode(top.stdout.strip())).resolve()
+    work_tree = git.top.resolve()
     common = git.run(["rev-parse", "--git-common-dir"])
     git_dir = (folder / os.fsdecode(common.stdout.strip())).resolve()
     if is_inside(target, work_tree):

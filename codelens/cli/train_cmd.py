@@ -12,7 +12,7 @@ from typing import Annotated, Callable
 import typer
 
 from codelens.cli.config_options import Option, config_options, given
-from codelens.train.config import TrainConfig
+from codelens.train_config import TrainConfig
 
 LIST_SEPARATED = ("tasks", "bug_kinds", "target_modules")
 """List settings that also take comma-separated values (``--tasks defect,clone``)."""

@@ -8,7 +8,9 @@ worker is a Ray actor that loads the model once (one per GPU where the cluster h
 node with all of its CPUs as torch threads) and scores chunks of functions with ``LocalScorer``, the
 same code a local scan runs. A chunk is a few forward batches of functions of similar length, so the
 worker batches them as the local engine would; chunks come back as they finish and go straight to the
-engine's cache writer. Up to two chunks wait at each worker, so it never idles on a round trip.
+engine's cache writer. Up to two chunks wait at each worker, so it never idles on a round trip. Work
+starts once every worker has loaded its model (or ``START_TIMEOUT_S`` has passed), so the whole pool
+shares a scan and is checked before any result is kept.
 
 A worker whose process dies (killed, out of memory, its node lost) costs the chunks it held: they go
 back in the queue for any worker, and the dead one is probed again (Ray restarts it up to
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from codelens.engine.runner import EngineSettings
     from codelens.model.forward import ScoredBatch
-    from codelens.model.loading import ModelSpec
+    from codelens.model.options import ModelSpec
 
 CHUNK_BATCHES = 2
 """Forward batches' worth of functions in one chunk: what a lost worker costs, and how often results
@@ -56,7 +58,9 @@ MAX_RESTARTS = 3
 RESTART_PAUSE_S = 0.5
 """Pause before probing again a worker whose probe was lost to its death (Ray is restarting it)."""
 START_TIMEOUT_S = 600.0
-"""How long the scan waits for a first worker to load its model before it gives up."""
+"""How long the workers have to load the model once started. Chunks wait until every worker has answered,
+so none is left out of a scan the first one could finish alone; past this, the scan goes on with those that
+answered (the others join when they do), and fails if none did."""
 PROBE_TIMEOUT_S = 10.0
 """How long to try to reach a HOST:PORT address before saying nothing answers there."""
 PASSED_ENVIRONMENT = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
@@ -169,6 +173,7 @@ class RayScorer:
         self._starting: dict = {}  # identity ObjectRef -> actor
         self._ready: list = []
         self._failed_probes: dict[int, int] = {}  # id(actor) -> identity probes lost in a row
+        self._start_deadline: float | None = None  # while set, chunks wait for workers still loading
         self._tokenizer = None  # loaded on first use; False when it cannot be
         self.identities: list[dict] = []
         """What each worker reported when it started (host, pid, device): for logs and tests."""
@@ -205,17 +210,20 @@ class RayScorer:
                                                          self._prompt_lengths(functions)))
         running: dict = {}  # ObjectRef -> (actor, keys, tries so far)
         while queue or running:
-            self._dispatch(queue, running, functions, summarise)
+            if self._start_deadline is None:
+                self._dispatch(queue, running, functions, summarise)
             waiting = [*self._starting, *running]
             if not waiting:
                 raise CodelensError("every Ray worker of this scan has died", hint=RAY_HINT)
-            ready, _ = ray.wait(waiting, num_returns=1, timeout=None if running else START_TIMEOUT_S)
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=self._wait_s(running))
             if not ready:
-                raise CodelensError(f"no Ray worker could load the model within {START_TIMEOUT_S:.0f} s",
-                                    hint="check with `ray status` that the cluster has a free CPU or GPU")
+                self._start_without_the_rest()
+                continue
             ref = ready[0]
             if ref in self._starting:
                 self._started(ref)
+                if not self._starting:
+                    self._start_deadline = None  # every worker answered: work starts
                 continue
             actor, keys, tries = running.pop(ref)
             try:
@@ -241,7 +249,7 @@ class RayScorer:
                 self._ray.kill(actor, no_restart=True)
             except Exception:  # noqa: BLE001 - an actor already gone is what closing wants
                 pass
-        self._actors, self._starting, self._ready = [], {}, []
+        self._actors, self._starting, self._ready, self._start_deadline = [], {}, [], None
         if self._joined:
             self._ray.shutdown()
             self._joined = False
@@ -313,6 +321,23 @@ class RayScorer:
             actor = worker.options(**option).remote(spec, dataclasses.replace(self.settings, threads=threads))
             self._actors.append(actor)
             self._probe(actor)
+        self._start_deadline = time.monotonic() + START_TIMEOUT_S
+
+    def _wait_s(self, running: dict) -> float | None:
+        """How long to wait for the next answer: while the workers start, until the start deadline; while
+        chunks run, as long as they take; else (every worker reloading after a death) ``START_TIMEOUT_S``."""
+        if self._start_deadline is not None:
+            return max(0.0, self._start_deadline - time.monotonic())
+        return None if running else START_TIMEOUT_S
+
+    def _start_without_the_rest(self) -> None:
+        """The wait for workers to load ran out: go on with those that answered, or fail when none did."""
+        if not self._ready:
+            raise CodelensError(f"no Ray worker could load the model within {START_TIMEOUT_S:.0f} s",
+                                hint="check with `ray status` that the cluster has a free CPU or GPU")
+        logger.warning("%d of %d Ray workers have not loaded the model within %.0f s: the scan starts on the "
+                       "others, and they join when they do", len(self._starting), len(self._actors), START_TIMEOUT_S)
+        self._start_deadline = None
 
     def _probe(self, actor) -> None:
         """Ask a new or failed worker who it is; it gets chunks again once it answers."""

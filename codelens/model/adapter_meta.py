@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from codelens.choices import Method
-from codelens.core import TASKS
+from codelens.core import TASKS, Calibration, Thresholds
 from codelens.errors import ModelError
 
 METADATA_FILE = "codelens.json"
@@ -41,34 +41,6 @@ class PromptFormat:
     """Longest summary generated, in tokens; generation also stops at a newline or EOS."""
     no_repeat_ngram: int = 3
     """Summary decoding never repeats a token n-gram of this size (0: off), so it cannot loop."""
-
-
-@dataclass
-class Thresholds:
-    """Decision points, chosen on the validation split when training."""
-
-    defect: float = 0.5
-    """Defect probability at or above which CL100 is reported."""
-    clone: float = 0.9
-    """Cosine similarity at or above which two embeddings are a clone pair (types 3-4)."""
-    clone_lexical: float = 0.0
-    """Weight of identifier-set Jaccard in the clone score, ``(1 - w) * cosine + w * Jaccard``
-    (``codelens.tasks.lexical.fused_similarity``), fitted on validation; ``clone`` applies to that score."""
-    summary: float | None = None
-    """Mean token log-probability from which a generated summary is shown (the confidence gate, fitted on
-    validation so that shown summaries beat the function's split name); None: every summary is shown."""
-
-
-@dataclass
-class Calibration:
-    """Temperature scaling of the defect logit, fitted on validation (confidence = calibrated prob)."""
-
-    defect_temperature: float = 1.0
-    clone_scale: float = 1.0
-    """Slope of a logistic map from (similarity - clone threshold) to clone confidence."""
-    defect_precision: list = field(default_factory=list)
-    """[score, precision] pairs, score ascending: the share of validation functions scoring at least that
-    much that were really buggy. A CL100 finding quotes the precision at its score."""
 
 
 @dataclass

@@ -123,20 +123,14 @@ def run_batch(loaded: "LoadedModel", functions: list[FunctionText], prompts: lis
     import torch
 
     from codelens.model.generate import decoder_of, first_line, greedy_continue, output_cache
-    from codelens.model.heads import bug_log_odds, pool_hidden, word_relations
+    from codelens.model.heads import bug_log_odds, defect_inputs, pool_hidden
     from codelens.model.prompt import pad_left
 
     device = loaded.device
     lm, decoder = decoder_of(loaded.model)
     input_ids, mask, positions = (t.to(device) for t in pad_left([p.ids for p in prompts],
                                                                  loaded.tokenizer.pad_token_id))
-    width = input_ids.shape[1]
-    starts = [width - len(p.ids) + p.code_start for p in prompts]  # left padding shifts every row
-    code_mask = torch.zeros_like(mask)
-    for row, (start, prompt) in enumerate(zip(starts, prompts)):
-        code_mask[row, start:start + len(prompt.offsets)] = 1
-    relations = [[(r, start + i, start + j) for r, i, j in word_relations(f.code, p.offsets)]
-                 for f, p, start in zip(functions, prompts, starts)]
+    inputs = defect_inputs([f.code for f in functions], prompts, input_ids.shape[1], device)
     summarise = stop_ids is not None
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=loaded.dtype == torch.bfloat16)
     with torch.inference_mode():
@@ -144,13 +138,13 @@ def run_batch(loaded: "LoadedModel", functions: list[FunctionText], prompts: lis
             out = decoder(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=summarise)
         hidden = out.last_hidden_state
         embeddings = loaded.heads.embed(pool_hidden(hidden, mask)).cpu().numpy().astype("float32")
-        site_logits, states = loaded.heads.bug(hidden, code_mask, relations)
+        site_logits, states = loaded.heads.bug(hidden, inputs.code_mask, inputs.relations)
         log_odds = bug_log_odds(site_logits).float().cpu().tolist()
         probs = torch.softmax(site_logits, dim=-1)
         temperature = loaded.meta.calibration.defect_temperature
         bugs = [_locate(loaded, f, p, probs[row, 1 + start:1 + start + len(p.offsets)], states[row], start)
                 if sigmoid(log_odds[row] / temperature) >= locate_floor else None
-                for row, (f, p, start) in enumerate(zip(functions, prompts, starts))]
+                for row, (f, p, start) in enumerate(zip(functions, prompts, inputs.starts))]
         summaries, confidences = [None] * len(prompts), [None] * len(prompts)
         if summarise:
             fmt = loaded.meta.prompt

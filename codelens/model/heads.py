@@ -85,6 +85,30 @@ def word_relations(code: str, offsets: list[tuple[int, int]]) -> list[tuple[int,
     return out
 
 
+@dataclass
+class DefectInputs:
+    """What the defect head reads of a left-padded batch besides the decoder's states."""
+
+    starts: list[int]
+    """Each row's first code position in the batch (left padding shifts every row)."""
+    code_mask: torch.Tensor
+    """(B, T): 1 at code tokens."""
+    relations: list[list[tuple[int, int, int]]]
+    """Each row's ``word_relations`` in batch positions."""
+
+
+def defect_inputs(codes: list[str], prompts: list, width: int, device) -> DefectInputs:
+    """The defect head's inputs for prompts (``codelens.model.prompt.Prompt``) of ``codes`` left-padded to
+    ``width``: the one construction scanning, evaluation and the training loss share."""
+    starts = [width - len(p.ids) + p.code_start for p in prompts]
+    code_mask = torch.zeros(len(prompts), width, dtype=torch.long, device=device)
+    for row, (start, prompt) in enumerate(zip(starts, prompts)):
+        code_mask[row, start:start + len(prompt.offsets)] = 1
+    relations = [[(r, start + i, start + j) for r, i, j in word_relations(code, prompt.offsets)]
+                 for code, prompt, start in zip(codes, prompts, starts)]
+    return DefectInputs(starts, code_mask, relations)
+
+
 class _Layer(nn.Module):
     """Pre-norm bidirectional transformer layer with an additive attention bias."""
 

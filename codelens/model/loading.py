@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codelens.choices import Dtype, Quantize, check_device, choice
+from codelens.choices import Dtype, Quantize
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
 from codelens.model.devices import device_name, dtype_name, resolve_device, resolve_dtype
 from codelens.model.lora_merge import merge_into, merge_plan, replace_weights
+from codelens.model.options import ModelSpec
 from codelens.model.packed import is_packed
 
 SHIPPED_MODELS = ("codelens-small", "codelens-nano")
@@ -29,34 +30,6 @@ SHIPPED_MODELS = ("codelens-small", "codelens-nano")
 DEFAULT_MODEL = "default"
 """What --model may say for the embedded default (or name one of SHIPPED_MODELS)."""
 _HUB_TIMEOUT_S = "10"
-
-
-@dataclass
-class ModelSpec:
-    """Which model to load and how; the CLI's --model / --adapter / --device / --quantize / --dtype."""
-
-    model: str | None = None
-    """Base model: a local folder or a Hugging Face hub id. None = the embedded default's base,
-    or, when only ``adapter`` is given, the base recorded in the adapter's codelens.json."""
-    adapter: str | None = None
-    """Adapter folder written by `codelens train`. None = the embedded default's adapter."""
-    device: str = "auto"
-    """auto (first GPU if any, else CPU), cpu, cuda or cuda:N."""
-    quantize: Quantize = Quantize.NONE
-    """Weight quantisation through bitsandbytes: none, int8 or nf4 (4-bit NormalFloat)."""
-    dtype: Dtype = Dtype.AUTO
-    """Compute dtype: auto (bf16 where the hardware has it, else fp32), float32, bfloat16, float16."""
-    trust_remote_code: bool = False
-    """Run Python code shipped with a hub model; off unless asked, since it executes foreign code."""
-    merge: bool = True
-    """Fold the LoRA into the base's weights at load time (inference only; not possible for int8 /
-    nf4 bases, whose layers keep the adapter beside them). Off leaves a peft.PeftModel, which can
-    switch the adapter off."""
-
-    def __post_init__(self) -> None:
-        self.device = check_device("device", self.device, ModelError)
-        self.quantize = choice(Quantize, "quantize", self.quantize, ModelError)
-        self.dtype = choice(Dtype, "dtype", self.dtype, ModelError)
 
 
 @dataclass
@@ -173,6 +146,35 @@ def _quantization_config(quantize: str, dtype):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a base model's files come from, as transformers' ``from_pretrained`` takes it."""
+
+    path: str
+    """The local folder, or the hub id."""
+    folder: Path | None
+    """The local folder; None for a hub id."""
+    options: dict[str, Any]
+    """``trust_remote_code`` and ``local_files_only`` for every ``from_pretrained`` of it."""
+
+
+def model_source(model: str, trust_remote_code: bool = False) -> ModelSource:
+    """Where ``model`` loads from, for its tokenizer and its weights alike: a local folder as it is; a hub id
+    from the Hugging Face cache, and from the cache alone when HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are set.
+    A ModelError for a path that names no folder (it must not be taken for a hub id)."""
+    # huggingface_hub reads these when first imported: set them before transformers pulls it in, so an
+    # unreachable hub costs seconds, never minutes.
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", _HUB_TIMEOUT_S)
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", _HUB_TIMEOUT_S)
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return ModelSource(str(local), local, dict(trust_remote_code=trust_remote_code, local_files_only=False))
+    if _looks_like_path(model):
+        what = "is a file, not a model folder" if local.exists() else "does not exist"
+        raise ModelError(f"model folder {model} {what}", hint="pass an existing folder or a hub id with --model")
+    return ModelSource(model, None, dict(trust_remote_code=trust_remote_code, local_files_only=_offline()))
+
+
 def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quantize: Quantize = Quantize.NONE,
               trust_remote_code: bool = False):
     """Load a causal LM and its tokenizer from a local folder or the Hugging Face cache: (model, tokenizer).
@@ -180,39 +182,29 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
     The model is in eval mode on the resolved device; the tokenizer always has a pad token.
     Raises ModelError for anything that cannot be loaded, with the fix in the hint.
     """
-    # huggingface_hub reads these when first imported: set them before transformers pulls it in, so an
-    # unreachable hub costs seconds, never minutes.
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", _HUB_TIMEOUT_S)
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", _HUB_TIMEOUT_S)
     ModelSpec(model=model, device=device, quantize=quantize, dtype=dtype)  # validates the choices
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    source = model_source(model, trust_remote_code)
+    from transformers import AutoModelForCausalLM
 
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
-    local = Path(model).expanduser()
-    is_local = local.is_dir()
-    if not is_local and _looks_like_path(model):
-        what = "is a file, not a model folder" if local.exists() else "does not exist"
-        raise ModelError(f"model folder {model} {what}", hint="pass an existing folder or a hub id with --model")
-    source = str(local) if is_local else model
-    common = dict(trust_remote_code=trust_remote_code, local_files_only=(not is_local and _offline()))
-    kwargs: dict[str, Any] = dict(common, dtype=torch_dtype, use_safetensors=True)
+    kwargs: dict[str, Any] = dict(source.options, dtype=torch_dtype, use_safetensors=True)
     quant = _quantization_config(quantize, torch_dtype)
     if quant is not None:
         kwargs.update(quantization_config=quant, device_map={"": str(torch_device)})
     try:
         with _quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(source, **common)
-            if is_local and is_packed(local):
-                lm = _load_packed(local, torch_dtype, torch_device, kwargs, quant)
+            tokenizer = _tokenizer_of(source)
+            if source.folder is not None and is_packed(source.folder):
+                lm = _load_packed(source.folder, torch_dtype, torch_device, kwargs, quant)
             else:
-                lm = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+                lm = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - hub, network and format errors have no common base class
-        if is_local:
+        if source.folder is not None:
             raise ModelError(
-                f"cannot load the model in {source}: {_first_line(exc)}",
+                f"cannot load the model in {source.path}: {_first_line(exc)}",
                 hint="the folder needs config.json, safetensors weights and tokenizer files "
                      "(as written by save_pretrained); pickle (.bin) weights are refused",
             ) from exc
@@ -224,11 +216,14 @@ def load_base(model: str, device: str = "auto", dtype: Dtype = Dtype.AUTO, quant
     if quant is None:
         lm.to(torch_device)
     lm.eval()
-    return lm, _prepared(tokenizer)
+    return lm, tokenizer
 
 
-def _prepared(tokenizer):
-    """The tokenizer as codelens uses it: no length limit, a pad token."""
+def _tokenizer_of(source: ModelSource):
+    """The tokenizer of ``source`` as codelens uses it: no length limit, a pad token."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source.path, **source.options)
     # codelens cuts code to the prompt's own budget; the tokenizer's length limit would only make transformers
     # warn ("Token indices sequence length is longer than ...") about every long function it encodes.
     tokenizer.model_max_length = int(1e30)
@@ -243,20 +238,16 @@ def _prepared(tokenizer):
 
 
 def load_tokenizer(model: str, trust_remote_code: bool = False):
-    """The tokenizer of the base ``model`` alone, as ``load_base`` prepares it (no weights, no torch device):
-    what a Ray driver needs to cut the batches its workers will run. Raises ModelError."""
-    from transformers import AutoTokenizer
-
-    local = Path(model).expanduser()
-    source = str(local) if local.is_dir() else model
+    """The tokenizer of the base ``model`` alone, from where ``load_base`` takes it and prepared as it is
+    (no weights, no torch device): what a Ray driver needs to cut the batches its workers will run. Raises
+    ModelError."""
+    source = model_source(model, trust_remote_code)
     try:
         with _quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code,
-                                                      local_files_only=(not local.is_dir() and _offline()))
+            return _tokenizer_of(source)
     except Exception as exc:  # noqa: BLE001 - hub, network and format errors have no common base class
         raise ModelError(f"cannot load the tokenizer of {model}: {_first_line(exc)}",
                          hint="pass a model folder with tokenizer files") from exc
-    return _prepared(tokenizer)
 
 
 def _load_packed(folder: Path, dtype, device, kwargs: dict, quant):

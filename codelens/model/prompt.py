@@ -24,10 +24,6 @@ class Prompt:
     offsets: list[tuple[int, int]]
     """Character span in the code of each code token kept (``ids[code_start + i]``)."""
 
-    def tokens_of(self, start: int, end: int) -> list[int]:
-        """Prompt positions of the code tokens that overlap characters [start, end) of the code."""
-        return [self.code_start + i for i, (a, b) in enumerate(self.offsets) if a < end and b > start]
-
 
 def build_prompt(tokenizer, code: str, fmt: PromptFormat) -> Prompt:
     """The prompt for ``code``: [BOS] prefix code[:max_code_tokens] suffix, with the code tokens' offsets.

@@ -3,7 +3,7 @@
 Importing this package is cheap: grammars load the first time a file of their language is parsed.
 """
 
-from codelens.parsing.extract import ParseResult, extract_units, parse_files
+from codelens.parsing.extract import ParsedFiles, ParseResult, extract_units, parse_files
 from codelens.parsing.normalize import abstracted_source, normalized_source, source_hashes
 from codelens.parsing.registry import EXTENSIONS, LANGUAGES, get_spec, language_for_path
 from codelens.parsing.spec import LanguageSpec
@@ -13,6 +13,7 @@ __all__ = [
     "LANGUAGES",
     "LanguageSpec",
     "ParseResult",
+    "ParsedFiles",
     "abstracted_source",
     "extract_units",
     "get_spec",

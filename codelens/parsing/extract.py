@@ -27,10 +27,25 @@ PARALLEL_MIN_CHARS = 200_000
 
 @dataclass
 class ParseResult:
-    """What one file gave: its units, and how many syntax-error regions tree-sitter recovered from."""
+    """What one file gave: its units, how many syntax-error regions tree-sitter recovered from, its comments."""
 
     units: list[CodeUnit] = field(default_factory=list)
     error_count: int = 0
+    comments: list[tuple[int, int]] = field(default_factory=list)
+    """Start and end byte (in the file's UTF-8) of every comment, in source order: the parse already
+    tells comments from strings, so suppression markers are read from these instead of a second lexer."""
+
+
+@dataclass
+class ParsedFiles:
+    """What ``parse_files`` gave for a list of files."""
+
+    units: list[CodeUnit]
+    """Every unit, in file order, then source order."""
+    errors: dict[str, int]
+    """Syntax-error region count of each file that had any, by path."""
+    comments: dict[str, list[tuple[int, int]]]
+    """``ParseResult.comments`` of each file that has any, by path."""
 
 
 class _FileContext:
@@ -141,6 +156,7 @@ def _unit(rel: str, node: Node, qualname: str, tokens: TokenStream, ctx: _FileCo
         indent=indent,
         body_cut=body_cut,
         stub=spec.stub(node) if spec.stub is not None else False,
+        token_set=tokens.words(start, end, cut),
     )
 
 
@@ -164,7 +180,7 @@ def extract_units(rel: str, text: str, language: str) -> ParseResult:
         if not name or node.has_error or node.child_by_field_name("body") is None:
             continue
         units.append(_unit(rel, node, ctx.qualname(scope, name), ctx.tokens(index), ctx, ctx.api(scope, name)))
-    return ParseResult(units=units, error_count=count_error_regions(root))
+    return ParseResult(units=units, error_count=count_error_regions(root), comments=found.comments)
 
 
 def _extract_many(jobs: Sequence[tuple[str, str, str]]) -> list[ParseResult]:
@@ -185,8 +201,8 @@ def _chunks(jobs: list[tuple[str, str, str]], count: int) -> list[list[tuple[str
     return chunks
 
 
-def parse_files(files: list[SourceFile], workers: int = 0) -> tuple[list[CodeUnit], dict[str, int]]:
-    """Units of all files (file order, then source order) and syntax-error counts of files that had any.
+def parse_files(files: list[SourceFile], workers: int = 0) -> ParsedFiles:
+    """Units, syntax-error counts and comments of all files (see ``ParsedFiles``).
 
     ``workers`` processes parse in parallel (0: ``min(cpu_count, 4)``); small inputs stay serial.
     A process pool that cannot start falls back to parsing here.
@@ -212,4 +228,5 @@ def parse_files(files: list[SourceFile], workers: int = 0) -> tuple[list[CodeUni
         results = _extract_many(jobs)
     units = [unit for result in results for unit in result.units]
     errors = {job[0]: result.error_count for job, result in zip(jobs, results) if result.error_count}
-    return units, errors
+    comments = {job[0]: result.comments for job, result in zip(jobs, results) if result.comments}
+    return ParsedFiles(units, errors, comments)

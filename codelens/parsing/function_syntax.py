@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import keyword
 from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 _WRAPPER = "class _:\n"
 
@@ -118,15 +119,6 @@ class Parsed:
     def text(self, node) -> str:
         return self.data[node.start_byte:node.end_byte].decode("utf-8")
 
-    @property
-    def nodes(self) -> list:
-        """Every node of the function in pre-order, listed once: the edit-site kinds each read this list
-        instead of walking the tree again (one walk per function instead of one per kind)."""
-        cached = self.__dict__.get("_nodes")
-        if cached is None:
-            cached = self.__dict__["_nodes"] = preorder(self.fn)
-        return cached
-
     def line_of(self, byte: int) -> int:
         """1-based line inside the function source of a byte offset of the framed text."""
         return self.data.count(b"\n", self.start, byte) + 1
@@ -150,31 +142,63 @@ def parse_function(source: str, language: str, indent: str = "") -> Parsed | Non
     return Parsed(data, start, tree, fn)
 
 
-def walk(node, skip: frozenset[str] = frozenset()):
-    """Pre-order traversal of ``node``; children whose type is in ``skip`` are not entered."""
+def walk(node):
+    """Pre-order traversal of ``node`` (itself included)."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(c for c in reversed(current.children) if c.type not in skip)
+        stack.extend(reversed(current.children))
 
 
-def preorder(node) -> list:
-    """The nodes under ``node`` (itself included) in the order ``walk`` yields them, read with a tree cursor
-    (no child lists built on the Python side)."""
-    out = []
-    cursor = node.walk()
-    depth = 0
+_COMPREHENSIONS = frozenset({"list_comprehension", "set_comprehension", "dictionary_comprehension",
+                             "generator_expression"})
+_NOT_OWN = PYTHON.nested_scopes | _COMPREHENSIONS
+"""Nodes whose inside is not the function's own code: nested scopes and comprehensions bind their own names."""
+
+Handler = Callable[[Any, Any, Any, "str | None", bool], None]
+"""Called as ``handler(state, node, parent, field, own)`` by ``visit``."""
+
+
+def visit(parsed: Parsed, dispatch: Mapping[str, tuple[Handler, ...]], state) -> None:
+    """One pre-order walk of the function's tree: every node whose type ``dispatch`` lists goes to each of
+    its handlers, with ``state`` (what the handlers fill in; the table is built once, not per function).
+
+    A handler gets the state, the node, its parent (None for the function itself), the field the node
+    fills in its parent (None if none) and ``own``: whether the node is the function's own code, its body
+    outside nested scopes and comprehensions. The cursor knows parent and field as it goes; asking a node
+    for its parent walks down from the root again.
+    """
+    root = parsed.fn
+    for handle in dispatch.get(root.type, ()):
+        handle(state, root, None, None, False)
+    cursor = root.walk()
+    first_child, next_sibling, to_parent = cursor.goto_first_child, cursor.goto_next_sibling, cursor.goto_parent
+    if not first_child():
+        return
+    parents = [root]  # ancestors of the current node, the function first
+    owned = [False]  # whether each of them is own code
+    get = dispatch.get
     while True:
-        out.append(cursor.node)
-        if cursor.goto_first_child():
-            depth += 1
+        node = cursor.node
+        kind = node.type
+        parent = parents[-1]
+        own = (owned[-1] and kind not in _NOT_OWN) or (parent is root and cursor.field_name == "body")
+        found = get(kind)
+        if found:
+            field = cursor.field_name
+            for handle in found:
+                handle(state, node, parent, field, own)
+        if first_child():
+            parents.append(node)
+            owned.append(own)
             continue
-        while depth and not cursor.goto_next_sibling():
-            cursor.goto_parent()
-            depth -= 1
-        if not depth:
-            return out
+        while not next_sibling():
+            to_parent()
+            parents.pop()
+            owned.pop()
+            if not parents:
+                return
 
 
 def splice(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
@@ -229,74 +253,104 @@ def _targets(node) -> list:
     return []
 
 
-def _is_variable(node) -> bool:
-    """An identifier used as a variable (not an attribute name, keyword name or def / class name)."""
-    parent = node.parent
+def _is_variable(parent, field: str | None) -> bool:
+    """Whether an identifier that fills ``field`` of ``parent`` is used as a variable (not an attribute
+    name, keyword name or def / class name)."""
     if parent is None:
         return False
-    if parent.type == "attribute" and parent.child_by_field_name("attribute") == node:
+    kind = parent.type
+    if kind == "attribute" and field == "attribute":
         return False
-    if parent.type == "keyword_argument" and parent.child_by_field_name("name") == node:
+    if kind == "keyword_argument" and field == "name":
         return False
-    if parent.type in ("function_definition", "class_definition") and parent.child_by_field_name("name") == node:
+    if kind in ("function_definition", "class_definition") and field == "name":
         return False
-    return parent.type not in ("dotted_name", "aliased_import", "import_from_statement", "type_parameter")
+    return kind not in ("dotted_name", "aliased_import", "import_from_statement", "type_parameter")
+
+
+class ScopeWalk:
+    """Builds the ``Scope`` of a Python function from the nodes of a ``visit``: walk with ``DISPATCH`` and
+    the ScopeWalk as state (or with its handlers beside others, so one walk serves several readers), then
+    call ``scope``."""
+
+    def __init__(self, parsed: Parsed) -> None:
+        self.parsed = parsed
+        self._scope = Scope()
+        self._variables: list = []  # (identifier node, its name, own) of every identifier used as a variable
+        fn = parsed.fn
+        params = fn.child_by_field_name("parameters")
+        for child in params.children if params is not None else ():
+            ident = child if child.type == "identifier" else next(
+                (c for c in child.children if c.type == "identifier"), None)
+            if ident is not None and child.type not in ("keyword_separator", "positional_separator"):
+                self._scope.first_def.setdefault(parsed.text(ident), fn.start_byte)
+                self._scope.def_ids.add(ident.id)
+
+    def _binding(self, node, parent, field, own: bool) -> None:
+        if not own:
+            return
+        # A name counts as bound once its binding is complete: after the right-hand side of an
+        # assignment, after the iterable of a loop (``x = x + 1`` cannot misuse ``x`` for itself).
+        kind, at = node.type, node.end_byte
+        if kind in ("assignment", "augmented_assignment"):
+            bound = _targets(node.child_by_field_name("left"))
+        elif kind == "for_statement":
+            bound, at = _targets(node.child_by_field_name("left")), node.child_by_field_name("right").end_byte
+        elif kind == "as_pattern":
+            alias = node.child_by_field_name("alias")
+            bound = _targets(alias) if alias is not None else []
+        else:  # named_expression
+            bound = _targets(node.child_by_field_name("name"))
+        scope = self._scope
+        for ident in bound:
+            name = self.parsed.text(ident)
+            scope.first_def[name] = min(scope.first_def.get(name, at), at)
+            scope.def_ids.add(ident.id)
+
+    def _indirect(self, node, parent, field, own: bool) -> None:
+        if own:
+            self._scope.unsafe = True
+
+    def _nested(self, node, parent, field, own: bool) -> None:
+        if parent is not None:  # not the function itself
+            self._scope.nested = True
+
+    def _comprehension(self, node, parent, field, own: bool) -> None:
+        self._scope.comprehension_names |= {self.parsed.text(t) for t in _targets(node.child_by_field_name("left"))}
+
+    def _keyword(self, node, parent, field, own: bool) -> None:
+        self._scope.keyword_names.add(self.parsed.text(node.child_by_field_name("name")))
+
+    def _call(self, node, parent, field, own: bool) -> None:
+        function = node.child_by_field_name("function")
+        if function is not None and function.type == "identifier" and self.parsed.text(function) in _UNSAFE_CALLS:
+            self._scope.unsafe = True
+
+    def _identifier(self, node, parent, field, own: bool) -> None:
+        if _is_variable(parent, field):
+            self._variables.append((node, self.parsed.text(node), own))
+
+    def scope(self) -> Scope:
+        """The scope, once the walk is over: which identifiers are locals needs every binding seen."""
+        scope = self._scope
+        for node, name, own in self._variables:
+            if name in scope.first_def:
+                scope.occurrences.setdefault(name, []).append(node)
+                if own and node.id not in scope.def_ids and name not in scope.comprehension_names:
+                    scope.uses.append(node)
+        return scope
+
+    DISPATCH: dict[str, tuple[Handler, ...]] = {
+        "assignment": (_binding,), "augmented_assignment": (_binding,), "for_statement": (_binding,),
+        "as_pattern": (_binding,), "named_expression": (_binding,), "global_statement": (_indirect,),
+        "nonlocal_statement": (_indirect,), "for_in_clause": (_comprehension,), "keyword_argument": (_keyword,),
+        "call": (_call,), "identifier": (_identifier,), **dict.fromkeys(PYTHON.nested_scopes, (_nested,)),
+    }
+    """Node type -> the handlers ``visit`` passes it to (with a ScopeWalk as state)."""
 
 
 def python_scope(parsed: Parsed) -> Scope:
     """Local variables of the framed function: parameters and names bound in its own body."""
-    scope = Scope()
-    fn = parsed.fn
-    params = fn.child_by_field_name("parameters")
-    for child in params.children if params is not None else ():
-        ident = child if child.type == "identifier" else next(
-            (c for c in child.children if c.type == "identifier"), None)
-        if ident is not None and child.type not in ("keyword_separator", "positional_separator"):
-            scope.first_def.setdefault(parsed.text(ident), fn.start_byte)
-            scope.def_ids.add(ident.id)
-    body = fn.child_by_field_name("body")
-    comprehension_types = frozenset({"list_comprehension", "set_comprehension", "dictionary_comprehension",
-                                     "generator_expression"})
-    own_nodes = list(walk(body, PYTHON.nested_scopes | comprehension_types))  # the body outside nested scopes
-    for node in own_nodes:
-        # A name counts as bound once its binding is complete: after the right-hand side of an
-        # assignment, after the iterable of a loop (``x = x + 1`` cannot misuse ``x`` for itself).
-        bound, at = [], node.end_byte
-        if node.type in ("assignment", "augmented_assignment"):
-            bound = _targets(node.child_by_field_name("left"))
-        elif node.type == "for_statement":
-            bound, at = _targets(node.child_by_field_name("left")), node.child_by_field_name("right").end_byte
-        elif node.type == "as_pattern":
-            alias = node.child_by_field_name("alias")
-            bound = _targets(alias) if alias is not None else []
-        elif node.type == "named_expression":
-            bound = _targets(node.child_by_field_name("name"))
-        elif node.type in ("global_statement", "nonlocal_statement"):
-            scope.unsafe = True
-        for ident in bound:
-            name = parsed.text(ident)
-            scope.first_def[name] = min(scope.first_def.get(name, at), at)
-            scope.def_ids.add(ident.id)
-    for node in parsed.nodes:
-        if node.id != fn.id and node.type in PYTHON.nested_scopes:
-            scope.nested = True
-        if node.type == "for_in_clause":
-            scope.comprehension_names |= {parsed.text(t) for t in _targets(node.child_by_field_name("left"))}
-        if node.type == "keyword_argument":
-            scope.keyword_names.add(parsed.text(node.child_by_field_name("name")))
-        if node.type == "call":
-            function = node.child_by_field_name("function")
-            if function is not None and function.type == "identifier" and parsed.text(function) in _UNSAFE_CALLS:
-                scope.unsafe = True
-    own_name = fn.child_by_field_name("name").id
-    for node in parsed.nodes:
-        if node.type == "identifier" and node.id != own_name and _is_variable(node):
-            name = parsed.text(node)
-            if name in scope.first_def:
-                scope.occurrences.setdefault(name, []).append(node)
-    for node in own_nodes:
-        if node.type == "identifier" and node.id not in scope.def_ids and _is_variable(node):
-            name = parsed.text(node)
-            if name in scope.first_def and name not in scope.comprehension_names:
-                scope.uses.append(node)
-    return scope
+    walk = ScopeWalk(parsed)
+    visit(parsed, ScopeWalk.DISPATCH, walk)
+    return walk.scope()

@@ -25,12 +25,14 @@ Kinds, named after the bug they make:
                           parenthesis, and there is no repair to propose: what was dropped cannot be known.
 
 The first nine were the BugLab families; the last four are the shapes real fixes take that those miss.
+One walk of a function's tree finds the sites of every kind (``_SiteWalk``).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from codelens.parsing import function_syntax as syntax
 
@@ -87,229 +89,229 @@ class Site:
     """1-based line of the site in the function text."""
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(NamedTuple):
+    """A site in byte offsets of the framed text (a tuple: tens of thousands are made per thousand functions)."""
+
     start: int
     end: int
     kind: str
     alternatives: tuple[str, ...]
 
 
-def _variable_misuse(parsed, table) -> list[_Raw]:
-    if table is not syntax.PYTHON:
-        return []
-    scope = syntax.python_scope(parsed)
-    out = []
-    for use in scope.uses:
-        name = parsed.text(use)
-        if name in _SELF_NAMES:
-            continue
-        others = sorted((pos, other) for other, pos in scope.first_def.items()
-                        if other != name and other not in _SELF_NAMES and pos < use.start_byte
-                        and other not in scope.comprehension_names)
-        if others:
-            out.append(_Raw(use.start_byte, use.end_byte, "variable-misuse", tuple(o for _, o in others)))
-    return out
+class FunctionSites(NamedTuple):
+    """A parsed function and its sites, in byte offsets of its framed text."""
+
+    parsed: syntax.Parsed
+    rewrites: tuple[_Raw, ...]
+    """Every site as training rewrites it, in BUG_KINDS order, each kind in source order."""
+    closers: tuple[_Raw, ...]
+    """Each Python call's closing parenthesis, with no repair: where a scan weighs a missing argument."""
 
 
-def _swapped_arguments(parsed, table) -> list[_Raw]:
-    out = []
-    for node in parsed.nodes:
-        if node.type != table.argument_list:
-            continue
-        args = list(node.named_children)
+class _SiteWalk:
+    """The sites of one function, gathered in one walk of its tree (``syntax.visit``): each node goes to
+    the kinds that read its type, each kind lists its sites in source order, and ``sites`` joins the
+    lists in BUG_KINDS order. Variable misuse and wrong attributes need the whole function seen first
+    (the locals, the attributes read on each object), so they are settled after the walk."""
+
+    def __init__(self, parsed: syntax.Parsed, table: syntax.NodeTypes) -> None:
+        self.parsed, self.table = parsed, table
+        self.found: dict[str, list[_Raw]] = {kind: [] for kind in BUG_KINDS}
+        self.closers: list[_Raw] = []
+        self.attributes: dict[tuple[str, bool], set[str]] = {}
+        """(object text, called) -> the attribute names read on it: data stand in for data, methods for methods."""
+        self.attribute_uses: list[tuple[tuple[str, bool], object]] = []
+        self.scope = syntax.ScopeWalk(parsed) if table is syntax.PYTHON else None
+
+    def sites(self) -> tuple[_Raw, ...]:
+        """Every site, once the walk is over: BUG_KINDS order, each kind in source order."""
+        if self.scope is not None:
+            self._variable_misuse(self.scope.scope())
+            self._wrong_attribute()
+        return tuple(site for kind in BUG_KINDS for site in self.found[kind])
+
+    def _variable_misuse(self, scope: syntax.Scope) -> None:
+        text, out = self.parsed.text, self.found["variable-misuse"]
+        # The locals a use could be mistaken for, by where each is first bound: a use's candidates are
+        # those bound before it.
+        bound = sorted((pos, other) for other, pos in scope.first_def.items()
+                       if other not in _SELF_NAMES and other not in scope.comprehension_names)
+        for use in scope.uses:
+            name = text(use)
+            if name in _SELF_NAMES:
+                continue
+            start = use.start_byte
+            others = tuple(other for pos, other in bound if pos < start and other != name)
+            if others:
+                out.append(_Raw(start, use.end_byte, "variable-misuse", others))
+
+    def _wrong_attribute(self) -> None:
+        text, out = self.parsed.text, self.found["wrong-attribute"]
+        for key, name in self.attribute_uses:
+            others = sorted(self.attributes[key] - {text(name)})
+            if others:
+                out.append(_Raw(name.start_byte, name.end_byte, "wrong-attribute", tuple(others)))
+
+    def _swapped_arguments(self, node, parent, field, own) -> None:
+        parsed, excluded = self.parsed, self.table.positional_excluded
+        args = node.named_children
         for left, right in zip(args, args[1:]):
-            if left.type in table.positional_excluded or right.type in table.positional_excluded:
+            if left.type in excluded or right.type in excluded:
                 continue
             if parsed.text(left) != parsed.text(right):
                 between = parsed.data[left.end_byte:right.start_byte].decode("utf-8")
-                out.append(_Raw(left.start_byte, right.end_byte, "swapped-arguments",
-                                (parsed.text(right) + between + parsed.text(left),)))
-    return out
+                self.found["swapped-arguments"].append(_Raw(left.start_byte, right.end_byte, "swapped-arguments",
+                                                            (parsed.text(right) + between + parsed.text(left),)))
 
-
-def _operators(parsed, node_type: str, ops: dict[str, tuple[str, ...]], kind: str) -> list[_Raw]:
-    out = []
-    for node in parsed.nodes:
-        if node.type != node_type:
-            continue
-        for child in node.children:
-            if not child.is_named and ops.get(child.type):
-                out.append(_Raw(child.start_byte, child.end_byte, kind, ops[child.type]))
-    return out
-
-
-def _off_by_one(parsed, table) -> list[_Raw]:
-    out = []
-    for node in parsed.nodes:
-        text = parsed.text(node) if node.type == table.integer else ""
+    def _off_by_one(self, node, parent, field, own) -> None:
+        text = self.parsed.text(node)
         if text.isdigit() and int(text) <= MAX_LITERAL:
             value = int(text)
-            out.append(_Raw(node.start_byte, node.end_byte, "off-by-one",
-                            tuple(str(v) for v in (value + 1, value - 1) if v >= 0)))
-    return out
+            self.found["off-by-one"].append(_Raw(node.start_byte, node.end_byte, "off-by-one",
+                                                 tuple(str(v) for v in (value + 1, value - 1) if v >= 0)))
 
+    def _flipped_boolean(self, node, parent, field, own) -> None:
+        flipped = "False" if node.type == self.table.true else "True"
+        self.found["flipped-boolean"].append(_Raw(node.start_byte, node.end_byte, "flipped-boolean", (flipped,)))
 
-def _flipped_boolean(parsed, table) -> list[_Raw]:
-    flip = {table.true: "False", table.false: "True"}
-    return [_Raw(n.start_byte, n.end_byte, "flipped-boolean", (flip[n.type],))
-            for n in parsed.nodes if n.type in flip]
+    def _dropped_negation(self, node, parent, field, own) -> None:
+        argument = node.child_by_field_name("argument")
+        if argument is not None:
+            self.found["dropped-negation"].append(_Raw(node.start_byte, node.end_byte, "dropped-negation",
+                                                       (self.parsed.text(argument),)))
 
-
-def _dropped_negation(parsed, table) -> list[_Raw]:
-    out = []
-    for node in parsed.nodes:
-        if node.type == table.negation:
-            argument = node.child_by_field_name("argument")
-            if argument is not None:
-                out.append(_Raw(node.start_byte, node.end_byte, "dropped-negation", (parsed.text(argument),)))
-    return out
-
-
-def _added_negation(parsed, table) -> list[_Raw]:
-    out = []
-    for node in parsed.nodes:
-        if node.type not in table.conditions:
-            continue
+    def _added_negation(self, node, parent, field, own) -> None:
         cond = node.child_by_field_name("condition")
-        if cond is None or cond.type == table.negation:
-            continue
-        text = parsed.text(cond)
-        out.append(_Raw(cond.start_byte, cond.end_byte, "added-negation",
-                        (f"not {text}" if cond.type in table.atoms else f"not ({text})",)))
-    return out
+        if cond is None or cond.type == self.table.negation:
+            return
+        text = self.parsed.text(cond)
+        negated = f"not {text}" if cond.type in self.table.atoms else f"not ({text})"
+        self.found["added-negation"].append(_Raw(cond.start_byte, cond.end_byte, "added-negation", (negated,)))
 
+    def _attributes_read(self, node, parent, field, own) -> None:
+        obj, name = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+        if obj is None or name is None:
+            return
+        called = parent is not None and parent.type == "call" and field == "function"
+        key = (self.parsed.text(obj), called)
+        self.attributes.setdefault(key, set()).add(self.parsed.text(name))
+        self.attribute_uses.append((key, name))
 
-def _attribute_parts(parsed, node):
-    """(object text, attribute name node, whether it is called) of an ``attribute`` node, or None."""
-    obj, name = node.child_by_field_name("object"), node.child_by_field_name("attribute")
-    if obj is None or name is None:
-        return None
-    parent = node.parent
-    called = parent is not None and parent.type == "call" and parent.child_by_field_name("function") == node
-    return parsed.text(obj), name, called
-
-
-def _wrong_attribute(parsed, table) -> list[_Raw]:
-    if table is not syntax.PYTHON:
-        return []
-    uses, names = [], {}
-    for node in parsed.nodes:
-        if node.type == "attribute" and (parts := _attribute_parts(parsed, node)) is not None:
-            obj, name, called = parts
-            # Data attributes stand in for data attributes, methods for methods, on the same object.
-            names.setdefault((obj, called), set()).add(parsed.text(name))
-            uses.append(((obj, called), name))
-    out = []
-    for key, name in uses:
-        others = sorted(names[key] - {parsed.text(name)})
-        if others:
-            out.append(_Raw(name.start_byte, name.end_byte, "wrong-attribute", tuple(others)))
-    return out
-
-
-def _wrong_callee(parsed, table) -> list[_Raw]:
-    if table is not syntax.PYTHON:
-        return []
-    out = []
-    for node in parsed.nodes:
-        if node.type != table.call:
-            continue
+    def _wrong_callee(self, node, parent, field, own) -> None:
         callee = node.child_by_field_name("function")
         if callee is not None and callee.type == "attribute":
             callee = callee.child_by_field_name("attribute")
         if callee is not None and callee.type == "identifier":
-            alternatives = _CALLEE_ALTERNATIVES.get(parsed.text(callee))
+            alternatives = _CALLEE_ALTERNATIVES.get(self.parsed.text(callee))
             if alternatives:
-                out.append(_Raw(callee.start_byte, callee.end_byte, "wrong-callee", alternatives))
-    return out
+                self.found["wrong-callee"].append(_Raw(callee.start_byte, callee.end_byte, "wrong-callee",
+                                                       alternatives))
 
+    def _slice_bounds(self, node, parent, field, own) -> None:
+        """Non-literal index expressions and slice bounds of a subscript (literal bounds are off-by-one's)."""
+        for child in node.children_by_field_name("subscript"):
+            if child.type == "slice":
+                for bound in child.named_children:
+                    if bound.type != "comment":
+                        self._slice_bound(bound)
+            elif child.type not in ("string", "integer", "tuple", "unary_operator", "none", "true", "false"):
+                self._slice_bound(child)
 
-def _slice_bounds(parsed, table):
-    """Non-literal index expressions and slice bounds of subscripts (Python)."""
-    for node in parsed.nodes:
-        if node.type == "subscript":
-            for child in node.children_by_field_name("subscript"):
-                if child.type == "slice":
-                    yield from (c for c in child.named_children if c.type != "comment")
-                elif child.type not in ("string", "integer", "tuple", "unary_operator", "none", "true", "false"):
-                    yield child
-
-
-def _off_by_one_slice(parsed, table) -> list[_Raw]:
-    if table is not syntax.PYTHON:
-        return []
-    out = []
-    for bound in _slice_bounds(parsed, table):
+    def _slice_bound(self, bound) -> None:
+        table = self.table
         if bound.type in (table.integer, "unary_operator", "string", "none"):
-            continue
-        text = parsed.text(bound)
+            return
+        text = self.parsed.text(bound)
         if "\n" in text:
-            continue
+            return
         matched = _PLUS_MINUS_ONE.match(text) if bound.type == table.binary else None
         if matched:  # n - 1 -> n or n + 1: the off-by-one a fix most often removes, or its mirror
             alternatives = [matched.group(1), f"{matched.group(1)} {'+' if matched.group(2) == '-' else '-'} 1"]
         else:
             wrapped = text if bound.type in table.atoms else f"({text})"
             alternatives = [f"{wrapped} + 1", f"{wrapped} - 1"]
-        out.append(_Raw(bound.start_byte, bound.end_byte, "off-by-one-slice", tuple(alternatives)))
-    return out
+        self.found["off-by-one-slice"].append(_Raw(bound.start_byte, bound.end_byte, "off-by-one-slice",
+                                                   tuple(alternatives)))
+
+    def _missing_argument(self, node, parent, field, own) -> None:
+        """Two views of a dropped last argument. As training makes it: the rewrite from the end of the
+        argument before to the closing parenthesis, replaced by the parenthesis alone (so the bug's site is
+        that parenthesis). As a scan weighs it: each call's closing parenthesis, with no repair."""
+        children = node.children
+        if not children or children[-1].type != ")":
+            return
+        args = [c for c in node.named_children if c.type != self.table.comment]
+        if args:
+            self.closers.append(_Raw(node.end_byte - 1, node.end_byte, "missing-argument", ()))
+        if len(args) >= 2 and args[-1].type not in ("list_splat", "dictionary_splat"):
+            self.found["missing-argument"].append(_Raw(args[-2].end_byte, node.end_byte, "missing-argument", (")",)))
 
 
-def _missing_argument(parsed, table) -> list[_Raw]:
-    """The rewrite that drops a call's last argument: from the end of the one before to the closing
-    parenthesis, replaced by the parenthesis alone (so the bug's site is that parenthesis)."""
-    if table is not syntax.PYTHON:
-        return []
-    out = []
-    for node in parsed.nodes:
-        if node.type != table.argument_list:
-            continue
-        args = [c for c in node.named_children if c.type != table.comment]
-        if len(args) < 2 or node.children[-1].type != ")" or args[-1].type in ("list_splat", "dictionary_splat"):
-            continue
-        out.append(_Raw(args[-2].end_byte, node.end_byte, "missing-argument", (")",)))
-    return out
+def _operator_tables(table: syntax.NodeTypes) -> dict[str, tuple[str, dict[str, tuple[str, ...]]]]:
+    """Bug kind -> (the expression node whose operator it changes, operator -> what the bug puts instead)."""
+    return {"wrong-binary-operator": (table.binary, table.binary_ops),
+            "wrong-comparison": (table.comparison, table.comparison_ops),
+            "wrong-boolean-operator": (table.boolean, {k: (v,) for k, v in table.boolean_ops.items()})}
 
 
-def _call_closers(parsed, table) -> list[_Raw]:
-    """As a scan weighs missing arguments: each Python call's closing parenthesis, with no repair."""
-    if table is not syntax.PYTHON:
-        return []
-    return [_Raw(n.end_byte - 1, n.end_byte, "missing-argument", ()) for n in parsed.nodes
-            if n.type == table.argument_list and n.children and n.children[-1].type == ")"
-            and any(c.type != table.comment for c in n.named_children)]
+def _operator_handler(kind: str, ops: dict[str, tuple[str, ...]]) -> syntax.Handler:
+    def handle(walk: _SiteWalk, node, parent, field, own) -> None:
+        out = walk.found[kind]
+        for child in node.children:
+            if not child.is_named and ops.get(child.type):
+                out.append(_Raw(child.start_byte, child.end_byte, kind, ops[child.type]))
+    return handle
 
 
-def _raw_sites(parsed, table) -> list[_Raw]:
-    """Every site, in BUG_KINDS order, each kind in source order."""
-    return [
-        *_variable_misuse(parsed, table),
-        *_swapped_arguments(parsed, table),
-        *_operators(parsed, table.binary, table.binary_ops, "wrong-binary-operator"),
-        *_operators(parsed, table.comparison, table.comparison_ops, "wrong-comparison"),
-        *_operators(parsed, table.boolean, {k: (v,) for k, v in table.boolean_ops.items()}, "wrong-boolean-operator"),
-        *_off_by_one(parsed, table),
-        *_flipped_boolean(parsed, table),
-        *_dropped_negation(parsed, table),
-        *_added_negation(parsed, table),
-        *_wrong_attribute(parsed, table),
-        *_wrong_callee(parsed, table),
-        *_off_by_one_slice(parsed, table),
-        *_missing_argument(parsed, table),
-    ]
+def _in_scope(handler: syntax.Handler) -> syntax.Handler:
+    """A ScopeWalk handler that finds its state as the site walk's ``scope``."""
+    def handle(walk: _SiteWalk, node, parent, field, own) -> None:
+        handler(walk.scope, node, parent, field, own)
+    return handle
+
+
+def _dispatch(table: syntax.NodeTypes) -> dict[str, tuple[syntax.Handler, ...]]:
+    """Node type -> the handlers of the kinds that read it, for ``syntax.visit`` with a ``_SiteWalk``."""
+    handlers: dict[str, list[syntax.Handler]] = {}
+
+    def on(node_type: str, handler: syntax.Handler) -> None:
+        handlers.setdefault(node_type, []).append(handler)
+
+    on(table.argument_list, _SiteWalk._swapped_arguments)
+    for kind, (node_type, ops) in _operator_tables(table).items():
+        on(node_type, _operator_handler(kind, ops))
+    on(table.integer, _SiteWalk._off_by_one)
+    on(table.true, _SiteWalk._flipped_boolean)
+    on(table.false, _SiteWalk._flipped_boolean)
+    on(table.negation, _SiteWalk._dropped_negation)
+    for condition in table.conditions:
+        on(condition, _SiteWalk._added_negation)
+    if table is syntax.PYTHON:  # the kinds below read Python's grammar and scope rules
+        for node_type, scope_handlers in syntax.ScopeWalk.DISPATCH.items():
+            for handler in scope_handlers:
+                on(node_type, _in_scope(handler))
+        on("attribute", _SiteWalk._attributes_read)
+        on(table.call, _SiteWalk._wrong_callee)
+        on("subscript", _SiteWalk._slice_bounds)
+        on(table.argument_list, _SiteWalk._missing_argument)
+    return {node_type: tuple(found) for node_type, found in handlers.items()}
+
+
+_DISPATCH = {language: _dispatch(table) for language, table in syntax.NODE_TYPES.items()}
 
 
 @functools.lru_cache(maxsize=64)
-def parse_sites(source: str, language: str = "python", indent: str = ""):
-    """(parsed function, its sites in byte offsets of the framed text) or None when it cannot be parsed.
+def parse_sites(source: str, language: str = "python", indent: str = "") -> FunctionSites | None:
+    """The function parsed and its sites (``FunctionSites``), or None when it cannot be parsed.
 
     Remembered for the last few functions: making several bugs of one function asks for its sites each time."""
     table = syntax.NODE_TYPES.get(language)
     parsed = syntax.parse_function(source, language, indent) if table else None
     if parsed is None:
         return None
-    return parsed, tuple(_raw_sites(parsed, table))
+    walk = _SiteWalk(parsed, table)
+    syntax.visit(parsed, _DISPATCH[language], walk)
+    return FunctionSites(parsed, walk.sites(), tuple(walk.closers))
 
 
 def edit_sites(source: str, language: str = "python", indent: str = "") -> list[Site]:
@@ -320,9 +322,9 @@ def edit_sites(source: str, language: str = "python", indent: str = "") -> list[
     found = parse_sites(source, language, indent)
     if found is None:
         return []
-    parsed, raw = found
+    parsed = found.parsed
     # A missing argument is weighed where it would have been: each call's closing parenthesis.
-    raw = [r for r in raw if r.kind != "missing-argument"] + _call_closers(parsed, syntax.NODE_TYPES[language])
+    raw = [r for r in found.rewrites if r.kind != "missing-argument"] + list(found.closers)
     chars = _CharOffsets(parsed.data, parsed.start)
     return [Site(chars(r.start), chars(r.end), r.kind, parsed.data[r.start:r.end].decode("utf-8"), r.alternatives,
                  parsed.line_of(r.start)) for r in raw]
@@ -338,10 +340,10 @@ def repair_candidates(site: Site, language: str = "python") -> tuple[str, ...]:
     table = syntax.NODE_TYPES.get(language)
     if table is None:
         return site.alternatives
-    forward = {"wrong-binary-operator": table.binary_ops, "wrong-comparison": table.comparison_ops,
-               "wrong-boolean-operator": {k: (v,) for k, v in table.boolean_ops.items()}}.get(site.kind)
-    if forward is None:
+    operators = _operator_tables(table).get(site.kind)
+    if operators is None:
         return site.alternatives
+    forward = operators[1]
     inverse = tuple(op for op, targets in forward.items() if site.text in targets)
     return tuple(dict.fromkeys((*site.alternatives, *inverse)))
 

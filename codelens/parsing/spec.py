@@ -30,7 +30,8 @@ class LanguageSpec:
     comment_prefix: str = "//"
     """Line-comment marker, used to recognise ``codelens: ignore[...]`` suppressions."""
     comment_kinds: frozenset[str] = frozenset({"comment"})
-    """Node kinds that are comments: dropped from hashes, read as doc comments above functions."""
+    """Node kinds that are comments: dropped from hashes, read as doc comments above functions, and where
+    ``codelens: ignore`` markers are read (``ParseResult.comments``)."""
     literal_kinds: frozenset[str] = frozenset()
     """Node kinds that are literals: one token each, abstracted to ``LIT`` for the clone key."""
     extra_identifier_kinds: frozenset[str] = frozenset()

@@ -1,4 +1,5 @@
-"""One pass over a parsed file: its functions, and the token streams their hashes are built from.
+"""One pass over a parsed file: its functions, the token streams their hashes and token sets are built from,
+its comments.
 
 This is the hot path of a scan, so it is shaped for speed while giving exactly what the reference
 pieces in ``normalize`` give (a query for functions, literals and comments, ``atoms_of``,
@@ -14,6 +15,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
+from operator import eq
 from typing import TYPE_CHECKING
 
 from codelens.parsing.normalize import IDENT, LIT, PLAIN, SKIP, Token, leaf_tokens, token_categories
@@ -138,18 +140,26 @@ class TokenStream:
             stream.keys.append(key)
         return stream
 
+    def _spans(self, start: int, end: int, cut: tuple[int, int] | None) -> list[tuple[int, int]]:
+        """Index ranges of the elements starting in ``[start, end)``: one, or two around ``cut``."""
+        starts = self.starts
+        lo, hi = bisect_left(starts, start), bisect_left(starts, end)
+        if cut is None:
+            return [(lo, hi)]
+        cut_lo = min(max(bisect_left(starts, cut[0]), lo), hi)
+        cut_hi = min(max(bisect_left(starts, cut[1]), cut_lo), hi)
+        return [(lo, cut_lo), (cut_hi, hi)]
+
     def hashes(self, start: int, end: int, cut: tuple[int, int] | None) -> tuple[str, str]:
         """``content_hashes`` of the tokens starting in ``[start, end)`` but not in ``cut``."""
         starts, line_at = self.starts, self.line_at
-        lo, hi = bisect_left(starts, start), bisect_left(starts, end)
+        spans = self._spans(start, end, cut)
+        lo, hi = spans[0][0], spans[-1][1]
         whole = lo == 0 and hi == len(starts)  # an outermost function
         if cut is None:
-            spans = [(lo, hi)]
             renumber = not whole
         else:
-            cut_lo = min(max(bisect_left(starts, cut[0]), lo), hi)
-            cut_hi = min(max(bisect_left(starts, cut[1]), cut_lo), hi)
-            spans = [(lo, cut_lo), (cut_hi, hi)]
+            cut_lo, cut_hi = spans[0][1], spans[1][0]
             renumber = not whole or any(key.__class__ is int for key in self.keys[cut_lo:cut_hi])
         if whole and cut is None and not (hi and self.pieces[0][0] == MARK):
             pieces, keys, columns = self.pieces, self.keys, self.line_columns  # read only
@@ -170,6 +180,21 @@ class TokenStream:
             plain = plain.replace(head, b"\n").replace(b"\xfe ", b"")
             abstracted = abstracted.replace(head, b"\n").replace(b"\xfe ", b"")
         return _sha(plain), _sha(abstracted)
+
+    def words(self, start: int, end: int, cut: tuple[int, int] | None) -> frozenset[str]:
+        """The identifiers and keywords among the tokens starting in ``[start, end)`` but not in ``cut``:
+        what lexical clone similarity compares (``codelens.tasks.lexical``). A keyword is a token kept as
+        written that is spelled like a name; literals, operators and punctuation are not words."""
+        spans = self._spans(start, end, cut)
+        pieces, keys = _pick(self.pieces, spans), _pick(self.keys, spans)
+        names = set(compress(pieces, map(int.__instancecheck__, keys)))  # identifiers: their key is a number
+        # Kept as written (key == text): keywords, operators, punctuation, line breaks. A literal's key is LIT.
+        written = set(compress(pieces, map(eq, pieces, keys)))
+        out = {name.decode("utf-8", "surrogatepass") for name in names}
+        for piece in written:
+            if piece[0] != MARK and (word := piece.decode("utf-8", "surrogatepass")).isidentifier():
+                out.add(word)
+        return frozenset(out)
 
     def statement_count(self, start: int, end: int, cut: tuple[int, int] | None) -> int | None:
         """How many statements start in ``[start, end)`` but not in ``cut``; None when not counted."""
@@ -209,6 +234,8 @@ class FileWalk:
     streams: list[TokenStream | None]
     """Tokens of each outermost function; None for one inside a literal (a JS template), which
     ``stream`` computes the reference way."""
+    comments: list[tuple[int, int]]
+    """Start and end byte of every comment node, in source order: where suppression markers are read."""
 
 
 def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWalk:
@@ -224,6 +251,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
     open_ends: list[int] = []  # and their end bytes
     outermost: list[Node] = []
     streams: list[TokenStream | None] = []
+    comments: list[tuple[int, int]] = []
     # The stream being filled, its bound appends, and where its last token ended.
     current = TokenStream()
     starts_add, pieces_add, keys_add = current.starts.append, current.pieces.append, current.keys.append
@@ -252,6 +280,8 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
         elif LITERAL <= code < CONTAINER:  # a literal or a comment
             start = node.start_byte
             end = node.end_byte
+            if code >= COMMENT and end > start:
+                comments.append((start, end))
             if atom_depth < 0 and end > start:
                 kind = LIT if code < COMMENT else SKIP
                 if node.descendant_count > node.child_count + 1:
@@ -353,7 +383,7 @@ def walk(root: Node, src: bytes, codes: tuple[int, ...], lines: bool) -> FileWal
             if next_sibling():
                 break
             if not parent():
-                return FileWalk(functions, scopes, outermost, streams)
+                return FileWalk(functions, scopes, outermost, streams, comments)
             depth -= 1
 
 

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from dataclasses import dataclass
 
 from codelens.errors import ConfigError
-from codelens.report import github, gitlab, html, jsonl, junit, sarif, text
-from codelens.report import json as json_report
 from codelens.report.model import ReportOptions, ScanReport
 
-REPORTERS: dict[str, Callable[[ScanReport], str]] = {
-    "text": text.render,
-    "json": json_report.render,
-    "sarif": sarif.render,
-    "github": github.render,
-    "gitlab": gitlab.render,
-    "junit": junit.render,
-    "jsonl": jsonl.render,
-    "html": html.render,
-    "concise": text.render_concise,
+
+@dataclass(frozen=True)
+class _Renderer:
+    """``module.function`` of this package, imported when first called: a scan imports only the reporter of
+    its own format (the HTML one alone is a page of code)."""
+
+    module: str
+    function: str = "render"
+
+    def __call__(self, report: ScanReport) -> str:
+        return getattr(importlib.import_module(f"codelens.report.{self.module}"), self.function)(report)
+
+
+REPORTERS: dict[str, _Renderer] = {
+    "text": _Renderer("text"),
+    "json": _Renderer("json"),
+    "sarif": _Renderer("sarif"),
+    "github": _Renderer("github"),
+    "gitlab": _Renderer("gitlab"),
+    "junit": _Renderer("junit"),
+    "jsonl": _Renderer("jsonl"),
+    "html": _Renderer("html"),
+    "concise": _Renderer("text", "render_concise"),
 }
 """Format name -> render function."""
 

@@ -10,9 +10,8 @@ Paths are relative to the scan root: scan from the repository root so they match
 from __future__ import annotations
 
 from codelens.escapes import escape_controls
-from codelens.findings import Finding, Severity
+from codelens.findings import Finding, Severity, finding_order
 from codelens.report.model import ScanReport, printable
-from codelens.tasks import finding_order
 
 LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "warning", Severity.INFO: "notice"}
 """Workflow command for each severity."""

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 
-from codelens.findings import Finding, Severity, fingerprint
+from codelens.findings import Finding, Severity, finding_order, fingerprint
 from codelens.report.model import ScanReport, printable, rounded
-from codelens.tasks import finding_order
 
 SEVERITIES = {Severity.INFO: "info", Severity.LOW: "minor", Severity.MEDIUM: "major", Severity.HIGH: "critical"}
 """Code Quality severity (info, minor, major, critical, blocker) for each codelens severity."""

@@ -28,14 +28,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from codelens.core import CodeUnit
+from codelens.core import CodeUnit, unit_order
 from codelens.docstrings import doc_comment, python_docstring_line
-from codelens.findings import Finding, Severity, fingerprint
+from codelens.findings import Finding, Severity, finding_order, fingerprint
 from codelens.report.highlight import PLAIN, Token, highlight_lines, tokens
 from codelens.report.json import report_dict
-from codelens.report.model import ScanReport, finding_unit_key, printable, rounded, unit_finding_key
-from codelens.tasks import finding_order
-from codelens.tasks.clone import clone_classes, unit_key
+from codelens.report.model import ScanReport, printable, rounded
+from codelens.tasks.clone import clone_classes
 
 MAX_FUNCTION_LINES = 40
 """A function with a CL100 longer than this shows its first lines and those around the suspect token, with the
@@ -83,22 +82,22 @@ def render(report: ScanReport) -> str:
     # The JSON report less its per-function list and its clone pairs (a class of n functions is n^2 / 2 pairs;
     # the page shows classes).
     data = rounded({key: value for key, value in report_dict(report).items() if key not in ("functions", "clones")})
-    known = {unit_finding_key(u): u for u in report.units}
+    known = {u.key: u for u in report.units}
     for pair in report.clones:
-        known.setdefault(unit_finding_key(pair.a), pair.a)
-        known.setdefault(unit_finding_key(pair.b), pair.b)
+        known.setdefault(pair.a.key, pair.a)
+        known.setdefault(pair.b.key, pair.b)
     classes = clone_classes(report.clones)
-    class_ids = {unit_key(m): (number, _id("C", *unit_key(members[0])[:3]))
+    class_ids = {unit_order(m): (number, _id("C", *unit_order(members[0])[:3]))
                  for number, members in enumerate(classes, start=1) for m in members}
     by_unit: dict[tuple, list[Finding]] = defaultdict(list)
     for finding in findings:
-        by_unit[finding_unit_key(finding)].append(finding)
+        by_unit[finding.key].append(finding)
     sections = [_unit_section(known.get(key), key, group, class_ids) for key, group in by_unit.items()]
-    confidence = {unit_key(known[k]): max(f.confidence for f in g if f.code == "CL200")
+    confidence = {unit_order(known[k]): max(f.confidence for f in g if f.code == "CL200")
                   for k, g in by_unit.items() if k in known and any(f.code == "CL200" for f in g)}
     pairs_of: dict[int, list] = defaultdict(list)
     for pair in report.clones:
-        pairs_of[class_ids[unit_key(pair.a)][0]].append(pair)
+        pairs_of[class_ids[unit_order(pair.a)][0]].append(pair)
     clone_sections = [_clone_section(n, members, pairs_of[n], class_ids, confidence)
                       for n, members in enumerate(classes, 1)]
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -154,11 +153,11 @@ def _summary(report: ScanReport, findings: list[Finding]) -> str:
     totals = "".join(f"<td>{sum(counts[c, s] for c in rules)}</td>" for s in SEVERITIES)
     table = (f'<table class="counts"><thead><tr><th>rule</th>{head}<th>total</th></tr></thead><tbody>{"".join(rows)}'
              f"</tbody><tfoot><tr><th>all</th>{totals}<td>{len(findings)}</td></tr></tfoot></table>")
-    stats, model = report.stats, report.model
+    stats, model = report.stats, report.model_dict()
     files = stats.get("files", len({u.path for u in report.units}))
     functions = stats.get("functions", len(report.units))
     facts = [("files scanned", files), ("functions analysed", functions), ("cache hits", stats.get("cache_hits")),
-             ("model", model.get("id", model.get("model_id"))), ("adapter", model.get("adapter")),
+             ("model", model.get("id")), ("adapter", model.get("adapter")),
              ("device", " ".join(str(model[k]) for k in ("device", "dtype", "quantize")
                         if model.get(k) not in (None, "", "none")) or None)]
     elapsed = stats.get("elapsed_s", stats.get("seconds"))
@@ -187,10 +186,10 @@ def _filters(findings: list[Finding]) -> str:
 
 
 def _finding_item(finding: Finding, class_ids: dict, unit: CodeUnit | None) -> str:
-    anchor = _id("F", finding.code, finding.path, finding.qualname, finding.start_line)
+    anchor = _id("F", finding.code, *finding.key)
     extra = ""
-    if finding.code == "CL200" and unit is not None and unit_key(unit) in class_ids:
-        number, class_id = class_ids[unit_key(unit)]
+    if finding.code == "CL200" and unit is not None and unit_order(unit) in class_ids:
+        number, class_id = class_ids[unit_order(unit)]
         extra = f' <a class="clone-link" href="#{class_id}">clone class {number}</a>'
     sev = finding.severity.value
     return (f'<li class="finding" id="{anchor}" data-code="{_attr(finding.code)}" data-severity="{sev}" '
@@ -365,7 +364,7 @@ def _clone_section(number: int, members: tuple[CodeUnit, ...], inside: list, cla
     for member, rows in zip(shown, differs):
         listing = _Listing(member, highlight_lines(_display_text(member), member.language), differs=rows)
         listing.focus = set(rows)
-        unit_anchor = _id("U", member.path, member.qualname, member.start_line)
+        unit_anchor = _id("U", *member.key)
         columns.append(f'<div class="member" data-path="{_attr(member.path)}" data-line="{member.start_line}"><h4>'
                        f'<a href="#{unit_anchor}"><span class="path">{_text(member.path)}</span>:{member.start_line}'
                        f'</a> <span class="qualname">{_text(member.qualname)}</span></h4>'
@@ -373,8 +372,8 @@ def _clone_section(number: int, members: tuple[CodeUnit, ...], inside: list, cla
     rest = "".join(f"<li>{_text(m.path)}:{m.start_line} {_text(m.qualname)}</li>" for m in members[MAX_MEMBERS_SHOWN:])
     more = f'<p class="more">and {len(members) - len(shown)} more:</p><ul class="more">{rest}</ul>' if rest else ""
     paths = json.dumps(sorted({printable(m.path) for m in members}), ensure_ascii=False)
-    best = max((confidence.get(unit_key(m), 0.0) for m in members), default=0.0)
-    anchor = class_ids[unit_key(members[0])][1]
+    best = max((confidence.get(unit_order(m), 0.0) for m in members), default=0.0)
+    anchor = class_ids[unit_order(members[0])][1]
     return (f'<section class="clone-class" id="{anchor}" data-code="CL200" data-severity="low" '
             f'data-confidence="{best:.4f}" data-paths="{_attr(paths)}"><h3><a class="anchor" href="#{anchor}">#</a> '
             f"Clone class {number}: {len(members)} functions, {_text(' + '.join(kinds))}, similarity &ge; "

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 
-from codelens.core import CodeUnit, LocatedBug
-from codelens.findings import Region
-from codelens.report.model import ScanReport, finding_unit_key, region_dict, rounded, sorted_mapping, unit_finding_key
-from codelens.tasks import finding_order
-from codelens.tasks.clone import unit_key
+from codelens.core import CodeUnit, LocatedBug, unit_order
+from codelens.findings import Region, finding_order
+from codelens.report.model import ScanReport, region_dict, rounded, sorted_mapping
 from codelens.tasks.summary import pep257_summary
 
 SCHEMA_VERSION = 2
@@ -32,13 +30,13 @@ def render(report: ScanReport) -> str:
 
 def report_dict(report: ScanReport) -> dict:
     """The report as plain data, keys in schema order (floats not yet rounded)."""
-    with_findings = {finding_unit_key(f) for f in report.findings}
-    units = [u for u in report.sorted_units() if report.options.all or unit_finding_key(u) in with_findings]
-    clones = sorted(report.clones, key=lambda p: (unit_key(p.a), unit_key(p.b)))
+    with_findings = {f.key for f in report.findings}
+    units = [u for u in report.sorted_units() if report.options.all or u.key in with_findings]
+    clones = sorted(report.clones, key=lambda p: (unit_order(p.a), unit_order(p.b)))
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": report.tool_name, "version": report.tool_version},
-        "model": sorted_mapping(report.model),
+        "model": sorted_mapping(report.model_dict()),
         "functions": [_function(report, unit) for unit in units],
         "clones": [
             {"a": _place(p.a), "b": _place(p.b), "similarity": p.similarity, "kind": p.kind} for p in clones

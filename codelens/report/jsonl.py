@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 
-from codelens.findings import Finding
+from codelens.findings import Finding, finding_order
 from codelens.report.model import ScanReport, region_dict, rounded
-from codelens.tasks import finding_order
 
 
 def render(report: ScanReport) -> str:

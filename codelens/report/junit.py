@@ -13,9 +13,9 @@ import re
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
+from codelens.findings import finding_order
 from codelens.report.model import ScanReport, printable
 from codelens.report.text import finding_line
-from codelens.tasks import finding_order
 
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

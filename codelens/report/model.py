@@ -6,15 +6,14 @@ import math
 import numbers
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from codelens import __version__
-from codelens.core import CodeUnit, UnitResult
+from codelens.core import ClonePair, CodeUnit, Neighbour, Thresholds, UnitResult, unit_order
 from codelens.escapes import escape_controls
 from codelens.findings import Finding, Region
-from codelens.tasks.clone import ClonePair, Neighbour, unit_key
 
 PROJECT_URL = "https://github.com/codelens/codelens"
 """Where the tool is documented (SARIF ``informationUri``)."""
@@ -33,6 +32,31 @@ class ReportOptions:
     text report names them in one line."""
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model a scan ran, and the decision points it applied: the report's ``model`` section."""
+
+    id: str
+    """The base as resolved: a local folder or a hub id."""
+    adapter: str
+    """The adapter folder as the user named it, or "default"."""
+    base_fingerprint: str
+    adapter_hash: str
+    quantize: str
+    device: str
+    dtype: str
+    languages: tuple[str, ...] = ()
+    """Languages the adapter was trained on (empty: not known)."""
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    """The adapter's thresholds with the user's overrides, as the scan applied them."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The section as JSON data (keys sorted by ``sorted_mapping`` where rendered)."""
+        return {"id": self.id, "adapter": self.adapter, "base_fingerprint": self.base_fingerprint,
+                "adapter_hash": self.adapter_hash, "quantize": self.quantize, "device": self.device,
+                "dtype": self.dtype, "languages": list(self.languages), "thresholds": asdict(self.thresholds)}
+
+
 @dataclass
 class ScanReport:
     """One scan's outcome, ready to render."""
@@ -47,8 +71,8 @@ class ScanReport:
     """Clone pairs, each with its kind (``CloneReport.pairs``)."""
     neighbours: Mapping[CodeUnit, tuple[Neighbour, ...]] = field(default_factory=dict)
     """Most similar other functions per function (``CloneReport.neighbours``)."""
-    model: dict[str, Any] = field(default_factory=dict)
-    """Model identity: model id, adapter path, fingerprints, quantize, device, dtype."""
+    model: ModelInfo | None = None
+    """The model the scan ran (None when it ran none: nothing to scan)."""
     stats: dict[str, Any] = field(default_factory=dict)
     """Numbers about the run (EngineStats fields plus what the scan adds); the text footer reads
     ``elapsed_s`` (else ``seconds``) and ``cache_hits`` when present."""
@@ -57,9 +81,13 @@ class ScanReport:
     tool_version: str = __version__
     tool_uri: str = PROJECT_URL
 
+    def model_dict(self) -> dict[str, Any]:
+        """``model`` as JSON data (empty when the scan ran no model)."""
+        return {} if self.model is None else self.model.as_dict()
+
     def sorted_units(self) -> list[CodeUnit]:
         """Functions in report order (file, then position)."""
-        return sorted(self.units, key=unit_key)
+        return sorted(self.units, key=unit_order)
 
 
 def region_dict(region: Region | None) -> dict | None:
@@ -68,15 +96,6 @@ def region_dict(region: Region | None) -> dict | None:
         return None
     return {"start_line": region.start_line, "start_column": region.start_column, "end_line": region.end_line,
             "end_column": region.end_column}
-
-
-def finding_unit_key(finding: Finding) -> tuple[str, str, int]:
-    """What ties a finding to its function."""
-    return (finding.path, finding.qualname, finding.start_line)
-
-
-def unit_finding_key(unit: CodeUnit) -> tuple[str, str, int]:
-    return (unit.path, unit.qualname, unit.start_line)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

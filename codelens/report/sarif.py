@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from codelens.findings import Finding, Location, Region, Severity, fingerprint
+from codelens.findings import Finding, Location, Region, Severity, finding_order, fingerprint
 from codelens.report.model import ScanReport, printable, rounded, sorted_mapping
 from codelens.rules import RULES, Rule
-from codelens.tasks import finding_order
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -53,7 +52,7 @@ def sarif_log(report: ScanReport) -> dict:
         },
         "results": results,
         "columnKind": "unicodeCodePoints",
-        "properties": {"model": sorted_mapping(report.model), "stats": sorted_mapping(report.stats)},
+        "properties": {"model": sorted_mapping(report.model_dict()), "stats": sorted_mapping(report.stats)},
     }
     return {"$schema": SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from codelens.core import CodeUnit
-from codelens.findings import Finding, Severity
+from codelens.core import ClonePair, CodeUnit, unit_order
+from codelens.findings import Finding, Severity, finding_order
 from codelens.report.model import ScanReport, one_line, printable
-from codelens.tasks import finding_order
-from codelens.tasks.clone import ClonePair, clone_classes, unit_key
+from codelens.tasks.clone import clone_classes
 
 CONTEXT_LINES = 1
 """Source lines shown above and below CL100's suspect line (within the function)."""
@@ -33,10 +32,10 @@ def render_concise(report: ScanReport) -> str:
 
 
 def _render(report: ScanReport, snippets: bool) -> str:
-    units = {(u.path, u.qualname, u.start_line): u for u in report.units}
+    units = {u.key: u for u in report.units}
     lines: list[str] = []
     for finding in sorted(report.findings, key=finding_order):
-        unit = units.get((finding.path, finding.qualname, finding.start_line))
+        unit = units.get(finding.key)
         if snippets and unit is not None:
             if lines and lines[-1]:
                 lines.append("")  # a finding with its source lines stands apart, as in ruff
@@ -106,10 +105,10 @@ def _class_lines(pairs: list[ClonePair]) -> list[str]:
     classes = clone_classes(pairs)
     if not classes:
         return []
-    class_of = {unit_key(m): number for number, members in enumerate(classes) for m in members}
+    class_of = {unit_order(m): number for number, members in enumerate(classes) for m in members}
     pairs_of: dict[int, list[ClonePair]] = defaultdict(list)
     for pair in pairs:
-        pairs_of[class_of[unit_key(pair.a)]].append(pair)
+        pairs_of[class_of[unit_order(pair.a)]].append(pair)
     lines = [f"Clone classes ({len(classes)}):"]
     for number, members in enumerate(classes):
         inside = pairs_of[number]

@@ -310,7 +310,7 @@ def _error(kind: str, message: str, hint: str | None = None) -> dict:
 
 def _model_request(request: dict):
     """(ModelSpec, expected identity) from a request, every value checked for its type."""
-    from codelens.model.loading import ModelSpec
+    from codelens.model.options import ModelSpec
 
     model, expect = request.get("model"), request.get("expect")
     if not isinstance(model, dict) or set(model) != set(MODEL_FIELDS):

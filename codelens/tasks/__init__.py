@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
-from codelens.core import TASKS, CodeUnit, UnitResult
+from codelens.core import TASKS, Calibration, CloneReport, CodeUnit, Thresholds, UnitResult
 from codelens.errors import ConfigError
-from codelens.findings import Finding
-from codelens.model.adapter_meta import Calibration, Thresholds
-from codelens.tasks.clone import CloneReport, clone_findings, find_clones
+from codelens.findings import Finding, finding_order
+from codelens.tasks.clone import clone_findings, find_clones
 from codelens.tasks.defect import defect_findings
 from codelens.tasks.summary import docstring_findings
 from codelens.tasks.testcode import is_test_code
@@ -38,8 +37,9 @@ class TaskInputs:
     min_confidence: float = 0.0
     """Findings less sure than this are dropped."""
     languages: Sequence[str] = ()
-    """Languages the adapter was trained on (``AdapterMetadata.languages``; empty: all): CL100 and CL300's
-    suggestions only there, where its thresholds were fitted and its precision measured."""
+    """Languages the adapter was trained on (``AdapterMetadata.languages``; empty: all): CL100 only there,
+    where its threshold was fitted and its precision measured (``gate_summaries`` keeps CL300's suggestions
+    there too)."""
     tests: frozenset[str] = frozenset()
     """Tasks that report on test code too; the others leave test functions out."""
 
@@ -75,17 +75,12 @@ def _clone(inputs: TaskInputs) -> list[Finding]:
 
 
 def _summary(inputs: TaskInputs) -> list[Finding]:
-    return docstring_findings(inputs.units_for("summary"), inputs.results,
-                              suggest=lambda unit: trained_on(unit, inputs.languages))
+    # A summary in a language the adapter was not trained on never reaches here (``gate_summaries``).
+    return docstring_findings(inputs.units_for("summary"), inputs.results)
 
 
 FINDERS: dict[str, Callable[[TaskInputs], list[Finding]]] = dict(zip(TASKS, (_defect, _clone, _summary)))
 """Task name -> function producing that task's findings (CL100, CL200, CL300)."""
-
-
-def finding_order(finding: Finding) -> tuple:
-    """Report order: by file, line, code, then function name."""
-    return (finding.path, finding.start_line, finding.code, finding.qualname)
 
 
 def all_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], *,

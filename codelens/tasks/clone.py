@@ -21,12 +21,11 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from codelens.core import CodeUnit, UnitResult
+from codelens.core import ClonePair, CloneReport, CodeUnit, Neighbour, UnitResult, unit_order
 from codelens.findings import Finding, Location, Severity
 from codelens.rules import rule_of
 from codelens.tasks.neighbours import top_k_similar
@@ -79,45 +78,6 @@ logger = logging.getLogger(__name__)
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
-@dataclass(frozen=True)
-class ClonePair:
-    """Two functions that duplicate each other; ``a`` sorts before ``b``."""
-
-    a: CodeUnit
-    b: CodeUnit
-    similarity: float
-    """Cosine similarity of the clone embeddings; 1.0 for type-1 and type-2 pairs."""
-    kind: str
-    """One of ``CLONE_KINDS``."""
-
-
-@dataclass(frozen=True)
-class Neighbour:
-    """One of a function's most similar other functions."""
-
-    unit: CodeUnit
-    similarity: float
-
-
-@dataclass
-class CloneReport:
-    """Everything clone detection found in one scan."""
-
-    pairs: list[ClonePair]
-    """Unique pairs, sorted by (a, b) position."""
-    classes: list[tuple[CodeUnit, ...]]
-    """Connected groups of paired functions, each sorted, sorted by their first member."""
-    threshold: float
-    """The cosine threshold used for semantic pairs."""
-    neighbours: dict[CodeUnit, tuple[Neighbour, ...]] = field(default_factory=dict)
-    """Top-K most similar other functions per function (empty unless asked for)."""
-
-
-def unit_key(unit: CodeUnit) -> tuple:
-    """The order functions are listed in everywhere: by file, then position."""
-    return (unit.path, unit.start_line, unit.end_line, unit.qualname, unit.hash)
-
-
 def is_trivial(unit: CodeUnit, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS) -> bool:
     """True for functions too small for a clone of them to be worth reporting."""
     return is_trivial_code(unit.body, min_lines, min_tokens)
@@ -143,18 +103,27 @@ def is_small(unit: CodeUnit, min_statements: int = MIN_SIMILAR_STATEMENTS,
 
 
 def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], threshold: float,
-                neighbours_k: int = 0, *, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS,
-                min_statements: int = MIN_SIMILAR_STATEMENTS, min_similar_tokens: int = MIN_SIMILAR_TOKENS,
-                include_tests: bool = False, semantic_k: int = SEMANTIC_CANDIDATES,
-                block_size: int = 2048, lexical_weight: float = 0.0) -> CloneReport:
-    """Clone pairs of all three kinds, clone classes and (when ``neighbours_k`` > 0) neighbours.
+                neighbours_k: int = 0, **options) -> CloneReport:
+    """Clone pairs of all three kinds, clone classes and (when ``neighbours_k`` > 0) neighbours; ``options``
+    as ``find_clone_pairs``'."""
+    pairs, neighbours = find_clone_pairs(units, results, threshold, neighbours_k, **options)
+    return CloneReport(pairs, clone_classes(pairs), threshold, neighbours)
+
+
+def find_clone_pairs(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], threshold: float,
+                     neighbours_k: int = 0, *, min_lines: int = MIN_CLONE_LINES, min_tokens: int = MIN_CLONE_TOKENS,
+                     min_statements: int = MIN_SIMILAR_STATEMENTS, min_similar_tokens: int = MIN_SIMILAR_TOKENS,
+                     include_tests: bool = False, semantic_k: int = SEMANTIC_CANDIDATES, block_size: int = 2048,
+                     lexical_weight: float = 0.0) -> tuple[list[ClonePair], dict[CodeUnit, tuple[Neighbour, ...]]]:
+    """Clone pairs of all three kinds, sorted, and (when ``neighbours_k`` > 0) each function's neighbours;
+    the classes are left to the caller (a scan drops the pairs a suppression accepts first).
 
     ``results`` is keyed by ``CodeUnit.hash``; a function without a result or with an unusable
     embedding still takes part in type-1 and type-2 pairs, which need no model. Test code takes part in
     nothing unless ``include_tests`` (the ``clone-tests`` setting).
     """
     neighbours_k = int(neighbours_k or 0)
-    ordered = sorted({unit_key(u): u for u in units}.values(), key=unit_key)
+    ordered = sorted({unit_order(u): u for u in units}.values(), key=unit_order)
     if not include_tests:
         ordered = [u for u in ordered if not is_test_code(u)]
     eligible = [u for u in ordered if not is_trivial(u, min_lines, min_tokens)]
@@ -168,10 +137,10 @@ def find_clones(units: Sequence[CodeUnit], results: Mapping[str, UnitResult], th
             _link_groups(pairs, hash_groups, "type-2", 1.0)
     _semantic_pairs(pairs, _group(similar, lambda u: u.hash), results, threshold, semantic_k, block_size,
                     lexical_weight)
-    pair_list = sorted(pairs.values(), key=lambda p: (unit_key(p.a), unit_key(p.b)))
+    pair_list = sorted(pairs.values(), key=lambda p: (unit_order(p.a), unit_order(p.b)))
     neighbours = nearest_neighbours(ordered, results, neighbours_k, block_size, lexical_weight) \
         if neighbours_k > 0 else {}
-    return CloneReport(pair_list, clone_classes(pair_list), threshold, neighbours)
+    return pair_list, neighbours
 
 
 NEIGHBOUR_CANDIDATES = 4
@@ -183,7 +152,7 @@ def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
                        block_size: int = 2048, lexical_weight: float = 0.0) -> dict[CodeUnit, tuple[Neighbour, ...]]:
     """The k most similar other functions of each function that has a usable embedding, by the clone score
     CL200 uses: the embedding cosine fused with identifier-set Jaccard by ``lexical_weight``."""
-    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+    from codelens.tasks.lexical import fused_similarity, jaccard, unit_token_set
 
     kept, matrix = _usable([(u, results[u.hash].embedding) for u in units if u.hash in results])
     if matrix is None or k <= 0:
@@ -194,7 +163,7 @@ def nearest_neighbours(units: Sequence[CodeUnit], results: Mapping[str, UnitResu
 
     def words(i: int) -> frozenset[str]:
         if i not in tokens:
-            tokens[i] = token_set(kept[i].body, kept[i].language)
+            tokens[i] = unit_token_set(kept[i])
         return tokens[i]
 
     out = {}
@@ -220,7 +189,7 @@ def clone_classes(pairs: Iterable[ClonePair]) -> list[tuple[CodeUnit, ...]]:
         return key
 
     for pair in pairs:
-        ka, kb = unit_key(pair.a), unit_key(pair.b)
+        ka, kb = unit_order(pair.a), unit_order(pair.b)
         units[ka], units[kb] = pair.a, pair.b
         ra, rb = find(ka), find(kb)
         if ra != rb:
@@ -228,8 +197,8 @@ def clone_classes(pairs: Iterable[ClonePair]) -> list[tuple[CodeUnit, ...]]:
     groups: dict[tuple, list[CodeUnit]] = defaultdict(list)
     for key, unit in units.items():
         groups[find(key)].append(unit)
-    classes = [tuple(sorted(members, key=unit_key)) for members in groups.values()]
-    return sorted(classes, key=lambda c: unit_key(c[0]))
+    classes = [tuple(sorted(members, key=unit_order)) for members in groups.values()]
+    return sorted(classes, key=lambda c: unit_order(c[0]))
 
 
 def clone_confidence(pair: ClonePair, threshold: float, scale: float = 1.0) -> float:
@@ -248,7 +217,7 @@ def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
     best: dict[tuple, ClonePair] = {}
     for pair in report.pairs:
         for unit in (pair.a, pair.b):
-            key = unit_key(unit)
+            key = unit_order(unit)
             if key not in best or _pair_rank(pair) > _pair_rank(best[key]):
                 best[key] = pair
     findings = []
@@ -259,7 +228,7 @@ def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
         head = members[:shown + 1]
         for index, unit in enumerate(members):
             twins = [m for i, m in enumerate(head) if i != index][:shown]
-            top = best[unit_key(unit)]
+            top = best[unit_order(unit)]
             confidence = clone_confidence(top, report.threshold, scale)
             findings.append(Finding(
                 code=RULE.code, rule=RULE.name, path=unit.path, start_line=unit.start_line, end_line=unit.end_line,
@@ -269,6 +238,15 @@ def clone_findings(report: CloneReport, scale: float = 1.0) -> list[Finding]:
                 extra={"similarity": top.similarity, "kind": top.kind, "class_size": len(members)},
             ))
     return findings
+
+
+def member_findings(pairs: Iterable[ClonePair]) -> list[Finding]:
+    """The CL200 finding each function of ``pairs`` gets, bare (no message, no twins): what a suppression
+    comment is matched against before the clone classes are known."""
+    members = {unit.key: unit for pair in pairs for unit in (pair.a, pair.b)}
+    return [Finding(code=RULE.code, rule=RULE.name, path=u.path, start_line=u.start_line, end_line=u.end_line,
+                    qualname=u.qualname, message="", severity=Severity.LOW, confidence=1.0, unit_hash=u.hash)
+            for u in sorted(members.values(), key=unit_order)]
 
 
 def _message(unit: CodeUnit, twins: list[CodeUnit], top: ClonePair, count: int) -> str:
@@ -304,7 +282,7 @@ def never_partners(a: CodeUnit, b: CodeUnit) -> bool:
 
 
 def _add(pairs: dict, a: CodeUnit, b: CodeUnit, kind: str, similarity: float) -> None:
-    ka, kb = unit_key(a), unit_key(b)
+    ka, kb = unit_order(a), unit_order(b)
     if ka == kb or never_partners(a, b):
         return
     if kb < ka:
@@ -337,7 +315,7 @@ def _link_groups(pairs: dict, groups: list[list[CodeUnit]], kind: str, similarit
 
 def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Mapping[str, UnitResult],
                     threshold: float, semantic_k: int, block_size: int, lexical_weight: float = 0.0) -> None:
-    from codelens.tasks.lexical import cosine_floor, fused_similarity, jaccard, token_set
+    from codelens.tasks.lexical import cosine_floor, fused_similarity, jaccard, unit_token_set
 
     # Search over distinct hashes: copies share one result, so one row stands for all of them.
     hashes, matrix = _usable([(d, results[d].embedding) for d in by_hash if d in results])
@@ -351,8 +329,7 @@ def _semantic_pairs(pairs: dict, by_hash: dict[str, list[CodeUnit]], results: Ma
 
     def words(digest: str) -> frozenset[str]:
         if digest not in tokens:
-            unit = by_hash[digest][0]
-            tokens[digest] = token_set(unit.body, unit.language)
+            tokens[digest] = unit_token_set(by_hash[digest][0])
         return tokens[digest]
 
     for row, cols in enumerate(idx):

@@ -9,8 +9,9 @@ and comments are not, so ``"value"`` in a string is not the name ``value``.
 Measured on the independently written clones of held-out packages (benchmarks/baselines.py's data),
 MAP@R test / val: these tokens 0.544 / 0.453; a ``[A-Za-z_][A-Za-z0-9_]*`` regex over the text 0.468 / 0.402 (words
 of strings and comments add noise), 0.543 / 0.451 once strings and comments are cut out first, which needs
-a second, per-language tokenizer. The tree-sitter sets cost about 150-200 µs a function against 20 µs: a
-scan that fuses the score should take them from the token streams extraction already builds.
+a second, per-language tokenizer. The tree-sitter sets cost about 150-200 µs a function when parsed again
+against 20 µs for the regex, so a scan takes them from the token streams extraction already builds
+(``CodeUnit.token_set``).
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ from typing import Sequence
 
 import numpy as np
 
-from codelens.parsing.normalize import IDENT, PLAIN, tokenize
+from codelens.core import CodeUnit
+from codelens.parsing.normalize import tokenize
+from codelens.parsing.walk import TokenStream
 
 
 def token_set(code: str, language: str = "python") -> frozenset[str]:
-    """The identifiers and keywords of ``code`` (a function's source or body), as a set."""
+    """The identifiers and keywords of ``code`` (a function's source or body), as a set, parsed on its own.
+
+    Extraction gives each CodeUnit the same set of its body (``CodeUnit.token_set``, the same
+    ``TokenStream.words`` over the tokens it walked): ``unit_token_set`` reads it from there."""
     tokens, src = tokenize(code, language)
-    words = set()
-    for start, end, category, _ in tokens:
-        if category == IDENT or category == PLAIN:
-            piece = src[start:end].decode("utf-8", "surrogatepass")
-            if category == IDENT or piece.isidentifier():  # a keyword is a plain token spelled like a name
-                words.add(piece)
-    return frozenset(words)
+    return TokenStream.of(tokens, src).words(0, len(src), None)
+
+
+def unit_token_set(unit: CodeUnit) -> frozenset[str]:
+    """``token_set`` of a unit's body: the set extraction took, computed here only for a unit built without it."""
+    return unit.token_set if unit.token_set is not None else token_set(unit.body, unit.language)
 
 
 def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:

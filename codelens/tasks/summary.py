@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from typing import Callable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from codelens.core import CodeUnit, UnitResult
 from codelens.findings import Finding, Severity
@@ -79,15 +79,27 @@ def passes_gate(summary: str | None, confidence: float | None, gate: float | Non
     return gate is None or confidence is None or confidence >= gate
 
 
-def gate_summaries(results: Mapping[str, UnitResult], gate: float | None) -> dict[str, UnitResult]:
-    """``results`` with every summary that does not pass the gate (``passes_gate``) removed, so that no
-    report, finding or ``codelens docstring`` edit shows it."""
-    out = {}
+def gate_summaries(results: Mapping[str, UnitResult], gate: float | None, units: Iterable[CodeUnit] = (),
+                   languages: Sequence[str] = ()) -> tuple[dict[str, UnitResult], int]:
+    """``results`` with every summary no one may see removed, so that no report, finding or ``codelens
+    docstring`` edit shows it; and how many fell below the gate.
+
+    Removed: the summary of a function in no language of ``languages`` (the adapter's: its summaries there
+    are not vouched for; empty: not known, so any; ``units`` are the functions ``results`` are for), and one
+    that does not pass the gate (``passes_gate``).
+    """
+    untrained: set[str] = set()
+    if languages:
+        trained = {u.hash for u in units if u.language in languages}
+        untrained = {u.hash for u in units} - trained
+    out, below = {}, 0
     for key, result in results.items():
-        if result.summary is not None and not passes_gate(result.summary, result.summary_confidence, gate):
+        if result.summary is not None and key in untrained:
             result = dataclasses.replace(result, summary=None)
+        elif result.summary is not None and not passes_gate(result.summary, result.summary_confidence, gate):
+            result, below = dataclasses.replace(result, summary=None), below + 1
         out[key] = result
-    return out
+    return out, below
 
 
 TEMPLATE_REPEATS = 4
@@ -161,21 +173,19 @@ def _verb_base(word: str) -> str:
 
 
 def docstring_findings(units: Sequence[CodeUnit], results: Mapping[str, UnitResult],
-                       min_lines: int = MIN_DOC_LINES, suggest: Callable[[CodeUnit], bool] = lambda unit: True,
-                       ) -> list[Finding]:
+                       min_lines: int = MIN_DOC_LINES) -> list[Finding]:
     """One CL300 finding per public function without a docstring, suggesting the model's summary.
 
     Skipped: functions that are not public (see ``is_public``) and functions with fewer than
-    ``min_lines`` non-blank lines. A function without a summary (the summary task did not run) is still
-    reported, without a fix; so is one for which ``suggest`` says no (a language the model was not
-    trained on).
+    ``min_lines`` non-blank lines. A function without a summary (the summary task did not run, or
+    ``gate_summaries`` took it away) is still reported, without a fix.
     """
     findings = []
     for unit in units:
         if unit.has_docstring or not asks_for_docstring(unit, min_lines):
             continue
         result = results.get(unit.hash)
-        summary = pep257_summary(result.summary if result is not None and suggest(unit) else None)
+        summary = pep257_summary(result.summary if result is not None else None)
         message = f"{unit.qualname} has no docstring"
         if summary:
             message += f'; suggested: "{summary}"'

@@ -355,22 +355,14 @@ def defect_loss(heads, hidden, rows: list[DefectRow], device, shard=None):
     import torch
     import torch.nn.functional as F
 
-    from codelens.model.heads import word_relations
+    from codelens.model.heads import defect_inputs
 
-    width = hidden.shape[1]
     index = torch.tensor([r.row for r in rows], device=device)
-    code_mask = torch.zeros(len(rows), width, dtype=torch.long, device=device)
-    starts, relations = [], []
-    for i, r in enumerate(rows):
-        # left padding: a row's code starts at (width - its length) + its code start
-        start = width - len(r.prompt.ids) + r.prompt.code_start
-        starts.append(start)
-        code_mask[i, start:start + len(r.prompt.offsets)] = 1
-        relations.append([(kind, start + a, start + b) for kind, a, b in word_relations(r.code, r.prompt.offsets)])
-    logits, states = heads.bug(hidden[index], code_mask, relations)
+    inputs = defect_inputs([r.code for r in rows], [r.prompt for r in rows], hidden.shape[1], device)
+    logits, states = heads.bug(hidden[index], inputs.code_mask, inputs.relations)
     log_probs = F.log_softmax(logits, dim=-1)
     site_terms, queries, gold = [], [], []
-    for i, (r, start) in enumerate(zip(rows, starts)):
+    for i, (r, start) in enumerate(zip(rows, inputs.starts)):
         if not r.buggy:
             site_terms.append(-log_probs[i, 0])
             continue

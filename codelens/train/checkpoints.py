@@ -58,7 +58,10 @@ def save_checkpoint(path: Path, step: int, model, heads, optimizer, sampler, dat
 
 
 def _plain(value):
-    """A setting as plain data: torch.load(weights_only=True) reads builtins only, not Enum members."""
+    """A setting as plain data: torch.load(weights_only=True) reads builtins only, not Enum members (nor a
+    list of them, as ``tasks`` is)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
     return value.value if isinstance(value, Enum) else value
 
 

@@ -3,19 +3,20 @@
     result = evaluate("./my-adapter", data=["./corpus"], split="test")       # `codelens eval`
     result["metrics"]["defect"]["roc_auc"], result["metrics"]["clone"]["map_at_r"], ...
 
-The trainer uses the same functions at the end of training: ``fit_decisions`` picks the thresholds and
-the temperature on validation, ``task_metrics`` scores any split with them.
+The trainer uses the same functions at the end of training: ``fit_and_measure`` scores each split once
+(``score_split``), picks the thresholds and the temperature on validation (``fit_decisions``) and measures
+every split with them (``task_metrics``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from codelens.model.adapter_meta import Calibration, Thresholds
+from codelens.core import Calibration, Thresholds
 from codelens.model.forward import sigmoid
-from codelens.parsing.sites import BUG_KINDS
 from codelens.train import metrics as M
 from codelens.train.data.dataset import DataConfig, TaskData, load_task_data
 
@@ -86,18 +87,108 @@ def split_codes(data: TaskData, max_summaries: int | None) -> tuple[list[str], s
     return codes, {e.code for e in summary}
 
 
-def score_split(loaded, data: TaskData, max_summaries: int | None, progress=None) -> Scores:
+def score_split(loaded, data: TaskData, max_summaries: int | None, progress=None) -> ScoredSplit:
     """Everything one split needs scored (``split_codes``), with every buggy example's bug located, so
     localisation is measured on all of them and not only those scoring high."""
     codes, summarise = split_codes(data, max_summaries if "summary" in loaded.meta.tasks else 0)
     locate = {e.code for e in data.defect if e.label == 1 and e.site is not None}
-    return score_codes(loaded, codes, summarise, progress=progress, locate=locate)
+    return ScoredSplit(data, score_codes(loaded, codes, summarise, progress=progress, locate=locate))
 
 
 def _cosine(a, b) -> float:
     import numpy as np
 
     return float(np.dot(a, b) / max(1e-12, float(np.linalg.norm(a) * np.linalg.norm(b))))
+
+
+class LexicalSets:
+    """Identifier-and-keyword sets of code strings, each computed once."""
+
+    def __init__(self) -> None:
+        self.sets: dict[str, frozenset[str]] = {}
+
+    def __call__(self, code: str) -> frozenset[str]:
+        from codelens.tasks.lexical import token_set
+
+        if code not in self.sets:
+            self.sets[code] = token_set(code)
+        return self.sets[code]
+
+
+@dataclass
+class ScoredSplit:
+    """One split's examples and the model's outputs on them (``score_split``).
+
+    What fitting the decisions and measuring them both read (the clone examples' all-pairs similarities, the
+    clone pairs' similarities, the summary rows, the calibrated defect probabilities) is computed on first use
+    and kept, so validation is measured from the very matrices its decisions were fitted on."""
+
+    data: TaskData
+    scores: Scores
+    lexical: LexicalSets = field(default_factory=LexicalSets)
+    _probabilities: dict[float, list[float]] = field(default_factory=dict, init=False, repr=False)
+
+    def defect_probabilities(self, temperature: float) -> list[float]:
+        """The calibrated defect probability of each defect example."""
+        if temperature not in self._probabilities:
+            self._probabilities[temperature] = [sigmoid(self.scores.logits[e.code] / temperature)
+                                                for e in self.data.defect]
+        return self._probabilities[temperature]
+
+    @cached_property
+    def clone_cosines(self):
+        """All-pairs cosine of the clone examples' embeddings (n x n)."""
+        return clone_matrix(self.scores, self.lexical, [e.code for e in self.data.clone], 0.0)
+
+    @cached_property
+    def clone_jaccards(self):
+        """All-pairs identifier-set Jaccard of the clone examples (n x n)."""
+        from codelens.tasks.lexical import jaccard_matrix
+
+        return jaccard_matrix([self.lexical(e.code) for e in self.data.clone])
+
+    def clone_similarities(self, weight: float):
+        """All-pairs clone scores of the clone examples (``clone_matrix`` of them)."""
+        from codelens.tasks.lexical import fused_similarity
+
+        return self.clone_cosines if weight <= 0 else fused_similarity(self.clone_cosines, self.clone_jaccards, weight)
+
+    @cached_property
+    def pair_cosines(self) -> list[float]:
+        return [_cosine(self.scores.embeddings[p.a], self.scores.embeddings[p.b]) for p in self.data.clone_pairs]
+
+    @cached_property
+    def pair_jaccards(self) -> list[float]:
+        from codelens.tasks.lexical import jaccard
+
+        return [jaccard(self.lexical(p.a), self.lexical(p.b)) for p in self.data.clone_pairs]
+
+    def pair_similarities(self, weight: float) -> list[float]:
+        """The scan's clone score (``codelens.tasks.lexical.fused_similarity``) of each clone pair."""
+        from codelens.tasks.lexical import fused_similarity
+
+        if weight <= 0:
+            return list(self.pair_cosines)
+        return [fused_similarity(c, j, weight) for c, j in zip(self.pair_cosines, self.pair_jaccards)]
+
+    @cached_property
+    def summary_rows(self) -> list[tuple[float, float, float, bool]]:
+        """(confidence, sentence BLEU of the suggestion, sentence BLEU of the split name, passes the phrase
+        check) for each summary example that was generated with a confidence, in the CL300 form both take."""
+        from codelens.tasks.summary import name_summary, passes_gate, pep257_summary
+
+        prep = lambda s: M.split_puncts(s.strip().lower())  # noqa: E731
+        rows = []
+        for example in self.data.summary:
+            raw = self.scores.summaries.get(example.code)
+            confidence = self.scores.summary_confidence.get(example.code)
+            if raw is None or confidence is None:
+                continue
+            ref = prep(example.summary)
+            model = M.sentence_bleu(ref, prep(pep257_summary(raw) or ""))
+            name = M.sentence_bleu(ref, prep(name_summary(example.origin.rpartition(":")[2]) or ""))
+            rows.append((confidence, model, name, passes_gate(raw, None, None)))
+        return rows
 
 
 DEFECT_MIN_PRECISION = 0.8
@@ -113,18 +204,20 @@ def _quiet(stage: str, done: int, total: int) -> None:
     pass
 
 
-def fit_decisions(val: TaskData, scores: Scores, progress=None) -> tuple[Thresholds, Calibration, dict]:
-    """Defect temperature + precision-floor threshold, clone F1-optimal similarity threshold + scale, on validation.
+def fit_decisions(scored: ScoredSplit, progress=None) -> tuple[Thresholds, Calibration, dict]:
+    """Defect temperature + precision-floor threshold, clone F1-optimal similarity threshold + scale, on the
+    validation split ``scored``.
 
     ``progress(stage, done, total)`` hears of each fitting stage (the clone weight one weight at a time)."""
     progress = progress or _quiet
+    val = scored.data
     thresholds, calibration, notes = Thresholds(), Calibration(), {"method": CALIBRATION_METHOD}
     labels = [e.label for e in val.defect]
     progress("fitting the defect threshold", 0, 1)
     if len(set(labels)) == 2:
-        logits = [scores.logits[e.code] for e in val.defect]
+        logits = [scored.scores.logits[e.code] for e in val.defect]
         calibration.defect_temperature = M.fit_temperature(logits, labels)
-        probs = [sigmoid(x / calibration.defect_temperature) for x in logits]
+        probs = scored.defect_probabilities(calibration.defect_temperature)
         # A finding should usually be right: the lowest threshold with validation precision >= the floor. A
         # model that never gets there reports nothing by default (threshold 1.0) rather than noise.
         chosen = M.threshold_for_precision(labels, probs, DEFECT_MIN_PRECISION)
@@ -142,19 +235,18 @@ def fit_decisions(val: TaskData, scores: Scores, progress=None) -> tuple[Thresho
     progress("fitting the defect threshold", 1, 1)
     pair_labels = [p.label for p in val.clone_pairs]
     if len(set(pair_labels)) == 2:
-        lexical = LexicalSets()
-        weight, weights = fit_lexical_weight(val, scores, lexical, progress)
+        weight, weights = fit_lexical_weight(scored, progress)
         progress("fitting the clone threshold", 0, 1)
         thresholds.clone_lexical = weight
         notes["clone_lexical"] = (f"weight of identifier-set Jaccard in the clone score with the best validation "
                                   f"MAP@R: {weight} ({', '.join(f'{w}: {m:.3f}' for w, m in weights.items())})")
-        sims = [clone_score(scores, lexical, p.a, p.b, weight) for p in val.clone_pairs]
+        sims = scored.pair_similarities(weight)
         thresholds.clone = M.between(M.best_f1_threshold(pair_labels, sims)[0], sims)
         notes["clone"] = f"F1-optimal threshold on validation pairs {thresholds.clone:.4f}"
         singles = _clone_representatives(val)
         if len(singles) >= 20:
-            floor, rate = M.false_match_threshold_of_similarities(clone_matrix(scores, lexical, singles, weight),
-                                                                  CLONE_MAX_FALSE_MATCH)
+            floor, rate = M.false_match_threshold_of_similarities(
+                clone_matrix(scored.scores, scored.lexical, singles, weight), CLONE_MAX_FALSE_MATCH)
             if floor > thresholds.clone:
                 thresholds.clone = floor
             recall = M.binary_metrics(pair_labels, sims, thresholds.clone)["recall"]
@@ -166,7 +258,7 @@ def fit_decisions(val: TaskData, scores: Scores, progress=None) -> tuple[Thresho
     elif val.clone_pairs:
         notes["clone"] = "validation split has no clone pairs of both kinds: defaults kept"
     progress("fitting the summary gate", 0, 1)
-    gate = summary_gate(val, scores)
+    gate = summary_gate(scored)
     progress("fitting the summary gate", 1, 1)
     if gate is not None:
         thresholds.summary, notes["summary"] = gate
@@ -179,31 +271,13 @@ SUMMARY_MIN_SHOWN = 20
 """Fewest validation summaries the gate must let through for its comparison to mean anything."""
 
 
-def summary_rows(data: TaskData, scores: Scores) -> list[tuple[float, float, float, bool]]:
-    """(confidence, sentence BLEU of the suggestion, sentence BLEU of the split name, passes the phrase
-    check) for each summary example that was generated with a confidence, in the CL300 form both take."""
-    from codelens.tasks.summary import name_summary, passes_gate, pep257_summary
-
-    prep = lambda s: M.split_puncts(s.strip().lower())  # noqa: E731
-    rows = []
-    for example in data.summary:
-        raw, confidence = scores.summaries.get(example.code), scores.summary_confidence.get(example.code)
-        if raw is None or confidence is None:
-            continue
-        ref = prep(example.summary)
-        model = M.sentence_bleu(ref, prep(pep257_summary(raw) or ""))
-        name = M.sentence_bleu(ref, prep(name_summary(example.origin.rpartition(":")[2]) or ""))
-        rows.append((confidence, model, name, passes_gate(raw, None, None)))
-    return rows
-
-
-def summary_gate(val: TaskData, scores: Scores) -> tuple[float, str] | None:
+def summary_gate(val: ScoredSplit) -> tuple[float, str] | None:
     """The confidence gate: of the validation summaries sorted by confidence, the prefix where a suggestion
     gains most over the function's split name (the sum of sentence-BLEU differences is largest: below it,
     suggestions are worse than the name on the whole), provided it lets at least ``SUMMARY_MIN_SHOWN``
     through and gains at all; a gate above every confidence (nothing suggested) otherwise. None without
     enough scored summaries to decide."""
-    rows = [r for r in summary_rows(val, scores) if r[3]]
+    rows = [r for r in val.summary_rows if r[3]]
     if len(rows) < SUMMARY_MIN_SHOWN:
         return None
     rows.sort(key=lambda r: -r[0])
@@ -227,28 +301,6 @@ LEXICAL_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 """Jaccard weights tried for the clone score (1.0, Jaccard alone, would leave the model out)."""
 
 
-class LexicalSets:
-    """Identifier-and-keyword sets of code strings, each computed once."""
-
-    def __init__(self) -> None:
-        self.sets: dict[str, frozenset[str]] = {}
-
-    def __call__(self, code: str) -> frozenset[str]:
-        from codelens.tasks.lexical import token_set
-
-        if code not in self.sets:
-            self.sets[code] = token_set(code)
-        return self.sets[code]
-
-
-def clone_score(scores: Scores, lexical: LexicalSets, a: str, b: str, weight: float) -> float:
-    """The scan's clone score of two codes (``codelens.tasks.lexical.fused_similarity``)."""
-    from codelens.tasks.lexical import fused_similarity, jaccard
-
-    cosine = _cosine(scores.embeddings[a], scores.embeddings[b])
-    return cosine if weight <= 0 else fused_similarity(cosine, jaccard(lexical(a), lexical(b)), weight)
-
-
 def clone_matrix(scores: Scores, lexical: LexicalSets, codes: list[str], weight: float):
     """All-pairs clone scores of ``codes`` (n x n)."""
     import numpy as np
@@ -263,41 +315,36 @@ def clone_matrix(scores: Scores, lexical: LexicalSets, codes: list[str], weight:
     return fused_similarity(cosine, jaccard_matrix([lexical(c) for c in codes]), weight)
 
 
-def fit_lexical_weight(val: TaskData, scores: Scores, lexical: LexicalSets,
-                       progress=None) -> tuple[float, dict[float, float]]:
+def fit_lexical_weight(val: ScoredSplit, progress=None) -> tuple[float, dict[float, float]]:
     """The Jaccard weight of the clone score with the best validation MAP@R over the clone classes (ties:
     the smaller weight), and the MAP@R of every weight tried; 0.0 without classes to rank. ``progress`` as
     ``fit_decisions``'s, once per weight tried."""
-    codes = [e.code for e in val.clone]
-    groups = [e.group for e in val.clone]
+    groups = [e.group for e in val.data.clone]
     if len(set(groups)) < 2:
         return 0.0, {}
-    from codelens.tasks.lexical import fused_similarity, jaccard_matrix
-
     progress = progress or _quiet
     stage = "fitting the clone score's Jaccard weight"
     progress(stage, 0, len(LEXICAL_WEIGHTS))
-    cosine = clone_matrix(scores, lexical, codes, 0.0)
-    lex = jaccard_matrix([lexical(c) for c in codes])
     measured = {}
     for done, w in enumerate(LEXICAL_WEIGHTS, start=1):
-        measured[w] = M.map_at_r_of_similarities(fused_similarity(cosine, lex, w) if w else cosine, groups) or 0.0
+        measured[w] = M.map_at_r_of_similarities(val.clone_similarities(w), groups) or 0.0
         progress(stage, done, len(LEXICAL_WEIGHTS))
     best = max(LEXICAL_WEIGHTS, key=lambda w: (round(measured[w], 6), -w))
     return best, measured
 
 
-def independent_clone_metrics(data: TaskData, scores: Scores, lexical: LexicalSets, weight: float) -> dict:
+def independent_clone_metrics(scored: ScoredSplit, weight: float) -> dict:
     """MAP@R over the independently written clone classes alone (their negatives as distractors), for the
     clone score and for identifier-set Jaccard alone (the model-free baseline) on the same items."""
     from codelens.tasks.lexical import jaccard_matrix
     from codelens.train.data.independent import INDEPENDENT_KINDS
 
-    chosen = [e for e in data.clone if e.kind in INDEPENDENT_KINDS or e.kind.endswith("-negative")]
+    chosen = [e for e in scored.data.clone if e.kind in INDEPENDENT_KINDS or e.kind.endswith("-negative")]
     if not any(e.kind in INDEPENDENT_KINDS for e in chosen):
         return {}
-    codes, groups = [e.code for e in chosen], [e.group for e in chosen]
-    return {"independent_map_at_r": M.map_at_r_of_similarities(clone_matrix(scores, lexical, codes, weight), groups),
+    codes, groups, lexical = [e.code for e in chosen], [e.group for e in chosen], scored.lexical
+    return {"independent_map_at_r": M.map_at_r_of_similarities(clone_matrix(scored.scores, lexical, codes, weight),
+                                                                groups),
             "independent_map_at_r_jaccard": M.map_at_r_of_similarities(jaccard_matrix([lexical(c) for c in codes]),
                                                                        groups),
             "independent_classes": len({g for e, g in zip(chosen, groups) if e.kind in INDEPENDENT_KINDS})}
@@ -323,50 +370,51 @@ def _clone_representatives(data: TaskData) -> list[str]:
     return list(chosen.values())
 
 
-def task_metrics(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:
+def task_metrics(scored: ScoredSplit, thresholds: Thresholds, calibration: Calibration) -> dict:
     """Defect, clone and summary metrics of one split, given decisions fitted on validation."""
+    data, scores = scored.data, scored.scores
     out: dict = {}
     if data.defect:
         labels = [e.label for e in data.defect]
-        probs = [sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
+        probs = scored.defect_probabilities(calibration.defect_temperature)
         out["defect"] = {**M.binary_metrics(labels, probs, thresholds.defect), "roc_auc": M.roc_auc(labels, probs),
                          **localisation(data.defect, probs, scores.bugs, thresholds.defect),
                          "by_kind": defect_by_kind(data.defect, probs, scores.bugs, thresholds.defect)}
     clone: dict = {}
-    lexical, weight = LexicalSets(), thresholds.clone_lexical
+    weight = thresholds.clone_lexical
     if data.clone:
         groups = [e.group for e in data.clone]
-        codes = [e.code for e in data.clone]
-        clone["map_at_r"] = M.map_at_r_of_similarities(clone_matrix(scores, lexical, codes, weight), groups)
+        clone["map_at_r"] = M.map_at_r_of_similarities(scored.clone_similarities(weight), groups)
         if weight > 0:
-            clone["map_at_r_embedding"] = M.map_at_r([scores.embeddings[c] for c in codes], groups)
+            clone["map_at_r_embedding"] = M.map_at_r([scores.embeddings[e.code] for e in data.clone], groups)
         clone["map_at_r_random"] = M.random_map_at_r(groups)
         clone["classes"] = len(set(groups))
         clone["n"] = len(groups)
-        clone.update(independent_clone_metrics(data, scores, lexical, weight))
+        clone.update(independent_clone_metrics(scored, weight))
     if data.clone_pairs:
         labels = [p.label for p in data.clone_pairs]
-        sims = [clone_score(scores, lexical, p.a, p.b, weight) for p in data.clone_pairs]
+        sims = scored.pair_similarities(weight)
         pair = M.binary_metrics(labels, sims, thresholds.clone)
         clone.update({"pair_f1": pair["f1"], "pair_precision": pair["precision"], "pair_recall": pair["recall"],
                       "pair_roc_auc": M.roc_auc(labels, sims), "pairs": len(labels)})
     if clone:
         out["clone"] = clone
-    scored = [e for e in data.summary if e.code in scores.summaries]
-    if scored:
-        refs, preds = [e.summary for e in scored], [scores.summaries[e.code] for e in scored]
-        out["summary"] = {"bleu4": M.smoothed_bleu4(refs, preds), "rouge_l": M.rouge_l(refs, preds), "n": len(scored),
+    summarised = [e for e in data.summary if e.code in scores.summaries]
+    if summarised:
+        refs, preds = [e.summary for e in summarised], [scores.summaries[e.code] for e in summarised]
+        out["summary"] = {"bleu4": M.smoothed_bleu4(refs, preds), "rouge_l": M.rouge_l(refs, preds),
+                          "n": len(summarised),
                           "examples": [{"reference": r, "prediction": p} for r, p in list(zip(refs, preds))[:5]],
-                          **gated_summary_metrics(data, scores, thresholds.summary)}
-    for task, curves in task_curves(data, scores, thresholds, calibration).items():
+                          **gated_summary_metrics(scored, thresholds.summary)}
+    for task, curves in task_curves(scored, thresholds, calibration).items():
         out.setdefault(task, {}).update(curves)
     return out
 
 
-def gated_summary_metrics(data: TaskData, scores: Scores, gate: float | None) -> dict:
+def gated_summary_metrics(scored: ScoredSplit, gate: float | None) -> dict:
     """What users see through the gate: the share of summaries suggested, and on those the sentence BLEU
     (0-100) of the suggestion next to that of the split function name."""
-    rows = summary_rows(data, scores)
+    rows = scored.summary_rows
     if not rows:
         return {}
     shown = [r for r in rows if r[3] and (gate is None or r[0] >= gate)]
@@ -381,7 +429,7 @@ RELIABILITY_BINS = 10
 """Confidence bins of each stored reliability diagram."""
 
 
-def task_curves(data: TaskData, scores: Scores, thresholds: Thresholds, calibration: Calibration) -> dict:
+def task_curves(scored: ScoredSplit, thresholds: Thresholds, calibration: Calibration) -> dict:
     """Per task, the data of the model card's plots: ``reliability`` (``metrics.reliability_bins`` of the
     confidence a scan reports against how often it is right) and ``threshold_curve`` (``metrics.threshold_curve``
     of the score the threshold applies to).
@@ -391,20 +439,20 @@ def task_curves(data: TaskData, scores: Scores, thresholds: Thresholds, calibrat
     right; its curve is over the clone score. summary: exp(mean token log-probability), a suggestion counting as
     right when it beats the function's split name (sentence BLEU), among those the phrase check lets through;
     its curve is over the mean log-probability, the gate's scale."""
+    data = scored.data
     out: dict = {}
     if data.defect:
         labels = [e.label for e in data.defect]
-        probs = [sigmoid(scores.logits[e.code] / calibration.defect_temperature) for e in data.defect]
+        probs = scored.defect_probabilities(calibration.defect_temperature)
         out["defect"] = {"reliability": M.reliability_bins(labels, probs, RELIABILITY_BINS),
                          "threshold_curve": M.threshold_curve(labels, probs, CURVE_POINTS)}
     if data.clone_pairs:
         labels = [p.label for p in data.clone_pairs]
-        lexical = LexicalSets()
-        sims = [clone_score(scores, lexical, p.a, p.b, thresholds.clone_lexical) for p in data.clone_pairs]
+        sims = scored.pair_similarities(thresholds.clone_lexical)
         confidence = [sigmoid(calibration.clone_scale * (s - thresholds.clone)) for s in sims]
         out["clone"] = {"reliability": M.reliability_bins(labels, confidence, RELIABILITY_BINS),
                         "threshold_curve": M.threshold_curve(labels, sims, CURVE_POINTS)}
-    rows = [r for r in summary_rows(data, scores) if r[3]]
+    rows = [r for r in scored.summary_rows if r[3]]
     if rows:
         labels = [int(model > name) for _, model, name, _ in rows]
         out["summary"] = {"reliability": M.reliability_bins(labels, [math.exp(r[0]) for r in rows], RELIABILITY_BINS),
@@ -470,7 +518,7 @@ def defect_by_kind(examples: list, probs: list[float], bugs: dict, threshold: fl
     return out
 
 
-def _split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
+def split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
     """Corpus folders and CodeXGLUE files among the given paths (a BigCloneBench folder counts as a file)."""
     corpus, files = [], []
     for item in data:
@@ -482,44 +530,40 @@ def _split_inputs(data: list[str]) -> tuple[list[Path], list[Path]]:
 def data_config_of(meta, split_by: str | None = None, manifest: str | None = None,
                    codexglue_limit: int | None = None) -> DataConfig:
     """The DataConfig an adapter was trained with (seed, variants, bug kinds, split rule), so rebuilding
-    the data from the same corpus gives the same held-out examples."""
+    the data from the same corpus gives the same held-out examples: ``codelens.train_config.data_config`` of
+    the settings its codelens.json stores, ``split_by`` and ``manifest`` (a file) overriding them."""
     from codelens.train.data.functions import load_manifest
+    from codelens.train_config import data_config
 
-    trained = meta.training.get("config", {})
-    return DataConfig(seed=int(trained.get("seed", 0)), clone_variants=int(trained.get("clone_variants", 3)),
-                      bugs_per_function=int(trained.get("bugs_per_function", 4)),
-                      bug_kinds=tuple(trained.get("bug_kinds") or BUG_KINDS),
-                      split_by=split_by or trained.get("split_by", "dir"),
-                      manifest=load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}),
-                      codexglue_limit=codexglue_limit,
-                      max_functions_per_repository=trained.get("max_functions_per_repository"),
-                      rewrite_functions_per_repository=trained.get("rewrite_functions_per_repository"),
-                      held_out_rewrites_per_repository=trained.get("held_out_rewrites_per_repository"))
+    trained = dict(meta.training.get("config", {}))
+    trained.update(codexglue_limit=codexglue_limit, **({"split_by": split_by} if split_by else {}))
+    return data_config(trained, load_manifest(Path(manifest)) if manifest else dict(trained.get("manifest_splits") or {}))
 
 
-def refit_decisions(adapter: str, data: list[str], max_summaries: int | None = 200, device: str = "auto",
-                    progress=None) -> dict:
-    """Fit thresholds and calibration of a trained adapter again on validation (after a change of policy),
-    recompute val and test metrics, and write them into its codelens.json. Returns the notes and metrics."""
-    from codelens.model.adapter_meta import AdapterMetadata
-    from codelens.model.loading import LazyModel, ModelSpec
+def fit_and_measure(loaded, data: TaskData, max_summaries: int | None, max_functions: int | None = None,
+                    names: tuple[str, ...] = ("val", "test"), progress=None) -> tuple[Thresholds, Calibration, dict, dict]:
+    """Fit the decisions on validation, then measure each split of ``names`` with them: (thresholds,
+    calibration, fitting notes, metrics by split). What training does at its end (and ``names=("val",)`` in
+    its middle), through the scan's forward (``loaded``, a ``LoadedModel``); ``progress(stage, done, total)``
+    hears of each stage.
 
-    # The data first (it needs only the adapter's metadata): bad input fails before the weights load.
-    lazy = LazyModel(ModelSpec(adapter=adapter, device=device))
-    corpus, files = _split_inputs(data)
-    task_data = load_task_data(corpus, files, data_config_of(lazy.meta))
-    loaded = lazy.load()
-    splits = {name: task_data.split(name).for_tasks(loaded.meta.tasks) for name in ("val", "test")}
-    scores = {}
-    for name, part in splits.items():
-        scores[name] = score_split(loaded, part, max_summaries, progress=progress)
-    thresholds, calibration, notes = fit_decisions(splits["val"], scores["val"])
-    metrics = {name: task_metrics(part, scores[name], thresholds, calibration) for name, part in splits.items()}
-    meta = AdapterMetadata.load(Path(adapter))
-    meta.thresholds, meta.calibration, meta.metrics = thresholds, calibration, metrics
-    meta.training["calibration"] = notes
-    meta.save(Path(adapter))
-    return {"notes": notes, "metrics": metrics}
+    Each split is sampled (``max_functions``) before the adapter's tasks are picked: the sample is drawn by the
+    defect examples' functions, so every adapter of a corpus, a clone-only one too, is scored on the same ones.
+    """
+    progress = progress or _quiet
+    max_summaries = max_summaries if "summary" in loaded.meta.tasks else 0
+    scored = {name: score_split(loaded, data.split(name).sample_functions(max_functions).for_tasks(loaded.meta.tasks),
+                                max_summaries,
+                                progress=lambda done, total, name=name: progress(f"scoring {name}", done, total))
+              for name in names}
+    thresholds, calibration, notes = fit_decisions(scored["val"], progress)
+    metrics = {}
+    for done, name in enumerate(names):
+        progress("metrics", done, len(names))
+        # Measured, a split's matrices are done with: popped, so only one split's are held at a time.
+        metrics[name] = task_metrics(scored.pop(name), thresholds, calibration)
+    progress("metrics", len(names), len(names))
+    return thresholds, calibration, notes, metrics
 
 
 def evaluate(adapter: str, model: str | None = None, data: list[str] | None = None, split: str = "test",
@@ -534,7 +578,8 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     same corpus gives the same held-out examples it was validated on.
     """
     from codelens.errors import ConfigError
-    from codelens.model.loading import LazyModel, ModelSpec
+    from codelens.model.loading import LazyModel
+    from codelens.model.options import ModelSpec
 
     if split not in ("train", "val", "test"):
         raise ConfigError(f"unknown split {split!r}", hint="use train, val or test")
@@ -544,13 +589,13 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
     lazy = LazyModel(ModelSpec(model=model, adapter=adapter, device=device, quantize=quantize, dtype=dtype,
                                trust_remote_code=trust_remote_code))
     cfg = data_config_of(lazy.meta, split_by, manifest, codexglue_limit)
-    corpus, files = _split_inputs(data)
+    corpus, files = split_inputs(data)
     if max_functions is None:
         max_functions = (lazy.meta.training.get("config") or {}).get("max_eval_functions")
     # Sampled before the tasks are picked, as in training (the sample is drawn by the defect examples' functions).
     chosen = load_task_data(corpus, files, cfg).split(split).sample_functions(max_functions).for_tasks(lazy.meta.tasks)
     loaded = lazy.load()
-    scores = score_split(loaded, chosen, max_summaries, progress=progress)
+    scored = score_split(loaded, chosen, max_summaries, progress=progress)
     return {
         "adapter": str(adapter),
         "base_model": loaded.model_id,
@@ -558,5 +603,5 @@ def evaluate(adapter: str, model: str | None = None, data: list[str] | None = No
         "counts": chosen.counts(),
         "data_hash": chosen.hash(),
         "thresholds": {"defect": loaded.meta.thresholds.defect, "clone": loaded.meta.thresholds.clone},
-        "metrics": task_metrics(chosen, scores, loaded.meta.thresholds, loaded.meta.calibration),
+        "metrics": task_metrics(scored, loaded.meta.thresholds, loaded.meta.calibration),
     }

@@ -26,6 +26,7 @@ from benchmarks import (
     ray_scan,
     run,
     shapes,
+    sites,
     training,
 )
 from benchmarks.common import BenchContext, Figure, native_dtype_label
@@ -211,6 +212,14 @@ def test_likelihood_candidates_are_the_repair_heads_own():
     assert {(site, repair) for site, repair, _ in candidates} == expected
     zero = code.index(", 0,") + 2  # an off-by-one literal site: the tables offer its neighbour, as a rewrite made it
     assert ((zero, zero + 1), "1", code[:zero] + "1" + code[zero + 1:]) in candidates
+
+
+def test_sites(ctx, monkeypatch):
+    monkeypatch.setattr(sites, "PACKAGES", ("json",))
+    rows = sites.run(ctx)
+    assert_well_formed(rows, "sites")
+    detail = rows[0].detail
+    assert detail["functions"] == detail["parsed"] > 20 and detail["sites"] > detail["functions"]
 
 
 def test_shapes(ctx, monkeypatch):

@@ -39,6 +39,7 @@ def findings(capsys, repo: Path, models: list[str], *extra: str) -> tuple[int, l
     return code, json.loads(out)["findings"]
 
 
+@pytest.mark.slow
 def test_baseline_accepts_current_findings_and_reports_new_ones(capsys, repo, models):
     code, before = findings(capsys, repo, models)
     assert code == 1 and len(before) >= 16
@@ -60,6 +61,7 @@ def test_baseline_accepts_current_findings_and_reports_new_ones(capsys, repo, mo
     assert {f["start_line"] for f in new} == {22}  # add_tax, three lines lower than before
 
 
+@pytest.mark.slow
 def test_output_option_and_deterministic_file(capsys, repo, models, tmp_path):
     first, second = tmp_path / "one.json", tmp_path / "out" / "two.json"
     assert run(capsys, "baseline", "create", str(repo), *models, "--output", str(first), "-q")[0] == 0

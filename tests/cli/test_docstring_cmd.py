@@ -52,6 +52,7 @@ def summaries(capsys, repo: Path, models: list[str]) -> dict[str, str | None]:
     return {f["qualname"]: f["summary"] for f in json.loads(out)["functions"]}
 
 
+@pytest.mark.slow
 def test_diff_applies_with_git_and_equals_write(capsys, tmp_path, models):
     repo = init_repo(tmp_path / "r", {"stats.py": PY, "web/clamp.js": JS})
     suggested = summaries(capsys, repo, models)
@@ -75,6 +76,7 @@ def test_diff_applies_with_git_and_equals_write(capsys, tmp_path, models):
     assert python_docstring_line(units["spread"].docstring) == python_docstring_line(suggested["spread"])
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_existing_docstrings(capsys, tmp_path, models):
     repo = init_repo(tmp_path / "r", {"stats.py": PY})
     suggested = summaries(capsys, repo, models)

@@ -34,6 +34,7 @@ def model_args(base: Path, adapter: Path) -> list[str]:
     return ["--model", str(base), "--adapter", str(adapter)]
 
 
+@pytest.mark.slow
 def test_json_all_with_neighbours_has_the_documented_shape(capsys, repo, tiny_llama, tiny_llama_adapter):
     code, out, _ = scan(capsys, str(repo), *model_args(tiny_llama, tiny_llama_adapter), "--format", "json",
                         "--all", "--neighbours", "3", "--fail-on", "never")
@@ -58,6 +59,7 @@ def test_json_all_with_neighbours_has_the_documented_shape(capsys, repo, tiny_ll
     assert data["stats"]["functions"] == 16
 
 
+@pytest.mark.slow
 def test_rescan_of_unchanged_repository_comes_from_the_cache(capsys, repo, tiny_llama, tiny_llama_adapter):
     args = [str(repo), *model_args(tiny_llama, tiny_llama_adapter), "-f", "json", "--fail-on", "never"]
     first = json.loads(scan(capsys, *args)[1])["stats"]
@@ -69,6 +71,7 @@ def test_rescan_of_unchanged_repository_comes_from_the_cache(capsys, repo, tiny_
     assert (third["cache_hits"], third["computed"]) == (16, 1)
 
 
+@pytest.mark.slow
 def test_cache_that_cannot_be_written_is_a_warning(capsys, repo, tiny_llama, tiny_llama_adapter, monkeypatch):
     from codelens.cache import ResultCache
 
@@ -84,6 +87,7 @@ def test_cache_that_cannot_be_written_is_a_warning(capsys, repo, tiny_llama, tin
     assert err.count("could not store results in the result cache") == 1 and "database or disk is full" in err
 
 
+@pytest.mark.slow
 def test_exit_code_follows_fail_on(capsys, repo, tiny_llama, tiny_llama_adapter):
     base = [str(repo), *model_args(tiny_llama, tiny_llama_adapter)]
     # CL300 findings are 'info': they fail only a --fail-on info run.
@@ -101,6 +105,7 @@ def test_empty_folder_is_a_warning_not_an_error(capsys, tmp_path):
     assert "is empty" in err
 
 
+@pytest.mark.slow
 def test_bad_files_are_skipped_with_counted_warnings(capsys, repo, tiny_llama, tiny_llama_adapter):
     (repo / "blob.py").write_bytes(b"\x00\x01\x02binary")
     (repo / "latin.py").write_bytes("def f():\n    return 'caf\xe9'\n".encode("latin-1"))
@@ -168,3 +173,20 @@ def test_help_and_version_do_not_import_torch(args):
     env = dict(os.environ, COLUMNS="100")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_a_scan_imports_no_training_code():
+    """The whole scan path, the default model's forward and the repair search included, runs without the
+    training library (``codelens.train``) or the recipes that built the models (``training``)."""
+    probe = (
+        "import json, sys; from codelens.cli.main import main\n"
+        f"code = main(['scan', {str(EXAMPLE)!r}, '--format', 'json', '--no-cache', '--quiet'])\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'training' or m == 'codelens.train'\n"
+        "          or m.startswith('codelens.train.')]\n"
+        "print(json.dumps({'code': code, 'training': sorted(loaded)}), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert json.loads(result.stdout)["functions"], "the scan found no functions"
+    assert report == {"code": report["code"], "training": []} and report["code"] in (0, 1)

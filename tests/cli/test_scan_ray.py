@@ -103,6 +103,7 @@ def test_the_users_own_config_may_name_a_cluster(tmp_path, monkeypatch):
     assert resolve_config(repo, {}).ray == "auto"
 
 
+@pytest.mark.slow
 def test_a_scan_without_the_flag_never_imports_ray(tmp_path, tiny_llama, tiny_llama_adapter):
     (tmp_path / "a.py").write_text(CALC)
     program = ("import sys\nfrom codelens.cli.main import main\n"

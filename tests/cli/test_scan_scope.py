@@ -101,7 +101,8 @@ def _findings(outcome) -> list[tuple]:
 
 
 def test_findings_do_not_depend_on_how_the_file_list_is_split(tmp_path, tiny_llama, tiny_llama_adapter):
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import load_model
+    from codelens.model.options import ModelSpec
 
     repo = init_repo(tmp_path / "r", FILES)
     loaded = load_model(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter)))

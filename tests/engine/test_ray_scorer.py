@@ -19,7 +19,8 @@ from codelens.core import TASKS
 from codelens.engine import EngineSettings, analyse, cache_key, ray_scorer
 from codelens.engine.ray_scorer import CHARS_PER_TOKEN, CHUNK_BATCHES, RayScorer, plan_chunks, portable_spec
 from codelens.errors import CodelensError, ModelError
-from codelens.model.loading import LazyModel, ModelSpec, load_model
+from codelens.model.loading import LazyModel, load_model
+from codelens.model.options import ModelSpec
 from tests.tinymodels import make_unit, sample_bodies
 
 TEST_TIMEOUT_S = 300
@@ -173,11 +174,15 @@ def test_two_workers_give_the_local_results_without_loading_the_model_here(ray_a
                                                                            monkeypatch, bounded):
     lazy = _driver_model(spec, monkeypatch)
     scorer = RayScorer(spec, lazy, _settings(), address=ray_address, workers=2, cpus_per_worker=1)
-    seen = []
+    seen, workers_up = [], []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+        workers_up.append(len(scorer.identities))
+
     ours = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        results, stats = analyse(units, lazy, _settings(), progress=lambda done, total: seen.append(done),
-                                 scorer=scorer)
+        results, stats = analyse(units, lazy, _settings(), progress=progress, scorer=scorer)
         # ray.init sets a SIGTERM handler of its own; the CLI's (store what was computed, exit 143) must stay
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
@@ -186,6 +191,7 @@ def test_two_workers_give_the_local_results_without_loading_the_model_here(ray_a
     _assert_same(results, local)
     assert stats.computed == len(local) and stats.summaries_generated == sum(1 for r in local.values() if r.summary)
     assert len({identity["pid"] for identity in scorer.identities}) == 2
+    assert set(workers_up[1:]) == {2}  # no chunk ran before both workers had loaded the model (however slowly)
     assert len(seen) > 3 and seen == sorted(seen)  # results arrived chunk by chunk, not all at the end
     assert not lazy.is_loaded
 

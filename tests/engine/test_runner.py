@@ -15,7 +15,8 @@ from codelens.errors import ConfigError
 from codelens.model import forward
 from codelens.model.batching import plan_batches
 from codelens.model.generate import generate_first_lines
-from codelens.model.loading import ModelSpec, load_model
+from codelens.model.loading import load_model
+from codelens.model.options import ModelSpec
 from codelens.model.prompt import build_prompt_ids
 from tests.tinymodels import make_unit, sample_bodies
 
@@ -75,6 +76,7 @@ def test_outputs_match_a_direct_forward(loaded, units):
     np.testing.assert_allclose(results[unit.hash].embedding, emb[0].numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_summary_continues_from_the_prefill(loaded, units):
     """Continuing from the prefill's cache gives what a fresh prompt run through the full model gives."""
     results, stats = analyse(units[:4], loaded, _settings(summaries="all"))

@@ -97,6 +97,7 @@ def _resolve(requirement: str, *folders: Path) -> dict[str, str]:
     return {item["metadata"]["name"]: item["metadata"]["version"] for item in json.loads(result.stdout)["install"]}
 
 
+@pytest.mark.slow
 def test_the_cpu_index_keeps_cuda_torch_out_of_pre_commits_environment(tmp_path):
     """PyPI's Linux torch pulls the nvidia-* wheels (several GB); with the CPU index the manifest adds, pip picks
     the +cpu build for the same pin, since a local version label sorts after the plain version."""

@@ -51,7 +51,8 @@ def read_config(path):
 @pytest.fixture(scope="module")
 def scored(monkeypatch_module):
     from codelens.engine import EngineSettings, analyse
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import load_model
+    from codelens.model.options import ModelSpec
     from codelens.parsing import extract_units
 
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")

@@ -46,6 +46,7 @@ def _hf_new_tokens(model, tokenizer, ids, mask, stops, max_new_tokens):
     return rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "starcoder2"])
 def test_matches_hf_generate_on_left_padded_batch(arch, request):
     model, tokenizer = _load(request.getfixturevalue(f"tiny_{arch}"))

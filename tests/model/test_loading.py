@@ -17,7 +17,8 @@ from codelens.model import devices
 from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
 from codelens.model.heads import TaskHeads
-from codelens.model.loading import ModelSpec, adapter_hash, default_model_dir, load_base, load_model
+from codelens.model.loading import adapter_hash, default_model_dir, load_base, load_model, load_tokenizer, model_source
+from codelens.model.options import ModelSpec
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +203,29 @@ def test_pickle_weights_are_refused(tiny_llama, tmp_path):
     assert "pickle (.bin) weights are refused" in err.value.hint
 
 
+def test_the_source_of_a_model_is_its_folder_or_its_hub_id(tiny_llama, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    folder = model_source(str(tiny_llama), trust_remote_code=True)
+    assert (folder.path, folder.folder) == (str(tiny_llama), tiny_llama)
+    assert folder.options == {"trust_remote_code": True, "local_files_only": False}
+    hub = model_source("owner/name")
+    assert (hub.path, hub.folder, hub.options) == ("owner/name", None, {"trust_remote_code": False,
+                                                                        "local_files_only": False})
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert model_source("owner/name").options["local_files_only"] is True
+    assert model_source(str(tiny_llama)).options["local_files_only"] is False  # a folder is read as it is
+
+
+def test_the_tokenizer_alone_comes_from_where_the_base_does(tiny_llama):
+    _, with_base = load_base(str(tiny_llama), device="cpu")
+    alone = load_tokenizer(str(tiny_llama))
+    assert alone.get_vocab() == with_base.get_vocab() and alone.pad_token_id == with_base.pad_token_id
+    assert alone.model_max_length == with_base.model_max_length
+    with pytest.raises(ModelError, match="model folder ./no/such/folder does not exist"):
+        load_tokenizer("./no/such/folder")
+
+
 def test_tokenizer_without_pad_uses_eos(tiny_llama, tmp_path):
     folder = _copy(tiny_llama, tmp_path)
     config_path = folder / "tokenizer_config.json"
@@ -299,7 +323,8 @@ def test_fingerprint_is_stable_across_loads(tiny_llama):
 
 
 def test_lazy_model_answers_identity_without_loading_weights(tiny_llama, tiny_llama_adapter):
-    from codelens.model.loading import LazyModel, ModelSpec, load_model
+    from codelens.model.loading import LazyModel, load_model
+    from codelens.model.options import ModelSpec
 
     lazy = LazyModel(ModelSpec(model=str(tiny_llama), adapter=str(tiny_llama_adapter), device="cpu"))
     assert not lazy.is_loaded

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from codelens.errors import ModelError
-from codelens.model.loading import ModelSpec, load_model
+from codelens.model.loading import load_model
 from codelens.model.lora_merge import merge_plan
+from codelens.model.options import ModelSpec
 
 
 @pytest.fixture(scope="module")

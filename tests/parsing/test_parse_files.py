@@ -10,7 +10,7 @@ import pytest
 
 from codelens.core import SourceFile
 from codelens.errors import CodelensError
-from codelens.parsing import EXTENSIONS, extract, get_spec, language_for_path, parse_files
+from codelens.parsing import EXTENSIONS, ParsedFiles, extract, get_spec, language_for_path, parse_files
 
 from .helpers import FIXTURES
 
@@ -25,7 +25,8 @@ def _fixture_files() -> list[SourceFile]:
 
 def test_serial_units_and_error_counts():
     files = _fixture_files()
-    units, errors = parse_files(files, workers=1)
+    parsed = parse_files(files, workers=1)
+    units, errors = parsed.units, parsed.errors
     assert len(units) == 73
     assert [u.path for u in units] == sorted((u.path for u in units), key=[f.rel for f in files].index)
     assert errors == {
@@ -57,6 +58,19 @@ def test_worker_function_and_results_cross_process_boundaries():
     assert remote == extract._extract_many(jobs)
 
 
+def test_comments_are_the_comment_nodes_of_each_file():
+    files = _fixture_files()
+    comments = parse_files(files, workers=1).comments
+    seen = set()
+    for f in files:
+        encoded = f.text.encode("utf-8")
+        texts = [encoded[start:end].decode("utf-8") for start, end in comments.get(f.rel, [])]
+        assert all(text.startswith("#" if f.language == "python" else ("//", "/*")) for text in texts), f.rel
+        if texts:
+            seen.add(f.language)
+    assert seen == set(EXTENSIONS.values())  # every language's fixtures hold comments
+
+
 def test_chunks_keep_order_and_cover_everything():
     jobs = [(f"f{i}", "x" * (i + 1), "python") for i in range(10)]
     chunks = extract._chunks(jobs, 4)
@@ -65,7 +79,7 @@ def test_chunks_keep_order_and_cover_everything():
 
 
 def test_no_files():
-    assert parse_files([]) == ([], {})
+    assert parse_files([]) == ParsedFiles([], {}, {})
 
 
 def test_extension_map():

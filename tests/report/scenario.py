@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from codelens.model.adapter_meta import Thresholds
-from codelens.report.model import ReportOptions, ScanReport
+from codelens.core import Thresholds
+from codelens.report.model import ModelInfo, ReportOptions, ScanReport
 from codelens.tasks import all_findings
 from codelens.tasks.clone import find_clones
 from tests.tasks.factory import located, result, unit, vector
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 THRESHOLDS = Thresholds(defect=0.5, clone=0.9)
-MODEL = {
-    "model_id": "tiny-llama", "adapter": "models/codelens-nano/adapter", "base_fingerprint": "3f9a0c1d",
-    "adapter_hash": "77e1b2c4", "quantize": "none", "device": "cpu", "dtype": "float32",
-}
+MODEL = ModelInfo(id="tiny-llama", adapter="models/codelens-nano/adapter", base_fingerprint="3f9a0c1d",
+                  adapter_hash="77e1b2c4", quantize="none", device="cpu", dtype="float32", languages=("python",),
+                  thresholds=THRESHOLDS)
 STATS = {"functions": 6, "unique": 5, "cache_hits": 2, "computed": 3, "summaries_generated": 3,
          "batches": 1, "tokens": 412, "seconds": 1.23456}
 
@@ -69,7 +68,7 @@ def build_report(shift: int = 0, everything: bool = False) -> ScanReport:
     clones = find_clones(units, results, THRESHOLDS.clone, neighbours_k=2)
     findings = all_findings(units, results, thresholds=THRESHOLDS, clones=clones)
     return ScanReport(units=units, results=results, findings=findings, clones=clones.pairs,
-                      neighbours=clones.neighbours, model=dict(MODEL), stats=dict(STATS),
+                      neighbours=clones.neighbours, model=MODEL, stats=dict(STATS),
                       options=ReportOptions(all=everything), tool_version="0.1.0")
 
 

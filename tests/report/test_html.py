@@ -15,7 +15,7 @@ from codelens.choices import ReportFormat
 from codelens.config import ScanConfig
 from codelens.findings import Finding, Region, Severity
 from codelens.report import REPORTERS, render
-from codelens.report.model import ScanReport
+from codelens.report.model import ModelInfo, ScanReport
 from codelens.tasks import all_findings
 from codelens.tasks.clone import find_clones
 from tests.report.scenario import THRESHOLDS, build_report, check_snapshot
@@ -171,7 +171,8 @@ def test_everything_from_the_repository_is_escaped():
     finding = Finding("CL300", "missing-docstring", evil_path, 1, 3, evil_name, f"{evil_name} has no docstring",
                       Severity.INFO, 1.0, bad.hash, fix='Say "<b>hi</b>" & bye')
     text = render(ScanReport(units=[bad], results={}, findings=[finding],
-                             model={"id": "<script>alert(3)</script>"}), "html")
+                             model=ModelInfo("<script>alert(3)</script>", "default", "", "", "none", "cpu",
+                                             "float32")), "html")
     page = Page(text)
     # Only the page's own two scripts: the data block and the filters.
     assert [attrs.get("id") for attrs, _ in page.scripts] == ["codelens-data", None]

@@ -72,6 +72,7 @@ def test_rich_markup_in_user_text_is_printed_as_it_is(capsys, tmp_path, tiny_lla
     assert code == 2 and "a[/]b does not exist" in err  # a usage error, not the findings code 1
 
 
+@pytest.mark.slow
 def test_sigterm_stores_what_was_computed_and_exits_143(tmp_path, tiny_llama, tiny_llama_adapter):
     """Item 12: SIGTERM (CI cancellation, `timeout`) saved nothing; now it unwinds like Ctrl-C."""
     repo = tmp_path / "repo"
@@ -119,6 +120,7 @@ def test_files_named_on_the_command_line_are_never_dropped_silently(capsys, tmp_
     assert "missing.py: no such file" in err and "elsewhere.py: outside the scan root" in err
 
 
+@pytest.mark.slow
 def test_quiet_is_quiet_and_help_keeps_its_brackets(tmp_path, tiny_llama, tiny_llama_adapter):
     """Item 18: transformers' "Token indices sequence length" reached the terminal under -q; `scan --help`
     showed "Ignore  / codelens.toml." (rich ate [tool.codelens]); so did an unknown config key's message."""
@@ -152,6 +154,7 @@ def test_the_model_load_is_a_labelled_stage(tmp_path, tiny_llama, tiny_llama_ada
     assert stages.index("loading model") < max(i for i, s in enumerate(stages) if s == "analysing")
 
 
+@pytest.mark.slow
 def test_a_fully_cached_rescan_imports_neither_torch_nor_transformers(tmp_path, tiny_llama, tiny_llama_adapter):
     """Item 19: a warm re-scan imported torch (about 1 s of its 1.9 s on examples/shop)."""
     repo = tmp_path / "repo"

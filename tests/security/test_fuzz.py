@@ -5,10 +5,10 @@ files in legacy encodings, generated monsters, names no one would type. None of 
 This test writes more than 10,000 such files (the parsing fixtures of every language, mutated line
 by line and byte by byte, plus random bytes and random text) under every supported suffix and odd
 file names, and runs them through the public pipeline: ``discover``, ``parse_files``,
-``extract_units``, clone search and findings over made-up model results, and every reporter. It
-checks that no exception escapes, that discovery accounts for every file (found, or skipped with a
-reason), that each unit holds exactly the text its span covers, and that every report can be written
-as UTF-8 and, for the machine-readable formats, parsed back.
+``extract_units``, suppression markers, clone search and findings over made-up model results, and every
+reporter. It checks that no exception escapes, that discovery accounts for every file (found, or skipped
+with a reason), that each unit holds exactly the text its span covers, that comment ranges lie in their
+file, and that every report can be written as UTF-8 and, for the machine-readable formats, parsed back.
 
 Hypothesis draws the shape of each batch (a seed, a few files edited at chosen places, texts with
 any code point, sometimes a mangled ``.gitignore``); a ``random.Random`` seeded from it makes the
@@ -40,13 +40,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from codelens.core import CodeUnit, SourceFile, UnitResult
+from codelens.core import CodeUnit, SourceFile, Thresholds, UnitResult
 from codelens.discovery import SKIP_REASONS, discover
 from codelens.escapes import BIDI_CONTROLS
-from codelens.model.adapter_meta import Thresholds
-from codelens.parsing import EXTENSIONS, extract_units, language_for_path, parse_files
+from codelens.parsing import EXTENSIONS, ParsedFiles, extract_units, language_for_path, parse_files
 from codelens.report import REPORTERS
-from codelens.report.model import ReportOptions, ScanReport
+from codelens.report.model import ModelInfo, ReportOptions, ScanReport
+from codelens.suppressions import parse_suppressions
 from codelens.tasks import all_findings
 from codelens.tasks.clone import find_clones
 
@@ -373,6 +373,18 @@ def check_units(units: list[CodeUnit], texts: dict[str, str]) -> None:
         assert unit.qualname and len(unit.hash) == 64 and len(unit.normalized_hash) == 64, unit
 
 
+def check_comments(comments: dict[str, list[tuple[int, int]]], files: list[SourceFile]) -> None:
+    """Comment ranges lie in their file, in order, apart; suppression markers read from them lie in it too."""
+    for source in files:
+        encoded = source.text.encode("utf-8", "surrogatepass")
+        ranges = comments.get(source.rel, [])
+        assert all(0 <= start < end <= len(encoded) for start, end in ranges), source.rel
+        assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:])), source.rel
+        lines = encoded.count(b"\n") + 1
+        markers = parse_suppressions(source.rel, source.text, source.language, ranges)
+        assert all(1 <= marker.line <= lines for marker in markers), source.rel
+
+
 def fake_results(rng: random.Random, units: list[CodeUnit]) -> dict[str, UnitResult]:
     """Model outputs for most distinct functions: probabilities over the whole range, unit-vector
     embeddings around a few centres (so that semantic clones occur), summaries with odd characters."""
@@ -399,8 +411,9 @@ def render_all(rng: random.Random, units: list[CodeUnit]) -> int:
     findings = all_findings(units, results, thresholds=thresholds, clones=clones)
     report = ScanReport(
         units=units, results=results, findings=findings, clones=clones.pairs, neighbours=clones.neighbours,
-        model={"model_id": "fuzz\u202e", "nan": float("nan"), "inf": float("inf"), "path": Path("a b/ü"),
-               "np": np.float32(0.5), "nested": {"z": 1, 3: [1, 2.5]}},
+        model=ModelInfo(id="fuzz\u202e", adapter="a b/ü\udcff", base_fingerprint="\x00\n", adapter_hash="", quantize="none",
+                        device="cpu", dtype="float32", languages=("python",),
+                        thresholds=Thresholds(defect=float("nan"), clone=float("inf"), summary=np.float32(0.5))),
         stats={"seconds": rng.random() * 100, "cache_hits": rng.randrange(10), "note": "\x00\n"},
         options=ReportOptions(all=rng.random() < 0.5),
     )
@@ -437,7 +450,7 @@ class Totals:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def _parse(files: list[SourceFile]) -> tuple[list[CodeUnit], dict[str, int]]:
+def _parse(files: list[SourceFile]) -> ParsedFiles:
     """``parse_files``; when it fails, the failure names the first file that fails on its own."""
     try:
         return parse_files(files, workers=1)
@@ -478,10 +491,12 @@ def run_batch(batch: Batch, totals: Totals) -> None:
         accounted = set(rels) | {s.rel for s in found.skipped if s.rel != fifo}
         hidable = {rel for rel in written if rel.startswith(IGNORE_FOLDER + "/")} if batch.ignore_lines else set()
         assert set(written) - hidable <= accounted <= set(written)
-        units, errors = _parse(found.files)
+        parsed = _parse(found.files)
+        units, errors = parsed.units, parsed.errors
         texts = {f.rel: f.text for f in found.files}
         assert set(errors) <= set(texts) and all(count > 0 for count in errors.values())
         check_units(units, texts)
+        check_comments(parsed.comments, found.files)
         rng = random.Random(batch.seed)
         direct = list(batch.texts)
         # Found texts again under another language's grammar: a .py that holds C, and so on.

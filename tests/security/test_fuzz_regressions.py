@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from codelens.core import Thresholds
 from codelens.discovery import Skipped, decode_source, discover
-from codelens.model.adapter_meta import Thresholds
 from codelens.parsing import parse_files
 from codelens.report import REPORTERS
 from codelens.report.model import ScanReport, printable
@@ -74,7 +74,7 @@ def test_reports_of_a_file_whose_name_is_not_utf8(tmp_path):
         pytest.skip("this filesystem only takes UTF-8 file names")
     found = discover(tmp_path)
     assert [f.rel for f in found.files] == [name]
-    units, _ = parse_files(found.files, workers=1)
+    units = parse_files(found.files, workers=1).units
     results = {u.hash: result(u, 0.95, summary="reads a file") for u in units}
     findings = all_findings(units, results, thresholds=Thresholds())
     assert {f.code for f in findings} == {"CL100", "CL300"}

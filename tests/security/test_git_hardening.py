@@ -9,6 +9,7 @@ and 21 (low) are the tests named after them.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -94,6 +95,7 @@ def _fifo_blocks_git(repo: Path, *args: str) -> None:
         subprocess.run(["git", *args], cwd=repo, env=git_env(), capture_output=True, timeout=3)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_case19_a_fifo_as_diff_order_file_does_not_hang(tmp_path):
     """Low: `diff.orderFile` naming a FIFO blocked `scan --diff-base` for ever."""
@@ -106,6 +108,7 @@ def test_case19_a_fifo_as_diff_order_file_does_not_hang(tmp_path):
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 @pytest.mark.parametrize("key", ["core.excludesFile", "core.attributesFile"])
 def test_a_fifo_as_excludes_or_attributes_file_does_not_hang(tmp_path, key):
@@ -181,9 +184,58 @@ def test_case20_a_hooks_path_outside_the_repository_does_not_receive_the_hook(tm
     assert not (outside / "pre-commit").exists()
 
 
+def _sources():
+    return [(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))
+            for path in sorted((ROOT / "codelens").rglob("*.py"))]
+
+
+PROCESS_STARTERS = {"subprocess": {"run", "Popen", "call", "check_call", "check_output", "getoutput",
+                                   "getstatusoutput"},
+                    "os": {"system", "popen", "posix_spawn", "posix_spawnp"}}
+"""The calls that start a program (and ``os.exec*`` / ``os.spawn*``)."""
+
+
+def _starts_a_process(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in PROCESS_STARTERS):
+        return False
+    name = node.func.attr
+    return name in PROCESS_STARTERS[node.func.value.id] or (
+        node.func.value.id == "os" and name.startswith(("exec", "spawn")))
+
+
 def test_every_git_call_goes_through_the_helper():
-    """The chokepoint stays one: no module but codelens.gitscope starts git itself."""
-    starts_git = re.compile(r"""["']git["']\s*,""")
-    offenders = [str(path.relative_to(ROOT)) for path in sorted((ROOT / "codelens").rglob("*.py"))
-                 if path.name != "gitscope.py" and starts_git.search(path.read_text(encoding="utf-8"))]
-    assert offenders == []
+    """The chokepoint stays one: no module but codelens.gitscope names git as a program, and programs are
+    started in two places only, the git helper and the client that starts codelens's own server."""
+    names_git = re.compile(r"""["']git["']""")  # the program, as an argv names it
+    assert [name for name, text in _sources() if name != "codelens/gitscope.py" and names_git.search(text)] == []
+    starters = {name for name, text in _sources() for node in ast.walk(ast.parse(text)) if _starts_a_process(node)}
+    assert starters == {"codelens/gitscope.py", "codelens/server/client.py"}
+    client = (ROOT / "codelens" / "server" / "client.py").read_text(encoding="utf-8")
+    assert '"-m", "codelens.server"' in client  # what it starts: codelens, not git
+
+
+def test_one_function_finds_the_repository_top():
+    """No module but codelens.gitscope looks for a ``.git`` entry or asks git for its top level."""
+    looks_for_git = re.compile(r"""/\s*["']\.git["']|--show-toplevel""")
+    assert [name for name, text in _sources() if name != "codelens/gitscope.py" and looks_for_git.search(text)] == []
+
+
+def test_every_top_level_is_the_one_git_reports_in_a_linked_worktree(tmp_path):
+    """A linked worktree's ``.git`` is a file naming its git folder: settings, ignore rules and the hook
+    installer find the top level git reports, and the main repository's exclude file applies there."""
+    from codelens.cli.hook_cmd import hooks_dir
+    from codelens.discovery import discover
+    from codelens.settings import project_root
+
+    main = init_repo(tmp_path / "main", {"calc.py": CALC})
+    (main / ".git" / "info" / "exclude").write_text("excluded.py\n")
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", "-b", "side", str(linked))
+    write(linked, {"pkg/used.py": CALC, "pkg/excluded.py": CALC})
+    top = Path(git(linked / "pkg", "rev-parse", "--show-toplevel").stdout.strip())
+    assert top == linked.resolve() and (linked / ".git").is_file()
+    assert gitscope.git_top(linked / "pkg" / "used.py")[0] == linked
+    assert project_root(linked / "pkg") == top
+    assert hooks_dir(linked / "pkg")[1] == top
+    assert [f.rel for f in discover(linked / "pkg").files] == ["used.py"]

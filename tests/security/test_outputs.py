@@ -81,6 +81,7 @@ def test_sarif_keeps_a_backslash_in_a_file_name(capsys, tmp_path, tiny_llama, ti
     assert uris == {"back%5Cslash.py"}
 
 
+@pytest.mark.slow
 @needs_git
 def test_the_docstring_diff_of_a_latin1_file_applies(tmp_path):
     """Item 15: the diff of a file declared latin-1 was printed as UTF-8, and `git apply` rejected it.

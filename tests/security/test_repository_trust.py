@@ -145,6 +145,7 @@ def test_docstring_write_replaces_the_file_atomically(capsys, tmp_path, tiny_lla
     assert [p.name for p in repo.iterdir() if p.name.startswith(".calc")] == []  # no temporary file left
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_a_fifo_named_like_source_does_not_hang_the_scan(tmp_path, tiny_llama, tiny_llama_adapter):
     """Item 7: a FIFO with a source extension blocked the read forever."""

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from codelens.engine import EngineSettings, analyse
-from codelens.model.loading import ModelSpec, load_model
+from codelens.model.loading import load_model
+from codelens.model.options import ModelSpec
 from codelens.server.daemon import ModelServer
 from codelens.server.place import ServerPlace, server_place
 from tests.tinymodels import make_unit, sample_bodies

@@ -134,6 +134,7 @@ def test_another_user_cannot_even_open_the_socket(place):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_costs_seconds_not_the_commit(spec, units, local, place, monkeypatch):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(place.socket))

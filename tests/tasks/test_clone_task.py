@@ -215,3 +215,21 @@ def test_neighbours_rank_by_the_fused_clone_score_cl200_decides_on():
     cosine = 1 / math.sqrt(1 + 0.8**2)
     expected = fused_similarity(cosine, jaccard(token_set(query.body, "python"), token_set(twin.body, "python")), 0.5)
     assert best.unit.qualname == "size" and best.similarity == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_lexical_share_reads_the_token_sets_extraction_took(monkeypatch):
+    """Extracted units carry their token sets: clone scoring parses no function again."""
+    from codelens.parsing import extract_units
+    from codelens.tasks import lexical
+
+    text = ("def price(orders, tax):\n    total = 0\n    for order in orders:\n        total += order.price * tax\n"
+            "    return total\n\n\ndef cost(orders, tax):\n    acc = 0\n    for order in orders:\n"
+            "        acc += order.price * tax\n    return acc\n")
+    a, b = extract_units("pkg/a.py", text, "python").units
+    lexical_score = lexical.jaccard(lexical.token_set(a.body), lexical.token_set(b.body))
+    monkeypatch.setattr(lexical, "token_set", lambda *args: pytest.fail("a function was parsed again"))
+    units, results = _scan((a, vector(1.0, 0.0)), (b, vector(0.8, 0.6)))
+    fused = find_clones(units, results, threshold=0.7, neighbours_k=1, lexical_weight=0.5)
+    assert _kinds(fused) == [("price", "cost", "semantic")]
+    assert fused.pairs[0].similarity == pytest.approx(0.5 * 0.8 + 0.5 * lexical_score, abs=1e-5)
+    assert fused.neighbours[a][0].similarity == pytest.approx(0.5 * 0.8 + 0.5 * lexical_score, abs=1e-5)

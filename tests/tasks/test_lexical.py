@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from codelens.tasks.lexical import jaccard, jaccard_matrix, token_set
+from codelens.parsing import extract_units, language_for_path
+from codelens.tasks.lexical import jaccard, jaccard_matrix, token_set, unit_token_set
+from tests.parsing.helpers import FIXTURES
 
 
 def test_token_set_keeps_names_and_keywords_only():
@@ -18,6 +22,25 @@ def test_token_set_other_languages():
     assert token_set("function f(a) { const b = a + 1; return `x${b}`; }", "javascript") == {
         "function", "f", "a", "const", "b", "return"}
     assert token_set("func (r *T) M(x int) int { return x }", "go") == {"func", "r", "T", "M", "x", "int", "return"}
+
+
+def test_extraction_gives_each_unit_the_token_set_of_its_body():
+    """The set comes from the tokens extraction walked, not a second parse, and is the one ``token_set``
+    computes from the body alone: every language, methods, nested functions, bodies without their docstring."""
+    checked = set()
+    for path in sorted(FIXTURES.glob("*/*")):
+        language = language_for_path(path.name)
+        for unit in extract_units(path.name, path.read_text("utf-8"), language).units:
+            assert unit.token_set == token_set(unit.body, language), (path.name, unit.qualname)
+            checked.add(language)
+    assert checked == {"python", "javascript", "typescript", "java", "go", "c", "cpp", "rust"}
+
+
+def test_a_units_token_set_is_not_part_of_its_identity():
+    (unit,) = extract_units("a.py", "def area(w, h):\n    return w * h\n", "python").units
+    built = dataclasses.replace(unit, token_set=None)  # as a unit built without a parser has it
+    assert unit.token_set == {"def", "area", "w", "h", "return"} == unit_token_set(built)
+    assert built == unit and hash(built) == hash(unit)
 
 
 def test_jaccard():

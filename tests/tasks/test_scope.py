@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from codelens.model.adapter_meta import Thresholds
+from codelens.core import Thresholds
 from codelens.tasks import all_findings
 from codelens.tasks.scope import Scope
 from codelens.tasks.summary import asks_for_docstring, drop_templates

@@ -138,12 +138,13 @@ def test_gate_drops_unsure_and_degenerate_summaries():
                                        summary_confidence=-0.1),
         silent.hash: result(silent),
     }
-    gated = gate_summaries(results, gate=-1.0)
+    gated, below = gate_summaries(results, gate=-1.0)
+    assert below == 2
     assert gated[sure.hash].summary == "Parse the header."
     assert gated[unsure.hash].summary is None and gated[loop.hash].summary is None
     assert gated[silent.hash].summary is None
     assert results[unsure.hash].summary == "Parse the header."  # the input mapping is left alone
-    assert gate_summaries(results, gate=None)[unsure.hash].summary == "Parse the header."
+    assert gate_summaries(results, gate=None)[0][unsure.hash].summary == "Parse the header."
     assert not passes_gate("Parse it.", -0.1, 1.0)  # a gate above 0 shows nothing
     findings = docstring_findings([sure, unsure], gated)
     assert [f.fix for f in findings] == ["Parse the header.", None]

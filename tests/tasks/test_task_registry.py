@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from codelens.core import TASKS
+from codelens.core import TASKS, Calibration, Thresholds
 from codelens.errors import ConfigError
-from codelens.model.adapter_meta import Calibration, Thresholds
 from codelens.tasks import FINDERS, all_findings
 from codelens.tasks.clone import find_clones
+from codelens.tasks.summary import gate_summaries
 from tests.tasks.factory import result, unit, vector
 
 
@@ -58,12 +58,13 @@ def test_defects_and_suggestions_only_in_the_languages_the_adapter_was_trained_o
     js = unit("cartTotal", "web/cart.js", 1, "function cartTotal(items) {\n  return items.length;\n}\n",
               language="javascript")
     results = {u.hash: result(u, 0.95, summary="Return the total.") for u in (py, js)}
-    scoped = all_findings([py, js], results, thresholds=Thresholds(defect=0.5), languages=["python"])
+    shown, _ = gate_summaries(results, None, [py, js], ["python"])  # the gate takes the suggestion away
+    scoped = all_findings([py, js], shown, thresholds=Thresholds(defect=0.5), languages=["python"])
     assert [(f.path, f.code, f.fix) for f in scoped] == [
         ("pkg/a.py", "CL100", None), ("pkg/a.py", "CL300", "Return the total."), ("web/cart.js", "CL300", None)]
     assert "suggested" not in scoped[-1].message
     # An adapter that does not record its languages (CodeXGLUE data, older adapters) is taken at its word.
-    unscoped = all_findings([py, js], results, thresholds=Thresholds(defect=0.5))
+    unscoped = all_findings([py, js], gate_summaries(results, None, [py, js], [])[0], thresholds=Thresholds(defect=0.5))
     assert [(f.path, f.code) for f in unscoped if f.fix or f.code == "CL100"] == [
         ("pkg/a.py", "CL100"), ("pkg/a.py", "CL300"), ("web/cart.js", "CL100"), ("web/cart.js", "CL300")]
 

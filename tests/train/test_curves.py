@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from codelens.model.adapter_meta import Calibration, Thresholds
+from codelens.core import Calibration, Thresholds
 from codelens.model.forward import sigmoid
 from codelens.train import metrics as M
 from codelens.train.data import DefectExample
 from codelens.train.data.dataset import TaskData
-from codelens.train.evaluate import Scores, loss_history, task_curves, task_metrics
+from codelens.train.evaluate import Scores, ScoredSplit, loss_history, task_curves, task_metrics
 
 
 def test_threshold_curve_is_precision_and_recall_at_score_quantiles():
@@ -33,17 +33,18 @@ def test_reliability_bins_hold_mean_confidence_and_share_of_positives():
     ]
 
 
-def _defect_data() -> tuple[TaskData, Scores]:
+def _defect_data() -> ScoredSplit:
     rows = [(f"clean{i}", 0, -2.0 + i / 4) for i in range(8)] + [(f"bug{i}", 1, -0.5 + i / 2) for i in range(8)]
     data = TaskData(defect=[DefectExample(code, label, "original" if label == 0 else "off-by-one", None, "r", "val",
                                           code) for code, label, _ in rows])
-    return data, Scores(logits={code: logit for code, _, logit in rows})
+    return ScoredSplit(data, Scores(logits={code: logit for code, _, logit in rows}))
 
 
 def test_task_metrics_carry_the_defect_curves_of_the_calibrated_probability():
-    data, scores = _defect_data()
+    scored = _defect_data()
+    data, scores = scored.data, scored.scores
     calibration = Calibration(defect_temperature=2.0)
-    metrics = task_metrics(data, scores, Thresholds(defect=0.5), calibration)["defect"]
+    metrics = task_metrics(scored, Thresholds(defect=0.5), calibration)["defect"]
     probs = [sigmoid(scores.logits[e.code] / 2.0) for e in data.defect]
     labels = [e.label for e in data.defect]
     assert metrics["reliability"] == M.reliability_bins(labels, probs, 10)
@@ -51,7 +52,7 @@ def test_task_metrics_carry_the_defect_curves_of_the_calibrated_probability():
     # At the threshold the curve agrees with the split's own precision and recall.
     at = next(c for c in metrics["threshold_curve"] if c[0] >= 0.5)
     assert (at[1], at[2]) == (metrics["precision"], metrics["recall"])
-    assert task_curves(TaskData(), Scores(), Thresholds(), Calibration()) == {}
+    assert task_curves(ScoredSplit(TaskData(), Scores()), Thresholds(), Calibration()) == {}
 
 
 def test_loss_history_averages_windows_of_steps():

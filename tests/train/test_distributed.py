@@ -19,9 +19,9 @@ from safetensors.torch import load_file
 
 from codelens.core import TASKS
 from codelens.errors import ConfigError
-from codelens.train.config import TrainConfig
 from codelens.train.distributed import World, detect, device_for, dropout_seed, shard, shard_backward, shard_step
 from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN = {"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "10.0.0.7",

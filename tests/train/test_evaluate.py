@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from codelens.errors import ConfigError
-from codelens.train.config import TrainConfig
 from codelens.train.evaluate import evaluate
 from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
@@ -31,6 +31,7 @@ def trained(tiny_llama, tmp_path_factory):
     return train(cfg), root
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_trainers_numbers(trained):
     result, root = trained
     for split in ("val", "test"):
@@ -98,7 +99,7 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
     """Pairs alone would put the threshold low; unrelated functions crowding together raise it."""
     from codelens.train.data import CloneExample, ClonePair
     from codelens.train.data.dataset import TaskData
-    from codelens.train.evaluate import CLONE_MAX_FALSE_MATCH, Scores, fit_decisions
+    from codelens.train.evaluate import CLONE_MAX_FALSE_MATCH, Scores, ScoredSplit, fit_decisions
 
     # One name for all, so identifier sets cannot tell the classes apart (the clone score stays the cosine).
     body = "def f(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
@@ -114,7 +115,7 @@ def test_clone_threshold_is_raised_to_bound_false_matches():
     pairs = [ClonePair(codes[i], variants[i], 1, "transform", "r", "val") for i in range(40)]
     pairs += [ClonePair(codes[i], codes[(i + 20) % 40], 0, "random-negative", "r", "val") for i in range(40)]
     val = TaskData(clone=clone, clone_pairs=pairs)
-    thresholds, _, notes = fit_decisions(val, scores)
+    thresholds, _, notes = fit_decisions(ScoredSplit(val, scores))
     # Pairs alone: cos(0.088) keeps every true pair and no negative (F1 = 1). But every original's
     # nearest other original is 0.04 rad away, so a threshold that low would give every function a false
     # match: it goes just above cos(0.04), keeping the 15 variants closer than that.
@@ -132,7 +133,7 @@ def test_copies_in_several_clone_classes_are_not_false_matches():
     that differs only in comments, is a clone a scan finds by hash: it must not push the threshold to 1.0."""
     from codelens.train.data import CloneExample, ClonePair
     from codelens.train.data.dataset import TaskData
-    from codelens.train.evaluate import Scores, fit_decisions
+    from codelens.train.evaluate import Scores, ScoredSplit, fit_decisions
 
     body = "def f(items):\n    total = 0\n    for item in items:\n        total += item * {i}\n    return total\n"
     codes = [body.format(i=i) for i in range(40)]
@@ -142,30 +143,30 @@ def test_copies_in_several_clone_classes_are_not_false_matches():
     clone = [CloneExample(c, f"g{i}", "original", "r", "val") for i, c in enumerate(codes)]
     pairs = [ClonePair(codes[i], codes[(i + 1) % 40], 1, "transform", "r", "val") for i in range(20)]
     pairs += [ClonePair(codes[i], codes[(i + 20) % 40], 0, "random-negative", "r", "val") for i in range(40)]
-    alone, _, alone_notes = fit_decisions(TaskData(clone=list(clone), clone_pairs=pairs), scores)
+    alone, _, alone_notes = fit_decisions(ScoredSplit(TaskData(clone=list(clone), clone_pairs=pairs), scores))
     # Ten more classes whose first member is one of the functions above, five of them copies with a comment.
     for i in range(10):
         copy = codes[i] if i % 2 else codes[i].replace("total = 0", "total = 0  # vendored")
         scores.embeddings[copy] = scores.embeddings[codes[i]]
         clone.append(CloneExample(copy, f"negative{i}", "random-negative", "r", "val"))
-    with_copies, _, notes = fit_decisions(TaskData(clone=clone, clone_pairs=pairs), scores)
+    with_copies, _, notes = fit_decisions(ScoredSplit(TaskData(clone=clone, clone_pairs=pairs), scores))
     assert with_copies.clone == alone.clone < 1.0
     assert "of 40 unrelated validation functions" in notes["clone"] and "of 40 unrelated" in alone_notes["clone"]
 
 
 def test_defect_scores_per_bug_kind():
     """Each bug kind is ranked against every clean example; recall counts its examples at the threshold."""
-    from codelens.model.adapter_meta import Calibration, Thresholds
+    from codelens.core import Calibration, Thresholds
     from codelens.train.data import DefectExample
     from codelens.train.data.dataset import TaskData
-    from codelens.train.evaluate import Scores, task_metrics
+    from codelens.train.evaluate import Scores, ScoredSplit, task_metrics
 
     rows = [("clean0", 0, "original", -1.0), ("clean1", 0, "rename", 0.0), ("clean2", 0, "original", 1.0),
             ("flip0", 1, "flipped-boolean", 2.0), ("flip1", 1, "flipped-boolean", 3.0),
             ("misuse0", 1, "variable-misuse", -2.0), ("misuse1", 1, "variable-misuse", 0.5)]
     data = TaskData(defect=[DefectExample(code, label, kind, None, "r", "test", code) for code, label, kind, _ in rows])
     scores = Scores(logits={code: logit for code, _, _, logit in rows})
-    metrics = task_metrics(data, scores, Thresholds(defect=0.8), Calibration(defect_temperature=1.0))
+    metrics = task_metrics(ScoredSplit(data, scores), Thresholds(defect=0.8), Calibration(defect_temperature=1.0))
     by_kind = metrics["defect"]["by_kind"]
     assert list(by_kind) == ["flipped-boolean", "variable-misuse"]
     # flipped booleans outrank every clean example; misuse beats one of three clean at -2 and two at 0.5.
@@ -198,7 +199,8 @@ def test_a_function_scores_the_same_in_evaluation_and_in_a_scan(trained):
     """Training evaluation and `codelens scan` run one forward (codelens.model.forward): same numbers."""
     from codelens.config import ScanConfig
     from codelens.model.forward import sigmoid
-    from codelens.model.loading import ModelSpec, load_model
+    from codelens.model.loading import load_model
+    from codelens.model.options import ModelSpec
     from codelens.scan import run_scan
     from codelens.train.evaluate import score_codes
 
@@ -221,10 +223,10 @@ def test_a_function_scores_the_same_in_evaluation_and_in_a_scan(trained):
 
 
 def _summary_val(rows):
-    """TaskData + Scores from (name, reference, prediction, confidence) rows."""
+    """A scored validation split from (name, reference, prediction, confidence) rows."""
     from codelens.train.data import SummaryExample
     from codelens.train.data.dataset import TaskData
-    from codelens.train.evaluate import Scores
+    from codelens.train.evaluate import Scores, ScoredSplit
 
     data = TaskData(summary=[SummaryExample(f"def {n}():\n    pass  # {i}\n", ref, "r", "val", f"m.py:{n}")
                              for i, (n, ref, _, _) in enumerate(rows)])
@@ -232,7 +234,7 @@ def _summary_val(rows):
     for example, (_, _, pred, confidence) in zip(data.summary, rows):
         scores.summaries[example.code] = pred
         scores.summary_confidence[example.code] = confidence
-    return data, scores
+    return ScoredSplit(data, scores)
 
 
 def test_summary_gate_shows_only_what_beats_the_function_name():
@@ -243,11 +245,11 @@ def test_summary_gate_shows_only_what_beats_the_function_name():
     rows = [(f"get_value_{i}", f"Compute the checksum of block {i}.", f"Compute the checksum of block {i}.", -0.2 - i / 100)
             for i in range(30)]
     rows += [(f"load_item_{i}", f"Load item {i} from disk.", "Write a socket frame.", -3.0 - i / 100) for i in range(30)]
-    data, scores = _summary_val(rows)
-    thresholds, calibration, notes = fit_decisions(data, scores)
+    val = _summary_val(rows)
+    thresholds, calibration, notes = fit_decisions(val)
     assert -3.0 < thresholds.summary < -0.49
     assert "gain most over the split name: 30 of 60" in notes["summary"]
-    gated = task_metrics(data, scores, thresholds, calibration)["summary"]
+    gated = task_metrics(val, thresholds, calibration)["summary"]
     assert gated["shown"] == 0.5 and gated["shown_bleu"] > gated["shown_name_bleu"]
 
 
@@ -255,7 +257,7 @@ def test_summary_gate_shows_nothing_when_the_name_always_wins():
     from codelens.train.evaluate import NOTHING_SHOWN, fit_decisions
 
     rows = [(f"load_item_{i}", f"Load item {i}.", "Write a socket frame.", -0.5 - i / 100) for i in range(30)]
-    thresholds, _, notes = fit_decisions(*_summary_val(rows))
+    thresholds, _, notes = fit_decisions(_summary_val(rows))
     assert thresholds.summary == NOTHING_SHOWN and "suggests no summary" in notes["summary"]
 
 
@@ -263,19 +265,18 @@ def test_summary_gate_needs_enough_summaries():
     from codelens.train.evaluate import fit_decisions
 
     rows = [(f"f{i}", "Do it.", "Do it.", -0.5) for i in range(5)]
-    thresholds, _, notes = fit_decisions(*_summary_val(rows))
+    thresholds, _, notes = fit_decisions(_summary_val(rows))
     assert thresholds.summary is None and "summary" not in notes
 
 
-def test_lexical_weight_is_fitted_where_identifiers_separate_what_embeddings_do_not():
-    """Embeddings that carry no signal, classes that share their names: validation MAP@R picks a Jaccard
-    weight, and the scores reported on a split use it."""
+def _named_classes():
+    """A validation split of clone classes whose members share their names, with embeddings that carry no
+    signal."""
     import numpy as np
 
-    from codelens.model.adapter_meta import Calibration
     from codelens.train.data import CloneExample, ClonePair
     from codelens.train.data.dataset import TaskData
-    from codelens.train.evaluate import Scores, fit_decisions, task_metrics
+    from codelens.train.evaluate import Scores, ScoredSplit
 
     rng = np.random.default_rng(0)
     words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
@@ -290,9 +291,40 @@ def test_lexical_weight_is_fitted_where_identifiers_separate_what_embeddings_do_
     pairs = [ClonePair(codes[2 * g], codes[2 * g + 1], 1, "transform", "r", "val") for g in range(len(words))]
     pairs += [ClonePair(codes[2 * g], codes[(2 * g + 3) % len(codes)], 0, "random-negative", "r", "val")
               for g in range(len(words))]
-    val = TaskData(clone=clone, clone_pairs=pairs)
-    thresholds, calibration, notes = fit_decisions(val, scores)
+    return ScoredSplit(TaskData(clone=clone, clone_pairs=pairs), scores)
+
+
+def test_lexical_weight_is_fitted_where_identifiers_separate_what_embeddings_do_not():
+    """Embeddings that carry no signal, classes that share their names: validation MAP@R picks a Jaccard
+    weight, and the scores reported on a split use it."""
+    from codelens.core import Calibration
+    from codelens.train.evaluate import fit_decisions, task_metrics
+
+    val = _named_classes()
+    thresholds, calibration, notes = fit_decisions(val)
     assert thresholds.clone_lexical > 0 and "0.0: " in notes["clone_lexical"]
-    metrics = task_metrics(val, scores, thresholds, calibration or Calibration())["clone"]
+    metrics = task_metrics(val, thresholds, calibration or Calibration())["clone"]
     assert metrics["map_at_r"] == 1.0 and metrics["map_at_r_embedding"] < 0.5
     assert metrics["pair_f1"] == 1.0
+
+
+def test_validation_is_measured_from_the_matrices_its_decisions_were_fitted_on(monkeypatch):
+    """Fitting and measuring the same split read one Jaccard matrix and one cosine per pair."""
+    from codelens.tasks import lexical
+    from codelens.train import evaluate as E
+
+    calls = {"jaccard_matrix": 0, "cosine": 0}
+
+    def counted(name, function):
+        def wrapper(*args):
+            calls[name] += 1
+            return function(*args)
+        return wrapper
+
+    monkeypatch.setattr(lexical, "jaccard_matrix", counted("jaccard_matrix", lexical.jaccard_matrix))
+    monkeypatch.setattr(E, "_cosine", counted("cosine", E._cosine))
+    val = _named_classes()
+    thresholds, calibration, _ = E.fit_decisions(val)
+    metrics = E.task_metrics(val, thresholds, calibration)["clone"]
+    assert thresholds.clone_lexical > 0 and metrics["map_at_r"] == 1.0
+    assert calls == {"jaccard_matrix": 1, "cosine": len(val.data.clone_pairs)}

@@ -12,9 +12,10 @@ from safetensors.torch import load_file, save_file
 
 from codelens.errors import CodelensError, ConfigError, ModelError
 from codelens.model.adapter_meta import FULL_WEIGHTS_FILE, AdapterMetadata
-from codelens.model.loading import ModelSpec, load_base, load_model
-from codelens.train.config import TrainConfig
+from codelens.model.loading import load_base, load_model
+from codelens.model.options import ModelSpec
 from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 from tests.tinymodels import build_tiny_model
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
@@ -107,6 +108,7 @@ def ia3_trained(tiny_llama, tmp_path_factory):
     return train(cfg), root
 
 
+@pytest.mark.slow
 def test_an_ia3_adapter_scores_in_evaluation_and_in_a_scan_as_in_training(ia3_trained):
     """The trainer scored the IA3 layers unmerged; `codelens eval` and a scan load them folded into the base."""
     from codelens.config import ScanConfig
@@ -140,6 +142,7 @@ def _close(a, b) -> bool:
     return a == b
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["ia3", "full"])
 def test_resume_continues_each_method_identically(method, tiny_llama, small_corpus, tmp_path):
     straight = train(_config(tiny_llama, small_corpus, tmp_path / "straight", method=method, max_steps=4,

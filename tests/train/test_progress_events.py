@@ -10,7 +10,7 @@ import numpy as np
 
 from codelens.train.data.dataset import DataConfig, corpus_task_data
 from codelens.train.data.functions import load_manifest
-from codelens.train.evaluate import LEXICAL_WEIGHTS, Scores, fit_decisions, split_codes
+from codelens.train.evaluate import LEXICAL_WEIGHTS, Scores, ScoredSplit, fit_decisions, split_codes
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
@@ -43,7 +43,7 @@ def test_fitting_reports_each_decision_and_every_clone_weight():
     scores = Scores(logits={c: rng.uniform(-2, 2) for c in codes},
                     embeddings={c: np.asarray([rng.uniform(-1, 1) for _ in range(8)], np.float32) for c in codes})
     events = []
-    fit_decisions(val, scores, lambda *e: events.append(e))
+    fit_decisions(ScoredSplit(val, scores), lambda *e: events.append(e))
     seen = stages(events)
     assert list(seen) == ["fitting the defect threshold", "fitting the clone score's Jaccard weight",
                           "fitting the clone threshold", "fitting the summary gate"]

@@ -12,9 +12,11 @@ from safetensors.torch import load_file
 from codelens.errors import CodelensError, ConfigError
 from codelens.model.adapter_meta import AdapterMetadata
 from codelens.model.fingerprint import base_fingerprint
-from codelens.model.loading import ModelSpec, load_base, load_model
-from codelens.train.config import TrainConfig
-from codelens.train.trainer import resolve_targets, train
+from codelens.model.loading import load_base, load_model
+from codelens.model.options import ModelSpec
+from codelens.train.methods import resolve_targets
+from codelens.train.trainer import train
+from codelens.train_config import TrainConfig
 from tests.tinymodels import build_tiny_tokenizer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
@@ -29,6 +31,7 @@ def _config(base: Path, corpus: tuple[Path, Path], out: Path, **kw) -> TrainConf
     return TrainConfig(**settings)
 
 
+@pytest.mark.slow
 def test_trains_saves_and_reloads(tiny_llama, small_corpus, tmp_path):
     events = []
     result = train(_config(tiny_llama, small_corpus, tmp_path / "adapter", max_steps=3, eval_every=2), events.append)
@@ -87,6 +90,7 @@ class _Crash(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_resume_after_a_crash_continues_identically(tiny_llama, small_corpus, tmp_path):
     straight = train(_config(tiny_llama, small_corpus, tmp_path / "straight", checkpoint_every=3))
 

@@ -50,6 +50,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+@pytest.mark.slow
 def test_every_plot_is_drawn_from_the_stored_numbers(tmp_path):
     history = {"step": [10, 20, 30], "defect": [0.7, 0.5, 0.4], "clone": [3.0, 2.0, None], "summary": [5.0, 4.0, 3.5]}
     adapter = adapter_with(tmp_path, CURVES, history)
@@ -76,6 +77,7 @@ def test_every_plot_is_drawn_from_the_stored_numbers(tmp_path):
         again.read_bytes()
 
 
+@pytest.mark.slow
 def test_plots_without_their_data_are_left_out_with_the_reason(tmp_path):
     adapter = adapter_with(tmp_path, CURVES, None)
     result = make_plots(PlotConfig(adapter=adapter, out=tmp_path / "plots", split="val"))
@@ -103,8 +105,8 @@ def test_command_line_comes_from_the_config_fields(tmp_path):
 def test_a_trained_adapter_stores_what_the_plots_need_and_scoring_again_gives_it_back(tiny_llama, tmp_path):
     """The trainer keeps the loss history and the curves; an adapter stripped of the curves gets the same ones
     back by scoring its split again through codelens.train.evaluate (the nano adapter's case)."""
-    from codelens.train.config import TrainConfig
     from codelens.train.trainer import train
+    from codelens.train_config import TrainConfig
 
     corpus = tmp_path / "corpus"
     for name in ("numtools", "ledger"):

@@ -71,6 +71,7 @@ def test_loss_decreases_and_export_loads(workdir):
     assert json.loads((folder / "tokenizer_config.json").read_text())["tokenizer_class"] == "PreTrainedTokenizerFast"
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(workdir):
     full = train(tiny_config(workdir, "ref"))
     cut = tiny_config(workdir, "cut", stop_at_step=10)
@@ -172,6 +173,7 @@ def test_help_lists_field_docstrings(capsys):
     assert "Wall-clock budget of training" in text
 
 
+@pytest.mark.slow
 def test_branch_extends_a_wsd_run_from_its_stable_phase(workdir):
     """A 20-step wsd run decays over its last 4 steps; branched at step 16 to 30 steps, it goes on exactly as a
     30-step run from scratch would (same batches, same peak learning rate) until that run's own decay."""

@@ -210,8 +210,8 @@ def test_the_quick_grid_end_to_end(tiny_llama, tmp_path, capsys):
 def test_every_cell_of_a_seed_is_scored_on_the_same_functions(tiny_llama, tmp_path):
     """With evaluation bounded to a sample of functions, a clone-only cell and a multi-task one are scored on
     the same clone items (the sample is drawn before the tasks are picked)."""
-    from codelens.train.config import TrainConfig
     from codelens.train.trainer import train
+    from codelens.train_config import TrainConfig
 
     corpus = tmp_path / "corpus"
     for name in ("numtools", "ledger"):

@@ -3,12 +3,15 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.training.test_pretrain import STDLIB, tiny_config
 from training.corpus import CorpusPackage
 from training.sweep import Size, cell_config, rows, run, table
 from training.tokens import prepare_data
 
 
+@pytest.mark.slow
 def test_sweep_trains_each_cell_once_for_its_budget(tmp_path):
     packages = [CorpusPackage("stdlib/json", STDLIB, sorted((STDLIB / "json").glob("*.py")), "PSF-2.0", "train"),
                 CorpusPackage("stdlib/colorsys", STDLIB, [STDLIB / "colorsys.py"], "PSF-2.0", "val")]

@@ -20,7 +20,6 @@ from codelens.errors import ConfigError
 from codelens.train.data import CloneExample, ClonePair, DefectExample, SummaryExample
 from codelens.train.data.summaries import first_sentence
 
-FORMATS = ("devign", "bigclonebench", "poj104", "codesearchnet")
 _SPLIT_WORDS = (("train", "train"), ("valid", "val"), ("dev", "val"), ("val", "val"), ("test", "test"))
 _PAIR_FILES = {"train.txt": "train", "valid.txt": "val", "test.txt": "test"}
 _INDENTS = ("", "    ", "        ", "\t")
@@ -72,7 +71,7 @@ def _records(path: Path, limit: int | None):
 
 
 def detect_format(path: Path) -> str:
-    """Which CodeXGLUE format ``path`` holds (see FORMATS)."""
+    """Which CodeXGLUE format ``path`` holds: devign, bigclonebench, poj104 or codesearchnet."""
     path = Path(path)
     if path.is_dir():
         if (path / "data.jsonl").is_file():

@@ -50,7 +50,7 @@ def bug_rewrites(source: str, language: str = "python", indent: str = "",
     found = parse_sites(source, language, indent)
     if found is None:
         return []
-    parsed, sites = found
+    parsed, sites = found.parsed, found.rewrites
     return [r for site in sites if site.kind in kinds for new in site.alternatives
             if (r := _apply(parsed, site, new, language)) is not None]
 
@@ -65,7 +65,7 @@ def sample_bugs(source: str, rng: random.Random, count: int = 1, language: str =
     found = parse_sites(source, language, indent)
     if found is None:
         return []
-    parsed, sites = found
+    parsed, sites = found.parsed, found.rewrites
     pools: dict[str, list] = {}
     for site in sites:
         if site.kind in kinds:

@@ -8,6 +8,8 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
+
 from codelens.train.data import SPLITS, CloneExample, data_hash
 from codelens.train.data.dataset import DataConfig, TaskData, clone_pairs, corpus_task_data, load_task_data
 from codelens.train.data.functions import load_manifest
@@ -21,6 +23,7 @@ def _data(**kw):
     return corpus_task_data([CORPUS], DataConfig(split_by="subdir", manifest=MANIFEST, **kw))
 
 
+@pytest.mark.slow
 def test_same_seed_same_data_other_seed_other_data():
     first, again, other = _data(seed=0), _data(seed=0), _data(seed=1)
     assert first.hash() == again.hash() and first.defect == again.defect

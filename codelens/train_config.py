@@ -1,22 +1,28 @@
 """``TrainConfig``: every setting of `codelens train`, one dataclass with a docstring per field.
 
 The command line is built from it (``codelens/cli/train_cmd.py``) and the resolved config is stored in the
-adapter's codelens.json, so the two cannot drift apart. Light to import: `codelens --help` reads it.
+adapter's codelens.json, so the two cannot drift apart. Light to import: `codelens --help` reads it, and so
+does every `codelens scan`, whose CLI registers `codelens train` beside it; that is why it lives outside the
+``codelens.train`` package, which the scan never imports.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Mapping
 
-from codelens.choices import Dtype, Method, Quantize, Sampling, SplitBy, check_device, choice
+from codelens.choices import Method, Quantize, Sampling, SplitBy, choice
 from codelens.core import TASKS
 from codelens.errors import ConfigError
+from codelens.model.options import ModelOptions
 from codelens.parsing.sites import BUG_KINDS
 
 
 @dataclass
-class TrainConfig:
-    """Everything `codelens train` needs; stored, resolved, in the adapter's codelens.json."""
+class TrainConfig(ModelOptions):
+    """Everything `codelens train` needs; stored, resolved, in the adapter's codelens.json. The model settings
+    (device, quantize, dtype, trust-remote-code) are ``ModelOptions``'; on CPU the frozen weights stay fp32
+    and bf16 runs through autocast, and --quantize trains a QLoRA."""
 
     model: str
     """Base causal LM: a local folder or a hub id (already in the local cache)."""
@@ -70,15 +76,6 @@ class TrainConfig:
     """InfoNCE temperature of the clone loss."""
     seed: int = 0
     """Seeds data building, sampling, LoRA / head initialisation and dropout."""
-    device: str = "auto"
-    """auto, cpu, cuda or cuda:N."""
-    dtype: Dtype = Dtype.AUTO
-    """Compute dtype: auto (bf16 where native), float32, bfloat16, float16. On CPU weights stay fp32
-    and bf16 is used through autocast."""
-    quantize: Quantize = Quantize.NONE
-    """none, int8 or nf4 (QLoRA: the frozen base quantised by bitsandbytes)."""
-    trust_remote_code: bool = False
-    """Allow a hub model's own Python code."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass (saves memory on large bases)."""
     eval_every: int = 0
@@ -143,13 +140,11 @@ class TrainConfig:
                               hint=f"choose from {', '.join(TASKS)}")
         self.sampling = choice(Sampling, "sampling", self.sampling)
         self.split_by = choice(SplitBy, "split-by", self.split_by)
-        self.dtype = choice(Dtype, "dtype", self.dtype)
-        self.quantize = choice(Quantize, "quantize", self.quantize)
+        self.check_model_options()
         self.method = choice(Method, "method", self.method)
         if self.method == Method.FULL and self.quantize != Quantize.NONE:
             raise ConfigError("full fine-tuning cannot train a quantised base (its weights are frozen integers)",
                               hint="pass --quantize none, or a parameter-efficient --method (lora, ia3, loha)")
-        self.device = check_device("device", self.device)
         if not self.corpus and not self.codexglue:
             raise ConfigError("no training data", hint="pass --corpus DIR and/or --codexglue FILE")
         for name in ("max_steps", "batch_size", "lora_r", "max_code_tokens", "max_summary_tokens"):
@@ -177,19 +172,34 @@ class TrainConfig:
         and that of anything that must rebuild the same examples (training/study.py)."""
         from pathlib import Path
 
-        from codelens.train.data.dataset import DataConfig
         from codelens.train.data.functions import load_manifest
 
-        return DataConfig(seed=self.seed, clone_variants=self.clone_variants, bugs_per_function=self.bugs_per_function,
-                          bug_kinds=tuple(self.bug_kinds), split_by=self.split_by,
-                          manifest=load_manifest(Path(self.manifest)) if self.manifest else {},
-                          codexglue_limit=self.codexglue_limit,
-                          max_functions_per_repository=self.max_functions_per_repository,
-                          rewrite_functions_per_repository=self.rewrite_functions_per_repository,
-                          held_out_rewrites_per_repository=self.held_out_rewrites_per_repository)
+        return data_config(vars(self), load_manifest(Path(self.manifest)) if self.manifest else {})
 
     def bug_head(self):
         """The defect head's shape (``codelens.model.heads.BugHeadConfig``)."""
         from codelens.model.heads import BugHeadConfig
 
         return BugHeadConfig(self.bug_width, self.bug_layers, self.bug_heads, self.relation_bias)
+
+
+DATA_SETTINGS = ("seed", "clone_variants", "bugs_per_function", "bug_kinds", "split_by", "codexglue_limit",
+                 "max_functions_per_repository", "rewrite_functions_per_repository", "held_out_rewrites_per_repository")
+"""The ``TrainConfig`` fields the task data depends on."""
+
+
+def data_config(settings: Mapping[str, Any], manifest: dict[str, str]):
+    """The ``DataConfig`` of a run's settings: a ``TrainConfig``'s fields, or those an adapter's codelens.json
+    stores (one missing, from an older codelens, takes ``TrainConfig``'s default); ``manifest`` maps
+    repositories to splits."""
+    from codelens.train.data.dataset import DataConfig
+
+    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory()
+                for f in fields(TrainConfig) if f.name in DATA_SETTINGS}
+    value = {name: settings.get(name) if settings.get(name) is not None else defaults[name] for name in DATA_SETTINGS}
+    return DataConfig(seed=int(value["seed"]), clone_variants=int(value["clone_variants"]),
+                      bugs_per_function=int(value["bugs_per_function"]), bug_kinds=tuple(value["bug_kinds"] or BUG_KINDS),
+                      split_by=value["split_by"], manifest=manifest, codexglue_limit=value["codexglue_limit"],
+                      max_functions_per_repository=value["max_functions_per_repository"],
+                      rewrite_functions_per_repository=value["rewrite_functions_per_repository"],
+                      held_out_rewrites_per_repository=value["held_out_rewrites_per_repository"])
