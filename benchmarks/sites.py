@@ -29,8 +29,7 @@ def functions(ctx: BenchContext, count: int) -> list:
     from codelens.parsing import parse_files
 
     files = [f for f in discover(ctx.stdlib(PACKAGES)).files if f.language == "python"]
-    units, _ = parse_files(files, workers=1)
-    return units[:count]
+    return parse_files(files, workers=1).units[:count]
 
 
 def run(ctx: BenchContext) -> list[Figure]:
