@@ -15,7 +15,7 @@ from typing import Any
 from codelens.choices import FailOn, ReportFormat, ServerMode, SummaryMode, choice
 from codelens.core import Thresholds
 from codelens.errors import ConfigError
-from codelens.model.batching import DEFAULT_TOKEN_BUDGET
+from codelens.model.forward import DEFAULT_TOKEN_BUDGET
 from codelens.model.options import ModelOptions, ModelSpec
 
 MAX_FILE_BYTES = 1 << 30
