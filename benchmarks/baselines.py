@@ -12,7 +12,7 @@ docstrings across packages), with a hard and a random negative per positive as d
                fitted on the validation split for each scorer) of the model's clone score as a scan
                computes it (the embedding cosine fused with Jaccard by the adapter's weight; the
                embedding alone in the detail) against identifier-and-keyword-set Jaccard
-               (SourcererCC's idea, ``codelens.tasks.lexical``);
+               (SourcererCC's idea, ``codelens.tasks.clone``);
                again with identifiers renamed (clones.py's rename transform, on every function)
     summaries  smoothed BLEU-4 and ROUGE-L against the first docstring sentence, of the model's summary
                (as CL300 shows it) against the function's name read as a sentence
@@ -116,7 +116,7 @@ def clone_scores(loaded, val, test, rename: dict[str, str] | None = None, embedd
     embedding) keeps the embeddings across calls, so each code runs through the model once."""
     import numpy as np
 
-    from codelens.tasks.lexical import fused_similarity, jaccard, jaccard_matrix, token_set
+    from codelens.tasks.clone import fused_similarity, jaccard, jaccard_matrix, token_set
     from codelens.train.evaluate import score_codes
     from codelens.train.metrics import best_f1_threshold, binary_metrics, map_at_r, map_at_r_of_similarities
 

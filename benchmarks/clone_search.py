@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from codelens.tasks.neighbours import DEFAULT_BLOCK, all_pairs_top_k, top_k_similar  # noqa: E402
+from codelens.tasks.clone import DEFAULT_BLOCK, all_pairs_top_k, top_k_similar  # noqa: E402
 
 
 def random_unit_rows(n: int, dim: int, seed: int) -> np.ndarray:

@@ -43,7 +43,7 @@ def figures_from_rows(rows: list[dict]) -> list[Figure]:
 
 def run(ctx: BenchContext) -> list[Figure]:
     from benchmarks import clone_search
-    from codelens.tasks.neighbours import DEFAULT_BLOCK
+    from codelens.tasks.clone import DEFAULT_BLOCK
 
     sizes = list(QUICK_SIZES if ctx.quick else STANDARD_SIZES)
     # clone_search.run prints a line per size for its own command line; here the table reports them.

@@ -221,7 +221,7 @@ def ceilings(ctx: BenchContext, remeasure: bool = False) -> dict[str, float]:
     """
     import torch
 
-    from codelens.model.devices import dtype_name
+    from codelens.model.options import dtype_name
 
     native = dtype_name("auto", "cuda:0" if str(ctx.device).startswith("cuda") else "cpu")
 
@@ -246,7 +246,7 @@ def ceilings(ctx: BenchContext, remeasure: bool = False) -> dict[str, float]:
 
 def native_dtype_label(ctx: BenchContext) -> str:
     """"bf16" or "fp32": what the runtime computes in on this run's device."""
-    from codelens.model.devices import dtype_name
+    from codelens.model.options import dtype_name
 
     name = dtype_name("auto", "cuda:0" if str(ctx.device).startswith("cuda") else "cpu")
     return "bf16" if name == "bfloat16" else "fp32"
@@ -350,7 +350,7 @@ def build_random_adapter(base_dir: Path, out_dir: Path, rank: int = 16, head_hid
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from codelens.model.adapter_meta import AdapterMetadata
-    from codelens.model.fingerprint import base_fingerprint
+    from codelens.model.loading import base_fingerprint
     from codelens.model.heads import TaskHeads
     from codelens.train.methods import resolve_targets
 

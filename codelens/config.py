@@ -15,7 +15,7 @@ from typing import Any
 from codelens.choices import FailOn, ReportFormat, ServerMode, SummaryMode, choice
 from codelens.core import Thresholds
 from codelens.errors import ConfigError
-from codelens.model.batching import DEFAULT_TOKEN_BUDGET
+from codelens.model.forward import DEFAULT_TOKEN_BUDGET
 from codelens.model.options import ModelOptions, ModelSpec
 
 MAX_FILE_BYTES = 1 << 30
@@ -31,7 +31,7 @@ class PathOverride:
 
     Globs are gitignore-style and relative to the scan root (``tests/**``, ``*_test.go``); when several
     match a file, later tables win key by key, and their ``select`` / ``ignore`` apply in turn on top of
-    the top-level selection (``codelens.rules.selection``).
+    the top-level selection (``codelens.rules.selected_rules``).
     """
 
     pattern: str
@@ -47,7 +47,7 @@ class PathOverride:
     """Rules not reported in these files: codes, prefixes or names, e.g. ["CL300", "clone"]."""
 
     def __post_init__(self) -> None:
-        from codelens.rules.selection import check_selectors
+        from codelens.rules import check_selectors
 
         for name in ("select", "ignore"):
             object.__setattr__(self, name, check_selectors(getattr(self, name), f'per-path."{self.pattern}".{name}'))
@@ -185,7 +185,7 @@ class ScanConfig(ModelOptions):
         self.server = choice(ServerMode, "server", self.server)
         if not self.server_idle_minutes > 0:
             raise ConfigError(f"server-idle-minutes = {self.server_idle_minutes} must be more than 0")
-        from codelens.rules.selection import check_selectors
+        from codelens.rules import check_selectors
 
         self.select = check_selectors(self.select, "select")
         self.ignore = check_selectors(self.ignore, "ignore")
@@ -243,7 +243,7 @@ class ScanConfig(ModelOptions):
 
     def rules_for(self, path: str) -> frozenset[str]:
         """The rule codes reported in ``path``: select / ignore, then those of each matching per-path table."""
-        from codelens.rules.selection import selected_rules
+        from codelens.rules import selected_rules
 
         codes = selected_rules(self.select, self.ignore)
         for override in self._matching(path):

@@ -104,7 +104,7 @@ class CodeUnit:
     ``@abstractmethod``, a method of a ``Protocol`` class, or a body of only ``...``, ``pass``,
     ``raise NotImplementedError`` and a docstring). Its documentation lives on what implements it."""
     token_set: frozenset[str] | None = field(default=None, compare=False, repr=False)
-    """The identifiers and keywords of ``body``, what clone scores compare (``codelens.tasks.lexical``),
+    """The identifiers and keywords of ``body``, what clone scores compare (``codelens.tasks.clone``),
     taken from the tokens extraction walked so that no one parses the function again; None for a unit
     built without a parser. Not compared: it follows from ``body``."""
 
@@ -204,7 +204,7 @@ class Thresholds:
     """Cosine similarity at or above which two embeddings are a clone pair (types 3-4)."""
     clone_lexical: float = 0.0
     """Weight of identifier-set Jaccard in the clone score, ``(1 - w) * cosine + w * Jaccard``
-    (``codelens.tasks.lexical.fused_similarity``), fitted on validation; ``clone`` applies to that score."""
+    (``codelens.tasks.clone.fused_similarity``), fitted on validation; ``clone`` applies to that score."""
     summary: float | None = None
     """Mean token log-probability from which a generated summary is shown (the confidence gate, fitted on
     validation so that shown summaries beat the function's split name); None: every summary is shown."""

@@ -178,7 +178,7 @@ def _comment_rows(top: Node, spec: LanguageSpec, src: bytes) -> tuple[int, int] 
     """Rows of the doc comment block right above ``top``, as the parser reads it for the unit's docstring;
     None when there is none or its first comment does not start its line."""
     from codelens.parsing.docs import leading_comment_nodes
-    from codelens.parsing.nodes import last_line
+    from codelens.parsing.spec import last_line
 
     nodes = leading_comment_nodes(top, spec)
     if not nodes or _line_prefix(src, nodes[0]).strip():

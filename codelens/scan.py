@@ -325,9 +325,9 @@ def model_info(model, config: ScanConfig):
 
 
 def blocking(outcome: ScanOutcome, config: ScanConfig) -> list[Finding]:
-    """The findings that fail the scan (``codelens.rules.grading.blocks``): severity at --fail-on or above
+    """The findings that fail the scan (``codelens.rules.blocks``): severity at --fail-on or above
     (its file's per-path fail-on), ``outcome.advisory`` findings left out."""
-    from codelens.rules.grading import blocks
+    from codelens.rules import blocks
 
     return [f for f in outcome.report.findings
             if (*f.key, f.code) not in outcome.advisory and blocks(f.severity, config.fail_on_for(f.path))]

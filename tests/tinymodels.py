@@ -216,7 +216,7 @@ def build_tiny_adapter(base_dir: Path, out_dir: Path, seed: int = 0, rank: int =
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from codelens.model.adapter_meta import AdapterMetadata
-    from codelens.model.fingerprint import base_fingerprint
+    from codelens.model.loading import base_fingerprint
     from codelens.model.heads import BugHeadConfig, TaskHeads
 
     base_dir, out_dir = Path(base_dir), Path(out_dir)

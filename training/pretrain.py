@@ -218,7 +218,7 @@ def compute_dtype(cfg: PretrainConfig):
     """The torch dtype of the matmuls: bf16 only where the device runs it natively (or when asked)."""
     import torch
 
-    from codelens.model.devices import dtype_name
+    from codelens.model.options import dtype_name
 
     return getattr(torch, dtype_name(cfg.dtype, "cuda:0" if cfg.device.startswith("cuda") else "cpu"))
 

@@ -34,9 +34,8 @@ class RawStates(TaskHeads):
 def base_as_module(base: str, device: str, max_code_tokens: int, max_summary_tokens: int = 32):
     """The base with no module, wrapped as a LoadedModel (RawStates for heads) for the scan's forward."""
     from codelens.model.adapter_meta import AdapterMetadata, PromptFormat
-    from codelens.model.devices import resolve_device, resolve_dtype
-    from codelens.model.fingerprint import base_fingerprint
-    from codelens.model.loading import LoadedModel, load_base
+    from codelens.model.loading import LoadedModel, base_fingerprint, load_base
+    from codelens.model.options import resolve_device, resolve_dtype
 
     lm, tokenizer = load_base(base, device)
     torch_device = resolve_device(device)

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from codelens.cli.config_options import config_options
 from codelens.cli.console import say
 from codelens.cli.options import (
     DECISION_OPTIONS,
@@ -17,6 +16,7 @@ from codelens.cli.options import (
     NoConfigOpt,
     PathArg,
     QuietOpt,
+    config_options,
     scan_config,
     scan_with_progress,
 )

@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from codelens.cli.config_options import Option, config_options
 from codelens.cli.console import say, warn
-from codelens.cli.options import MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, QuietOpt, scan_config, scan_with_progress
+from codelens.cli.options import (MODEL_OPTIONS, NoCacheOpt, NoConfigOpt, Option, QuietOpt, config_options, scan_config,
+                                  scan_with_progress)
 from codelens.config import ScanConfig
 from codelens.files import WriteRefused, write_guarded
 

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from codelens.choices import SplitBy
-from codelens.cli.config_options import Option, config_options, given
+from codelens.cli.options import Option, config_options, given
 from codelens.model.options import ModelOptions
 
 Opt = typer.Option

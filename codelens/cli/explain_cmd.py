@@ -19,7 +19,7 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code (CL100) or nam
     from codelens.rules.measured import measured_section
 
     from codelens.config import ScanConfig
-    from codelens.rules.grading import meaning_section
+    from codelens.rules import meaning_section
 
     rule = get_rule(code)
     # What a finding means (severity, confidence, blocking, the hook) comes from the one grading table.

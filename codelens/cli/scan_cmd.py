@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from codelens.cli.config_options import config_options
 from codelens.cli.options import (
     SCAN_OPTIONS,
     NoCacheOpt,
@@ -15,6 +14,7 @@ from codelens.cli.options import (
     Opt,
     PathArg,
     QuietOpt,
+    config_options,
     scan_config,
     scan_with_progress,
 )

@@ -11,7 +11,7 @@ from typing import Annotated, Callable
 
 import typer
 
-from codelens.cli.config_options import Option, config_options, given
+from codelens.cli.options import Option, config_options, given
 from codelens.train_config import TrainConfig
 
 LIST_SEPARATED = ("tasks", "bug_kinds", "target_modules")

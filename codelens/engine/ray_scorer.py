@@ -35,13 +35,12 @@ from typing import TYPE_CHECKING
 
 from codelens import __version__
 from codelens.errors import CodelensError
-from codelens.model.batching import plan_batches
+from codelens.model.forward import ScoredBatch, plan_batches
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from codelens.engine.runner import EngineSettings
-    from codelens.model.forward import ScoredBatch
     from codelens.model.options import ModelSpec
 
 CHUNK_BATCHES = 2

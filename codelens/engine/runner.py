@@ -18,11 +18,10 @@ from codelens.choices import SummaryMode, choice
 from codelens.core import TASKS, CodeUnit, FunctionText, UnitResult
 from codelens.engine.results import EngineStats
 from codelens.errors import ConfigError
-from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET
+from codelens.model.forward import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET, ScoredBatch, score_functions, sigmoid
 
 if TYPE_CHECKING:
     from codelens.cache import ResultCache
-    from codelens.model.forward import ScoredBatch
     from codelens.model.loading import LoadedModel
 
 
@@ -187,16 +186,12 @@ class LocalScorer:
         self.loaded, self.settings = loaded, settings
 
     def __call__(self, functions: dict[str, FunctionText], summarise: set[str], on_batch) -> None:
-        from codelens.model.forward import score_functions
-
         with _threads(self.settings, self.loaded.device):
             score_functions(self.loaded, functions, summarise, self.settings.token_budget, self.settings.max_batch,
                             on_batch=on_batch)
 
 
 def _compute(misses, first, wants, loaded, scorer: Scorer, stats, advance, keep=None) -> dict[str, UnitResult]:
-    from codelens.model.forward import sigmoid
-
     temperature = loaded.meta.calibration.defect_temperature
     out: dict[str, UnitResult] = {}
 

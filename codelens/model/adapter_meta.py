@@ -50,7 +50,7 @@ class AdapterMetadata:
     base_model: str
     """Hub id or local path the adapter was trained on (as given)."""
     base_fingerprint: str
-    """See fingerprint.py: architecture + tokenizer + weight sample; must match at load time."""
+    """See ``codelens.model.loading.base_fingerprint``: architecture + tokenizer + weight sample; must match at load time."""
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
     prompt: PromptFormat = field(default_factory=PromptFormat)
     thresholds: Thresholds = field(default_factory=Thresholds)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from codelens.core import FunctionText, LocatedBug
-from codelens.model.batching import DEFAULT_MAX_BATCH, DEFAULT_TOKEN_BUDGET, plan_batches
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,6 +25,10 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 
+DEFAULT_TOKEN_BUDGET = 8192
+"""Most padded tokens (batch size x longest prompt) in one forward pass: bounds memory."""
+DEFAULT_MAX_BATCH = 64
+"""Most prompts in one forward pass."""
 REPAIR_FLOOR = 0.2
 """Calibrated defect probability from which a function's bug site is located and its repair chosen: below
 it no finding is likely, and the tree-sitter pass that lists the candidates would cost every function."""
@@ -79,6 +82,28 @@ def prompt_for(tokenizer, code: str, fmt) -> "Prompt":
         return prompt
     fallback = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
     return Prompt([fallback], 1, [])
+
+
+def plan_batches(lengths: list[int], token_budget: int, max_batch: int) -> list[list[int]]:
+    """Indices into ``lengths``, grouped so that len(batch) * longest <= token_budget and len(batch) <= max_batch.
+
+    Items are sorted by length first, so a batch holds prompts of similar length and little padding.
+    An item longer than the whole budget still runs, alone in its batch.
+    """
+    if token_budget < 1 or max_batch < 1:
+        raise ValueError("token_budget and max_batch must be positive")
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        # Sorted ascending, so the newcomer is the longest item of the batch it joins.
+        if current and (len(current) >= max_batch or (len(current) + 1) * lengths[index] > token_budget):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def score_functions(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -20,9 +21,8 @@ from typing import Any
 from codelens.choices import Dtype, Quantize
 from codelens.errors import ModelError
 from codelens.model.adapter_meta import HEADS_FILE, AdapterMetadata
-from codelens.model.devices import device_name, dtype_name, resolve_device, resolve_dtype
 from codelens.model.lora_merge import merge_into, merge_plan, replace_weights
-from codelens.model.options import ModelSpec
+from codelens.model.options import ModelSpec, device_name, dtype_name, resolve_device, resolve_dtype
 from codelens.model.packed import is_packed
 
 SHIPPED_MODELS = ("codelens-small", "codelens-nano")
@@ -270,6 +270,37 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# A base's fingerprint: architecture, tokenizer and a sample of its weights. An adapter records the
+# fingerprint of the base it was trained on; loading it onto a base with another fingerprint is refused.
+# The weight sample is the first rows of the input embedding, rounded to bf16, so the same weights give the
+# same fingerprint whether they were loaded in fp32, bf16, int8 or NF4 (bitsandbytes leaves embeddings
+# unquantised).
+_CONFIG_KEYS = (
+    "model_type",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "vocab_size",
+)
+
+
+def base_fingerprint(model, tokenizer) -> str:
+    """sha256 (first 16 hex digits) over config essentials, the tokenizer vocabulary and a weight sample."""
+    import torch
+
+    config = model.config.to_dict()
+    h = hashlib.sha256()
+    h.update(json.dumps({k: config.get(k) for k in _CONFIG_KEYS}, sort_keys=True).encode())
+    vocab = tokenizer.get_vocab()
+    h.update(json.dumps(sorted(vocab.items()), ensure_ascii=False).encode("utf-8"))
+    emb = model.get_input_embeddings().weight
+    sample = emb[:64, :64].detach().float().cpu().to(torch.bfloat16).view(torch.int16)
+    h.update(sample.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def adapter_hash(folder: Path) -> str:
     """sha256 over the relative paths and contents of every file in the adapter folder."""
     folder = Path(folder)
@@ -335,8 +366,6 @@ def load_model(spec: ModelSpec) -> LoadedModel:
 
 
 def _load_resolved(spec: ModelSpec, model_id: str, adapter: Path, meta: AdapterMetadata, hashed: str) -> LoadedModel:
-    from codelens.model.fingerprint import base_fingerprint
-
     lm, tokenizer = load_base(model_id, spec.device, spec.dtype, spec.quantize, spec.trust_remote_code)
     fingerprint = base_fingerprint(lm, tokenizer)
     if fingerprint != meta.base_fingerprint:

@@ -8,8 +8,7 @@ import re
 import warnings
 from typing import TYPE_CHECKING
 
-from codelens.parsing.nodes import last_line, text
-from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.spec import LanguageSpec, last_line, text
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Sequence
 
 from codelens.core import CodeUnit, Span
 from codelens.parsing import docs
-from codelens.parsing.nodes import last_line
 from codelens.parsing.normalize import count_error_regions, token_categories
 from codelens.parsing.registry import get_parser, get_spec, grammar_name
-from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.spec import LanguageSpec, last_line
 from codelens.parsing.walk import FileWalk, TokenStream, node_codes, stream, walk
 
 if TYPE_CHECKING:

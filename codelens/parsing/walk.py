@@ -183,7 +183,7 @@ class TokenStream:
 
     def words(self, start: int, end: int, cut: tuple[int, int] | None) -> frozenset[str]:
         """The identifiers and keywords among the tokens starting in ``[start, end)`` but not in ``cut``:
-        what lexical clone similarity compares (``codelens.tasks.lexical``). A keyword is a token kept as
+        what lexical clone similarity compares (``codelens.tasks.clone``). A keyword is a token kept as
         written that is spelled like a name; literals, operators and punctuation are not words."""
         spans = self._spans(start, end, cut)
         pieces, keys = _pick(self.pieces, spans), _pick(self.keys, spans)

@@ -2,7 +2,7 @@
 and the proposed repair where the model located them.
 
 The score is a score, not a certainty: the message quotes the precision the adapter measured at that score
-on held-out code, and the severity follows that precision (``codelens.rules.grading``, where every rule's
+on held-out code, and the severity follows that precision (``codelens.rules.GRADING``, where every rule's
 grading is stated), so by default (fail-on low) a CL100 blocks a commit only where the model's measured
 precision is at least 0.8.
 """
@@ -16,8 +16,7 @@ from typing import Mapping, Sequence
 from codelens.core import CodeUnit, UnitResult
 from codelens.errors import ConfigError
 from codelens.findings import Finding, Region
-from codelens.rules import rule_of
-from codelens.rules.grading import defect_severity
+from codelens.rules import defect_severity, rule_of
 
 RULE = rule_of("defect")
 """The rule of this task's findings."""

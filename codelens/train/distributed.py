@@ -100,7 +100,7 @@ def detect(environ: Mapping[str, str] | None = None) -> World | None:
 def device_for(world: World, device: str) -> str:
     """The device one rank trains on: GPU number LOCAL_RANK of its machine (for cuda, or auto where there
     is a GPU), else the CPU."""
-    from codelens.model.devices import device_name
+    from codelens.model.options import device_name
 
     if ":" in device:
         raise ConfigError(f"--device {device} would put every rank on one GPU",

@@ -108,7 +108,7 @@ class LexicalSets:
         self.sets: dict[str, frozenset[str]] = {}
 
     def __call__(self, code: str) -> frozenset[str]:
-        from codelens.tasks.lexical import token_set
+        from codelens.tasks.clone import token_set
 
         if code not in self.sets:
             self.sets[code] = token_set(code)
@@ -143,13 +143,13 @@ class ScoredSplit:
     @cached_property
     def clone_jaccards(self):
         """All-pairs identifier-set Jaccard of the clone examples (n x n)."""
-        from codelens.tasks.lexical import jaccard_matrix
+        from codelens.tasks.clone import jaccard_matrix
 
         return jaccard_matrix([self.lexical(e.code) for e in self.data.clone])
 
     def clone_similarities(self, weight: float):
         """All-pairs clone scores of the clone examples (``clone_matrix`` of them)."""
-        from codelens.tasks.lexical import fused_similarity
+        from codelens.tasks.clone import fused_similarity
 
         return self.clone_cosines if weight <= 0 else fused_similarity(self.clone_cosines, self.clone_jaccards, weight)
 
@@ -159,13 +159,13 @@ class ScoredSplit:
 
     @cached_property
     def pair_jaccards(self) -> list[float]:
-        from codelens.tasks.lexical import jaccard
+        from codelens.tasks.clone import jaccard
 
         return [jaccard(self.lexical(p.a), self.lexical(p.b)) for p in self.data.clone_pairs]
 
     def pair_similarities(self, weight: float) -> list[float]:
-        """The scan's clone score (``codelens.tasks.lexical.fused_similarity``) of each clone pair."""
-        from codelens.tasks.lexical import fused_similarity
+        """The scan's clone score (``codelens.tasks.clone.fused_similarity``) of each clone pair."""
+        from codelens.tasks.clone import fused_similarity
 
         if weight <= 0:
             return list(self.pair_cosines)
@@ -305,7 +305,7 @@ def clone_matrix(scores: Scores, lexical: LexicalSets, codes: list[str], weight:
     """All-pairs clone scores of ``codes`` (n x n)."""
     import numpy as np
 
-    from codelens.tasks.lexical import fused_similarity, jaccard_matrix
+    from codelens.tasks.clone import fused_similarity, jaccard_matrix
 
     emb = np.asarray([scores.embeddings[c] for c in codes], dtype=np.float32)
     emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
@@ -336,7 +336,7 @@ def fit_lexical_weight(val: ScoredSplit, progress=None) -> tuple[float, dict[flo
 def independent_clone_metrics(scored: ScoredSplit, weight: float) -> dict:
     """MAP@R over the independently written clone classes alone (their negatives as distractors), for the
     clone score and for identifier-set Jaccard alone (the model-free baseline) on the same items."""
-    from codelens.tasks.lexical import jaccard_matrix
+    from codelens.tasks.clone import jaccard_matrix
     from codelens.train.data.independent import INDEPENDENT_KINDS
 
     chosen = [e for e in scored.data.clone if e.kind in INDEPENDENT_KINDS or e.kind.endswith("-negative")]

@@ -406,10 +406,9 @@ def _load(cfg: TrainConfig, device_choice: str):
     import torch
     from peft import prepare_model_for_kbit_training
 
-    from codelens.model.devices import resolve_device, resolve_dtype
-    from codelens.model.fingerprint import base_fingerprint
     from codelens.model.heads import TaskHeads
-    from codelens.model.loading import load_base, resolve_base
+    from codelens.model.loading import base_fingerprint, load_base, resolve_base
+    from codelens.model.options import resolve_device, resolve_dtype
 
     device = resolve_device(device_choice)
     compute = resolve_dtype(cfg.dtype, device)

@@ -61,7 +61,7 @@ def test_with_token_lengths_a_worker_replans_exactly_the_local_batches():
     in length included), so a Ray scan batches every function as a local scan does."""
     import random
 
-    from codelens.model.batching import plan_batches
+    from codelens.model.forward import plan_batches
 
     rng = random.Random(7)
     functions = {f"k{i}": "x" for i in range(300)}

@@ -13,7 +13,7 @@ from codelens.cache import ResultCache
 from codelens.engine import EngineSettings, analyse, cache_key, runner
 from codelens.errors import ConfigError
 from codelens.model import forward
-from codelens.model.batching import plan_batches
+from codelens.model.forward import plan_batches
 from codelens.model.generate import generate_first_lines
 from codelens.model.loading import load_model
 from codelens.model.options import ModelSpec

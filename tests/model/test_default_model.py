@@ -72,7 +72,7 @@ def monkeypatch_module():
 def similarity(scored, a: str, b: str) -> float:
     """The scan's clone score: the embedding cosine fused with identifier-set Jaccard by the adapter's weight."""
     from codelens.parsing import extract_units
-    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+    from codelens.tasks.clone import fused_similarity, jaccard, token_set
 
     loaded, results = scored
     units = {u.qualname: u for u in extract_units("weights.py", SOURCE, "python").units}

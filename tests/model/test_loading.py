@@ -13,11 +13,11 @@ import torch
 
 import codelens
 from codelens.errors import ModelError
-from codelens.model import devices
+from codelens.model import options
 from codelens.model.adapter_meta import AdapterMetadata
-from codelens.model.fingerprint import base_fingerprint
 from codelens.model.heads import TaskHeads
-from codelens.model.loading import adapter_hash, default_model_dir, load_base, load_model, load_tokenizer, model_source
+from codelens.model.loading import (adapter_hash, base_fingerprint, default_model_dir, load_base, load_model,
+                                    load_tokenizer, model_source)
 from codelens.model.options import ModelSpec
 
 
@@ -270,19 +270,19 @@ def test_default_model_loads_with_no_flags(tiny_llama, make_adapter, tmp_path, m
 
 def test_auto_dtype_follows_the_hardware(monkeypatch):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(devices, "_cpu_has_bf16", lambda: True)
-    assert devices.resolve_dtype("auto", cpu) == torch.bfloat16
-    monkeypatch.setattr(devices, "_cpu_has_bf16", lambda: False)
-    assert devices.resolve_dtype("auto", cpu) == torch.float32
-    assert devices.resolve_dtype("float16", cpu) == torch.float16
+    monkeypatch.setattr(options, "_cpu_has_bf16", lambda: True)
+    assert options.resolve_dtype("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(options, "_cpu_has_bf16", lambda: False)
+    assert options.resolve_dtype("auto", cpu) == torch.float32
+    assert options.resolve_dtype("float16", cpu) == torch.float16
 
 
 def test_devices():
-    assert devices.resolve_device("cpu") == torch.device("cpu")
+    assert options.resolve_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
-        assert devices.resolve_device("auto") == torch.device("cpu")
+        assert options.resolve_device("auto") == torch.device("cpu")
         with pytest.raises(ModelError, match="no CUDA GPU is available"):
-            devices.resolve_device("cuda:0")
+            options.resolve_device("cuda:0")
 
 
 @pytest.mark.parametrize("quantize", ["int8", "nf4"])

@@ -10,8 +10,8 @@ import pytest
 from codelens.choices import FailOn
 from codelens.config import ScanConfig
 from codelens.findings import Severity
-from codelens.rules import RULES
-from codelens.rules.grading import GRADING, blocking_words, blocks, defect_severity, meaning_section, meaning_table
+from codelens.rules import (GRADING, RULES, blocking_words, blocks, defect_severity, meaning_section,
+                            meaning_table)
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "docs" / "workflow.md"
 

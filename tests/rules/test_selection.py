@@ -6,7 +6,7 @@ import pytest
 
 from codelens.config import PathOverride, ScanConfig
 from codelens.errors import ConfigError
-from codelens.rules.selection import check_selectors, selected_rules, split_selectors
+from codelens.rules import check_selectors, selected_rules, split_selectors
 
 
 @pytest.mark.parametrize("select, ignore, expected", [

@@ -176,7 +176,7 @@ def test_big_body_is_not_trivial():
 def test_the_lexical_share_of_the_clone_score_lifts_shared_names_and_drops_foreign_ones():
     """Score = (1 - w) cosine + w Jaccard: a pair the embedding alone misses is found when its functions
     share their identifiers, and one it would report is dropped when they share none."""
-    from codelens.tasks.lexical import cosine_floor, jaccard, token_set
+    from codelens.tasks.clone import cosine_floor, jaccard, token_set
 
     shared = ("def {name}(orders, tax):\n    total = 0\n    for order in orders:\n        total += order.price * tax\n"
               "        total -= order.discount\n    return total\n")
@@ -202,7 +202,7 @@ def test_the_lexical_share_of_the_clone_score_lifts_shared_names_and_drops_forei
 def test_neighbours_rank_by_the_fused_clone_score_cl200_decides_on():
     """By embedding alone ``far`` is the nearer; fused with identifier overlap, ``twin`` (the same names) wins,
     and its similarity is the fused score, as a CL200 pair would carry it."""
-    from codelens.tasks.lexical import fused_similarity, jaccard, token_set
+    from codelens.tasks.clone import fused_similarity, jaccard, token_set
 
     query = unit("area", "pkg/a.py", 1, source="def area(width, height):\n    return width * height")
     twin = unit("size", "pkg/b.py", 1, source="def size(width, height):\n    return height * width")
@@ -220,14 +220,14 @@ def test_neighbours_rank_by_the_fused_clone_score_cl200_decides_on():
 def test_the_lexical_share_reads_the_token_sets_extraction_took(monkeypatch):
     """Extracted units carry their token sets: clone scoring parses no function again."""
     from codelens.parsing import extract_units
-    from codelens.tasks import lexical
+    from codelens.tasks import clone
 
     text = ("def price(orders, tax):\n    total = 0\n    for order in orders:\n        total += order.price * tax\n"
             "    return total\n\n\ndef cost(orders, tax):\n    acc = 0\n    for order in orders:\n"
             "        acc += order.price * tax\n    return acc\n")
     a, b = extract_units("pkg/a.py", text, "python").units
-    lexical_score = lexical.jaccard(lexical.token_set(a.body), lexical.token_set(b.body))
-    monkeypatch.setattr(lexical, "token_set", lambda *args: pytest.fail("a function was parsed again"))
+    lexical_score = clone.jaccard(clone.token_set(a.body), clone.token_set(b.body))
+    monkeypatch.setattr(clone, "token_set", lambda *args: pytest.fail("a function was parsed again"))
     units, results = _scan((a, vector(1.0, 0.0)), (b, vector(0.8, 0.6)))
     fused = find_clones(units, results, threshold=0.7, neighbours_k=1, lexical_weight=0.5)
     assert _kinds(fused) == [("price", "cost", "semantic")]

@@ -65,13 +65,13 @@ def test_each_rank_takes_a_contiguous_slice_of_each_task_batch():
 
 
 def test_each_rank_trains_on_the_gpu_of_its_local_rank(monkeypatch):
-    import codelens.model.devices as devices
+    import codelens.model.options as options
 
     world = World(rank=3, size=4, local_rank=1)
     assert device_for(world, "cpu") == "cpu"
-    monkeypatch.setattr(devices, "device_name", lambda device: "cuda:0")
+    monkeypatch.setattr(options, "device_name", lambda device: "cuda:0")
     assert device_for(world, "auto") == device_for(world, "cuda") == "cuda:1"
-    monkeypatch.setattr(devices, "device_name", lambda device: "cpu")
+    monkeypatch.setattr(options, "device_name", lambda device: "cpu")
     assert device_for(world, "auto") == "cpu"
     with pytest.raises(ConfigError, match="every rank on one GPU"):
         device_for(world, "cuda:1")

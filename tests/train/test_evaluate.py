@@ -310,7 +310,7 @@ def test_lexical_weight_is_fitted_where_identifiers_separate_what_embeddings_do_
 
 def test_validation_is_measured_from_the_matrices_its_decisions_were_fitted_on(monkeypatch):
     """Fitting and measuring the same split read one Jaccard matrix and one cosine per pair."""
-    from codelens.tasks import lexical
+    from codelens.tasks import clone
     from codelens.train import evaluate as E
 
     calls = {"jaccard_matrix": 0, "cosine": 0}
@@ -321,7 +321,7 @@ def test_validation_is_measured_from_the_matrices_its_decisions_were_fitted_on(m
             return function(*args)
         return wrapper
 
-    monkeypatch.setattr(lexical, "jaccard_matrix", counted("jaccard_matrix", lexical.jaccard_matrix))
+    monkeypatch.setattr(clone, "jaccard_matrix", counted("jaccard_matrix", clone.jaccard_matrix))
     monkeypatch.setattr(E, "_cosine", counted("cosine", E._cosine))
     val = _named_classes()
     thresholds, calibration, _ = E.fit_decisions(val)

@@ -11,8 +11,7 @@ from safetensors.torch import load_file
 
 from codelens.errors import CodelensError, ConfigError
 from codelens.model.adapter_meta import AdapterMetadata
-from codelens.model.fingerprint import base_fingerprint
-from codelens.model.loading import load_base, load_model
+from codelens.model.loading import base_fingerprint, load_base, load_model
 from codelens.model.options import ModelSpec
 from codelens.train.methods import resolve_targets
 from codelens.train.trainer import train

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from codelens.parsing.nodes import text
-from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.spec import LanguageSpec, text
 
 if TYPE_CHECKING:
     from tree_sitter import Node

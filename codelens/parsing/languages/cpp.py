@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 from codelens.parsing.languages.c import STATEMENT_KINDS as C_STATEMENT_KINDS
 from codelens.parsing.languages.c import declarator_name
-from codelens.parsing.nodes import field_text, text
-from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.spec import LanguageSpec, field_text, text
 
 if TYPE_CHECKING:
     from tree_sitter import Node

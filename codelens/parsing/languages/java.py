@@ -3,8 +3,7 @@ lambdas and bodiless declarations are skipped."""
 
 from __future__ import annotations
 
-from codelens.parsing.nodes import field_text
-from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.spec import LanguageSpec, field_text
 
 STATEMENT_KINDS = frozenset(
     {"assert_statement", "break_statement", "continue_statement", "do_statement", "enhanced_for_statement",

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from codelens.parsing.nodes import field_text, text
-from codelens.parsing.spec import LanguageSpec
+from codelens.parsing.spec import LanguageSpec, field_text, text
 
 if TYPE_CHECKING:
     from tree_sitter import Node

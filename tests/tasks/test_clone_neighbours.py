@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codelens.tasks.neighbours import all_pairs_top_k, top_k_similar
+from codelens.tasks.clone import all_pairs_top_k, top_k_similar
 
 
 def _random_unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
@@ -90,11 +90,11 @@ def test_non_finite_embeddings_are_rejected():
 def test_exact_without_the_seed_bars_when_every_first_tile_is_a_flood(monkeypatch):
     # With no starting bars, each row's first tiles admit everything: the per-side and the
     # cut-to-k-per-row paths take over, and the answer must not change.
-    import codelens.tasks.neighbours as neighbours
+    import codelens.tasks.clone as clone
 
-    monkeypatch.setattr(neighbours, "_seed_bars", lambda *args: None)
+    monkeypatch.setattr(clone, "_seed_bars", lambda *args: None)
     emb = _random_unit_rows(1500, 32, seed=9)
-    idx, sims = neighbours.top_k_similar(emb, 7, block_size=200)
+    idx, sims = clone.top_k_similar(emb, 7, block_size=200)
     ref_idx, ref_sims = all_pairs_top_k(emb, 7)
     _assert_same_neighbours(emb, idx, ref_idx, ref_sims)
     np.testing.assert_allclose(sims, ref_sims, atol=1e-6)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from codelens.parsing import extract_units, language_for_path
-from codelens.tasks.lexical import jaccard, jaccard_matrix, token_set, unit_token_set
+from codelens.tasks.clone import jaccard, jaccard_matrix, token_set, unit_token_set
 from tests.parsing.helpers import FIXTURES
 
 

@@ -1,10 +1,10 @@
-"""Batches hold prompts of similar length and never exceed the padded-token budget."""
+"""The forward pass's batching plan: prompts of similar length together, never over the padded-token budget."""
 
 import random
 
 import pytest
 
-from codelens.model.batching import plan_batches
+from codelens.model.forward import plan_batches
 
 
 def test_sorted_by_length_and_cut_at_the_budget():
